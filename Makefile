@@ -1,0 +1,58 @@
+# pg_realtime: top-level build, test and benchmark entry points.
+#
+#   make            the output plugin (PGXS) and build/realtime-relay (CMake)
+#   make install    the extension and plugin into the Postgres that $(PG_CONFIG) names
+#   make run        quick start: a local Postgres under .local/ and a relay on :4000
+#   make test       every test suite (C++ unit, pytest, realtime-js compatibility)
+#   make bench      every benchmark, results under bench/results/
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+BUILD_TYPE ?= RelWithDebInfo
+BUILD_DIR := build
+PYTHON ?= /usr/bin/python3
+PYTEST_ARGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all plugin relay install deps deps-bench run test test-unit test-py test-js bench clean
+
+all: plugin relay
+
+deps:
+	scripts/install-deps.sh
+
+deps-bench:
+	scripts/install-deps.sh bench
+
+plugin:
+	$(MAKE) -C pg_plugin PG_CONFIG=$(PG_CONFIG)
+
+$(BUILD_DIR)/CMakeCache.txt: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+relay: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+install: plugin
+	$(if $(filter 0,$(shell id -u)),,sudo) $(MAKE) -C pg_plugin PG_CONFIG=$(PG_CONFIG) install
+
+run: deps all install
+	scripts/quickstart.sh
+
+test: deps all install
+	$(MAKE) test-unit test-py test-js
+
+test-unit: relay
+	cd $(BUILD_DIR) && ctest --output-on-failure
+
+test-py:
+	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests $(PYTEST_ARGS)
+
+test-js:
+	cd tests/js && npm ci --no-audit --no-fund && npm test
+
+bench: deps deps-bench all install
+	$(PYTHON) bench/run_all.py
+
+clean:
+	$(MAKE) -C pg_plugin PG_CONFIG=$(PG_CONFIG) clean
+	rm -rf $(BUILD_DIR)
