@@ -1,0 +1,17 @@
+// Owns: reading the server's resource use from /proc: CPU time (utime+stime of
+// /proc/PID/stat, all threads) for CPU per delivery, and VmRSS from /proc/PID/status
+// for memory per connection. Also the load generator's own CPU time.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace lg {
+
+// Sum of utime+stime of the pids in seconds; -1 if any pid cannot be read.
+double proc_cpu_seconds(const std::vector<int>& pids);
+// Sum of VmRSS in KiB; -1 if any pid cannot be read.
+int64_t proc_rss_kb(const std::vector<int>& pids);
+// CPU seconds (user+system) used by this process so far.
+double self_cpu_seconds();
+
+}  // namespace lg
