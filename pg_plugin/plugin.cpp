@@ -1,0 +1,450 @@
+/*
+ * plugin.cpp: the pg_realtime output plugin's callbacks.
+ *
+ * Owns the decoding session: its state (options, subscriptions, relation cache, the
+ * current transaction), one callback per decoding event, and the order of work inside
+ * each. Like contrib/test_decoding and pgoutput, each callback is short; the work lives
+ * in the files named after what they own:
+ *   options.cpp              the plugin options
+ *   subscription_catalog.cpp reading realtime.subscription tuples and the whole table
+ *   subscription_set.cpp     the raw subscriptions, by id and relation
+ *   subscription_index.cpp   a relation's compiled subscriptions and matching
+ *   filter.cpp               typed filter conditions
+ *   relation_cache.cpp       per-relation state and its invalidation
+ *   row_view.cpp             which values of a change are known (TOAST, identity)
+ *   row_writer.cpp           the JSON documents
+ *
+ * Every callback is extern "C" and runs its C++ body inside pg_guard(); see pg_guard.h
+ * for the rules on exceptions, Postgres errors and memory that all files follow.
+ *
+ * Subscriptions are loaded once per session with a fresh MVCC snapshot (startup), then
+ * kept current from the decoded stream: changes to realtime.subscription arrive in
+ * commit order like any other, so a transaction committing after a subscription's
+ * commit is matched against it (docs/architecture.md, "Keeping the index current").
+ */
+#include "pg_headers.h"
+#include "pg_guard.h"
+
+#include "options.h"
+#include "relation_cache.h"
+#include "row_view.h"
+#include "row_writer.h"
+#include "subscription_catalog.h"
+#include "subscription_index.h"
+#include "subscription_set.h"
+
+#include <algorithm>
+#include <vector>
+
+extern "C"
+{
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+}
+
+static const char *const broadcast_prefix = "realtime.broadcast";
+
+/* Skipped changes between two progress reports, so long filtered transactions keep
+ * the walsender's peer informed (PG 15 does not do it for the plugin). */
+static const uint32 progress_every = 100;
+
+struct TxnState
+{
+	TxnText		text;
+	/* Position of the next change in the transaction: every decoded change counts. */
+	int64		next_change_index = 0;
+	bool		emitted = false;
+	/* Subscriptions inserted by the transaction (for the subscription-events option). */
+	std::vector<Match> subscribed;
+};
+
+struct PluginState
+{
+	PluginOptions options;
+	MemoryContext change_memory;	/* reset after every change and message */
+	NodeNames	nodes;
+	SubscriptionSet subscriptions;
+	RelationCache relations;
+	TxnState	txn;
+	std::vector<Match> matches; /* scratch: the current change's matches */
+	uint32		skipped_since_progress = 0;
+
+	PluginState(const PluginOptions &opts, MemoryContext change_cxt, MemoryContext cache_cxt)
+		: options(opts), change_memory(change_cxt), relations(cache_cxt)
+	{
+	}
+};
+
+/*
+ * The session whose relation cache the relcache callback invalidates. A backend runs
+ * at most one decoding session at a time; the callback is registered once per backend.
+ */
+static PluginState *active_state = nullptr;
+static bool relcache_callback_registered = false;
+
+/* ---- subscriptions ---- */
+
+/* Pure C++: applies one row of realtime.subscription to the set. */
+static void
+apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inserted)
+{
+	Subscription sub = SubscriptionSet::from_row(row, state->subscriptions.find(row.id),
+												 state->nodes);
+	const Match match{sub.node, sub.id};
+	const uint32_t relid = sub.relid;
+	const uint32_t previous_relid = state->subscriptions.upsert(std::move(sub));
+
+	state->relations.subscriptions_changed(relid);
+	if (previous_relid != 0 && previous_relid != relid)
+		state->relations.subscriptions_changed(previous_relid);
+	if (inserted && state->options.subscription_events)
+		state->txn.subscribed.push_back(match);
+}
+
+static void
+remove_subscription(PluginState *state, int64 id)
+{
+	uint32_t	relid = state->subscriptions.remove(id);
+
+	if (relid != 0)
+		state->relations.subscriptions_changed(relid);
+}
+
+/* Startup: every subscription committed so far, read with a fresh snapshot. */
+static void
+load_subscriptions(PluginState *state)
+{
+	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
+	SubscriptionRow *rows = NULL;
+	int			nrows = load_subscription_rows(&rows);
+
+	pg_guard("loading realtime.subscription", [&] {
+		for (int i = 0; i < nrows; i++)
+			apply_subscription_row(state, rows[i], false);
+	});
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_memory);
+}
+
+static void
+apply_subscription_change(PluginState *state, RelationEntry *entry, Relation rel,
+						  ReorderBufferChange *change)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+	SubscriptionRow row;
+	int64		old_id;
+
+	if (oldtuple && read_subscription_id(&oldtuple->tuple, desc, &entry->layout, &old_id))
+	{
+		/* A DELETE, or an UPDATE that changed the id (then the old id is gone). */
+		if (change->action == REORDER_BUFFER_CHANGE_DELETE || newtuple == NULL ||
+			!read_subscription_row(&newtuple->tuple, desc, &entry->layout, &row) ||
+			row.id != old_id)
+			remove_subscription(state, old_id);
+	}
+	else if (change->action == REORDER_BUFFER_CHANGE_DELETE)
+		ereport(WARNING,
+				(errmsg("pg_realtime: a DELETE from realtime.subscription carries no id"),
+				 errhint("Keep the replica identity of realtime.subscription at DEFAULT.")));
+
+	if (change->action != REORDER_BUFFER_CHANGE_DELETE && newtuple &&
+		read_subscription_row(&newtuple->tuple, desc, &entry->layout, &row))
+		apply_subscription_row(state, row,
+							   change->action == REORDER_BUFFER_CHANGE_INSERT);
+}
+
+/* ---- row changes ---- */
+
+static uint8
+change_kind(ReorderBufferChangeType action)
+{
+	switch (action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			return ACTION_INSERT;
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			return ACTION_UPDATE;
+		case REORDER_BUFFER_CHANGE_DELETE:
+			return ACTION_DELETE;
+		default:
+			return 0;
+	}
+}
+
+static void
+note_skipped(LogicalDecodingContext *ctx, PluginState *state)
+{
+	if (++state->skipped_since_progress >= progress_every)
+	{
+		state->skipped_since_progress = 0;
+		OutputPluginUpdateProgress(ctx, false);
+	}
+}
+
+static bool
+match_order(const Match &a, const Match &b)
+{
+	return a.node != b.node ? a.node < b.node : a.id < b.id;
+}
+
+static void
+emit_row_change(LogicalDecodingContext *ctx, PluginState *state, RowChange *doc)
+{
+	std::sort(state->matches.begin(), state->matches.end(), match_order);
+	doc->matches = state->matches.data();
+	doc->nmatches = (int) state->matches.size();
+	doc->nodes = &state->nodes;
+	doc->txn = &state->txn.text;
+
+	OutputPluginPrepareWrite(ctx, true);
+	write_row_change(ctx->out, doc, state->options.max_record_bytes);
+	OutputPluginWrite(ctx, true);
+	state->txn.emitted = true;
+}
+
+static void
+handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
+			  ReorderBufferChange *change)
+{
+	const int64 change_index = state->txn.next_change_index++;
+	const uint8 kind = change_kind(change->action);
+	RelationEntry *entry;
+	const RelationIndex *index;
+	TupleDesc	desc = RelationGetDescr(rel);
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+	RowView		newrow;
+	RowView		oldrow;
+	RowChange	doc;
+
+	if (kind == 0)
+		return;
+	entry = state->relations.entry_for(rel);
+	if (entry->kind == RelationKind::Subscriptions)
+	{
+		/* Feeds the index; never emitted (its rows hold clients' JWT claims). */
+		apply_subscription_change(state, entry, rel, change);
+		return;
+	}
+
+	index = state->relations.index_for(entry, rel, state->subscriptions);
+	if (index == nullptr && !state->options.include_unmatched)
+	{
+		note_skipped(ctx, state);
+		return;
+	}
+
+	row_view_new(&newrow, newtuple ? &newtuple->tuple : NULL, desc, entry->shape);
+	row_view_old(&oldrow, oldtuple ? &oldtuple->tuple : NULL, desc, entry->shape);
+	if (kind == ACTION_UPDATE)
+		row_view_take_unchanged_toast(&newrow, &oldrow);
+
+	/* Filters see the new row, except for a DELETE, which has only the old one. */
+	state->matches.clear();
+	if (index)
+		index->match(kind, kind == ACTION_DELETE ? &oldrow : &newrow, &state->matches);
+	if (state->matches.empty() && !state->options.include_unmatched)
+	{
+		note_skipped(ctx, state);
+		return;
+	}
+
+	if (kind == ACTION_UPDATE && !oldrow.exists)
+		row_view_identity_of(&oldrow, &newrow, entry->shape);
+	doc.kind = kind;
+	doc.shape = entry->shape;
+	doc.lsn = change->lsn;
+	doc.change_index = change_index;
+	doc.record = &newrow;
+	doc.old_record = &oldrow;
+	emit_row_change(ctx, state, &doc);
+}
+
+/* ---- callbacks ---- */
+
+extern "C"
+{
+
+static void
+free_plugin_state(void *arg)
+{
+	PluginState *state = static_cast<PluginState *>(arg);
+
+	if (active_state == state)
+		active_state = nullptr;
+	delete state;
+}
+
+static void
+relcache_invalidated(Datum arg, Oid relid)
+{
+	if (active_state)
+		active_state->relations.invalidate(relid);
+}
+
+static void
+rt_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
+{
+	PluginOptions options;
+	MemoryContext change_memory;
+	MemoryContext cache_memory;
+	MemoryContextCallback *teardown;
+	PluginState *state = nullptr;
+
+	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
+	opt->receive_rewrites = false;
+	parse_plugin_options(ctx->output_plugin_options, &options);
+
+	change_memory = AllocSetContextCreate(ctx->context, "pg_realtime change",
+										  ALLOCSET_DEFAULT_SIZES);
+	cache_memory = AllocSetContextCreate(ctx->context, "pg_realtime relations",
+										 ALLOCSET_DEFAULT_SIZES);
+	teardown = (MemoryContextCallback *) MemoryContextAllocZero(ctx->context,
+																sizeof(MemoryContextCallback));
+	pg_guard("startup", [&] {
+		state = new PluginState(options, change_memory, cache_memory);
+	});
+
+	/* Freed with the decoding context, also when an ERROR abandons the session. */
+	teardown->func = free_plugin_state;
+	teardown->arg = state;
+	MemoryContextRegisterResetCallback(ctx->context, teardown);
+	ctx->output_plugin_private = state;
+	active_state = state;
+
+	if (!relcache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_invalidated, (Datum) 0);
+		relcache_callback_registered = true;
+	}
+
+	/* Creating a slot decodes nothing: there is no session to prepare. */
+	if (!is_init)
+		load_subscriptions(state);
+}
+
+static void
+rt_shutdown(LogicalDecodingContext *ctx)
+{
+	/* The state is freed by the reset callback of ctx->context (see rt_startup). */
+}
+
+static void
+rt_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+
+	pg_guard("begin", [&] { state->txn.subscribed.clear(); });
+	state->txn.next_change_index = 0;
+	state->txn.emitted = false;
+	format_lsn(state->txn.text.commit_lsn, txn->final_lsn);
+	format_commit_time(state->txn.text.commit_time, txn->xact_time.commit_time);
+}
+
+static void
+rt_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relation,
+		  ReorderBufferChange *change)
+{
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
+
+	pg_guard("change", [&] { handle_change(ctx, state, relation, change); });
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_memory);
+}
+
+static void
+rt_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
+			Relation relations[], ReorderBufferChange *change)
+{
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
+
+	/* A TRUNCATE is one change; it is never emitted (not a postgres_changes event). */
+	state->txn.next_change_index++;
+	pg_guard("truncate", [&] {
+		for (int i = 0; i < nrelations; i++)
+		{
+			RelationEntry *entry = state->relations.entry_for(relations[i]);
+
+			if (entry->kind == RelationKind::Subscriptions)
+			{
+				state->subscriptions.clear();
+				state->relations.all_subscriptions_changed();
+			}
+		}
+	});
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_memory);
+	note_skipped(ctx, state);
+}
+
+static void
+rt_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr message_lsn,
+		   bool transactional, const char *prefix, Size message_size, const char *message)
+{
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+	MemoryContext old;
+	int64		change_index;
+
+	/* Broadcasts are transactional: delivered only if their transaction commits. */
+	if (!transactional)
+		return;
+	change_index = state->txn.next_change_index++;
+	if (strcmp(prefix, broadcast_prefix) != 0)
+		return;
+
+	old = MemoryContextSwitchTo(state->change_memory);
+	if (broadcast_content_is_object(message, message_size))
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		write_broadcast(ctx->out, &state->txn.text, change_index, message, message_size);
+		OutputPluginWrite(ctx, true);
+		state->txn.emitted = true;
+	}
+	else
+		ereport(WARNING,
+				(errmsg("pg_realtime: skipped a \"%s\" message that is not a JSON object",
+						broadcast_prefix)));
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_memory);
+}
+
+static void
+rt_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
+{
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+	TxnState   *t = &state->txn;
+
+	if (state->options.subscription_events && !t->subscribed.empty())
+	{
+		pg_guard("commit", [&] {
+			std::sort(t->subscribed.begin(), t->subscribed.end(), match_order);
+		});
+		OutputPluginPrepareWrite(ctx, true);
+		write_subscribed(ctx->out, &t->text, t->next_change_index, t->subscribed.data(),
+						 (int) t->subscribed.size(), &state->nodes);
+		OutputPluginWrite(ctx, true);
+		t->emitted = true;
+	}
+	/* Let the walsender confirm past a transaction that produced nothing. */
+	if (!t->emitted)
+		OutputPluginUpdateProgress(ctx, true);
+}
+
+}								/* extern "C" */
+
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = rt_startup;
+	cb->begin_cb = rt_begin;
+	cb->change_cb = rt_change;
+	cb->truncate_cb = rt_truncate;
+	cb->commit_cb = rt_commit;
+	cb->message_cb = rt_message;
+	cb->shutdown_cb = rt_shutdown;
+}

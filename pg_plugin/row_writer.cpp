@@ -1,0 +1,280 @@
+/*
+ * row_writer.cpp: renders the emitted JSON documents (see row_writer.h).
+ */
+#include "row_writer.h"
+
+/* A record keeps only values of at most this many bytes when it is too large. */
+static const int small_value_bytes = 64;
+static const char *const payload_too_large = "[\"Error 413: Payload Too Large\"]";
+
+static const char *
+change_type(uint8 kind)
+{
+	switch (kind)
+	{
+		case ACTION_INSERT:
+			return "INSERT";
+		case ACTION_UPDATE:
+			return "UPDATE";
+		default:
+			return "DELETE";
+	}
+}
+
+/* float and numeric output: a JSON number, or a string for NaN and the infinities. */
+static void
+append_number_text(StringInfo out, const char *text)
+{
+	const char *digits = text[0] == '-' ? text + 1 : text;
+
+	if (digits[0] >= '0' && digits[0] <= '9')
+		appendStringInfoString(out, text);
+	else
+		append_json_cstring(out, text);
+}
+
+static void
+write_value(StringInfo out, const OutputColumn *col, Datum value)
+{
+	switch (col->kind)
+	{
+		case ValueKind::Int2:
+			append_json_int64(out, DatumGetInt16(value));
+			break;
+		case ValueKind::Int4:
+			append_json_int64(out, DatumGetInt32(value));
+			break;
+		case ValueKind::Int8:
+			append_json_int64(out, DatumGetInt64(value));
+			break;
+		case ValueKind::Oid:
+			append_json_int64(out, DatumGetObjectId(value));
+			break;
+		case ValueKind::Bool:
+			appendStringInfoString(out, DatumGetBool(value) ? "true" : "false");
+			break;
+		case ValueKind::Float:
+		case ValueKind::Numeric:
+			append_number_text(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
+			break;
+		case ValueKind::Json:
+			{
+				/* json is stored as validated text: embed it as it is. */
+				text	   *json = DatumGetTextPP(value);
+
+				appendBinaryStringInfo(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
+				break;
+			}
+		case ValueKind::Jsonb:
+			appendStringInfoString(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
+			break;
+		case ValueKind::Text:
+			{
+				/* The stored bytes are the text output of text, varchar and bpchar. */
+				text	   *str = DatumGetTextPP(value);
+
+				append_json_string(out, VARDATA_ANY(str), VARSIZE_ANY_EXHDR(str));
+				break;
+			}
+		case ValueKind::Other:
+			append_json_cstring(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
+			break;
+	}
+}
+
+/* The size of a written value as its text: a JSON string's quotes do not count. */
+static int
+value_bytes(StringInfo out, int start)
+{
+	int			len = out->len - start;
+
+	if (len >= 2 && out->data[start] == '"')
+		len -= 2;
+	return len;
+}
+
+static void
+truncate_to(StringInfo out, int len)
+{
+	out->len = len;
+	out->data[len] = '\0';
+}
+
+/* Writes {"col":value,...} over the present columns; limit > 0 drops larger values. */
+static void
+write_object(StringInfo out, const RowView *row, const RelationShape *shape, int limit)
+{
+	bool		first = true;
+
+	appendStringInfoChar(out, '{');
+	for (int i = 0; i < row->natts; i++)
+	{
+		const OutputColumn *col = &shape->columns[i];
+		int			member_start = out->len;
+		int			value_start;
+
+		if (!row->present[i])
+			continue;
+		if (!first)
+			appendStringInfoChar(out, ',');
+		appendBinaryStringInfo(out, col->json_name, col->json_name_len);
+		appendStringInfoChar(out, ':');
+		value_start = out->len;
+		if (row->isnull[i])
+			appendStringInfoString(out, "null");
+		else
+			write_value(out, col, row->values[i]);
+		if (limit > 0 && value_bytes(out, value_start) > limit)
+		{
+			truncate_to(out, member_start);
+			continue;
+		}
+		first = false;
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/*
+ * Writes a record object. One larger than max_bytes is rewritten with only its small
+ * values (Supabase's 413 rule); returns true then.
+ */
+static bool
+write_record(StringInfo out, const RowView *row, const RelationShape *shape, int64 max_bytes)
+{
+	int			start = out->len;
+
+	write_object(out, row, shape, 0);
+	if (out->len - start <= max_bytes)
+		return false;
+	truncate_to(out, start);
+	write_object(out, row, shape, small_value_bytes);
+	return true;
+}
+
+/* "targets":{"node":[ids],...} from matches sorted by node, then id. */
+static void
+write_targets(StringInfo out, const Match *matches, int nmatches, const NodeNames *nodes)
+{
+	appendStringInfoString(out, ",\"targets\":{");
+	for (int i = 0; i < nmatches; i++)
+	{
+		bool		new_node = i == 0 || matches[i].node != matches[i - 1].node;
+
+		if (new_node)
+		{
+			const std::string &name = nodes->name(matches[i].node);
+
+			if (i > 0)
+				appendStringInfoString(out, "],");
+			append_json_string(out, name.data(), name.size());
+			appendStringInfoString(out, ":[");
+		}
+		else
+			appendStringInfoChar(out, ',');
+		append_json_int64(out, matches[i].id);
+	}
+	if (nmatches > 0)
+		appendStringInfoChar(out, ']');
+	appendStringInfoChar(out, '}');
+}
+
+static void
+write_txn_fields(StringInfo out, const TxnText *txn)
+{
+	appendStringInfoString(out, ",\"commit_timestamp\":\"");
+	appendStringInfoString(out, txn->commit_time);
+	appendStringInfoString(out, "\",\"commit_lsn\":\"");
+	appendStringInfoString(out, txn->commit_lsn);
+	appendStringInfoChar(out, '"');
+}
+
+void
+write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes)
+{
+	char		lsn[LSN_TEXT_SIZE];
+	bool		too_large = false;
+
+	format_lsn(lsn, change->lsn);
+	appendStringInfoString(out, "{\"type\":\"");
+	appendStringInfoString(out, change_type(change->kind));
+	appendStringInfoChar(out, '"');
+	appendBinaryStringInfo(out, change->shape->names_json, change->shape->names_json_len);
+	write_txn_fields(out, change->txn);
+	appendStringInfoString(out, ",\"lsn\":\"");
+	appendStringInfoString(out, lsn);
+	appendStringInfoString(out, "\",\"change_index\":");
+	append_json_int64(out, change->change_index);
+	appendBinaryStringInfo(out, change->shape->columns_json, change->shape->columns_json_len);
+
+	if (change->kind != ACTION_DELETE)
+	{
+		appendStringInfoString(out, ",\"record\":");
+		too_large |= write_record(out, change->record, change->shape, max_record_bytes);
+	}
+	if (change->kind != ACTION_INSERT)
+	{
+		appendStringInfoString(out, ",\"old_record\":");
+		too_large |= write_record(out, change->old_record, change->shape, max_record_bytes);
+	}
+	write_targets(out, change->matches, change->nmatches, change->nodes);
+	appendStringInfoString(out, ",\"errors\":");
+	appendStringInfoString(out, too_large ? payload_too_large : "null");
+	appendStringInfoChar(out, '}');
+}
+
+bool
+broadcast_content_is_object(const char *content, Size size)
+{
+	JsonLexContext *lex;
+	Size		first = 0;
+
+	while (first < size && isspace((unsigned char) content[first]))
+		first++;
+	if (first == size || content[first] != '{')
+		return false;
+	/* The lexer may point into the text but needs no terminator; copy to be safe. */
+	lex = makeJsonLexContextCstringLen(pnstrdup(content, size), (int) size,
+									   GetDatabaseEncoding(), false);
+	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
+}
+
+void
+write_broadcast(StringInfo out, const TxnText *txn, int64 change_index, const char *content,
+				Size size)
+{
+	Size		open = 0;
+	Size		close = size;
+	bool		empty = true;
+
+	/* Splice the object's members between our own: {"type":...,<members>,...}. */
+	while (content[open] != '{')
+		open++;
+	while (content[close - 1] != '}')
+		close--;
+	close--;
+	for (Size i = open + 1; i < close && empty; i++)
+		empty = isspace((unsigned char) content[i]);
+
+	appendStringInfoString(out, "{\"type\":\"BROADCAST\"");
+	if (!empty)
+	{
+		appendStringInfoChar(out, ',');
+		appendBinaryStringInfo(out, content + open + 1, (int) (close - open - 1));
+	}
+	write_txn_fields(out, txn);
+	appendStringInfoString(out, ",\"change_index\":");
+	append_json_int64(out, change_index);
+	appendStringInfoChar(out, '}');
+}
+
+void
+write_subscribed(StringInfo out, const TxnText *txn, int64 change_index, const Match *matches,
+				 int nmatches, const NodeNames *nodes)
+{
+	appendStringInfoString(out, "{\"type\":\"SUBSCRIBED\",\"commit_lsn\":\"");
+	appendStringInfoString(out, txn->commit_lsn);
+	appendStringInfoString(out, "\",\"change_index\":");
+	append_json_int64(out, change_index);
+	write_targets(out, matches, nmatches, nodes);
+	appendStringInfoChar(out, '}');
+}

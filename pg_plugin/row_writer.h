@@ -1,0 +1,54 @@
+/*
+ * row_writer.h: the JSON documents the plugin emits.
+ *
+ * Owns the output format (design 3.3 and docs/architecture.md): row change documents
+ * (INSERT, UPDATE, DELETE with columns, record, old_record, targets, errors and the
+ * 413 rule), BROADCAST documents spliced from the message's JSON object, and SUBSCRIBED
+ * documents. Values are written per column kind: numbers as JSON numbers (NaN and
+ * infinities as strings), booleans as booleans, json/jsonb embedded, everything else
+ * as the type's text output in a JSON string. Plain code writing into a StringInfo.
+ */
+#ifndef PG_REALTIME_ROW_WRITER_H
+#define PG_REALTIME_ROW_WRITER_H
+
+#include "pg_headers.h"
+#include "json_text.h"
+#include "relation_shape.h"
+#include "row_view.h"
+#include "subscription_index.h"
+#include "subscription_set.h"
+
+/* What every document of a transaction shares, rendered once at BEGIN. */
+struct TxnText
+{
+	char		commit_lsn[LSN_TEXT_SIZE];
+	char		commit_time[TIMESTAMP_TEXT_SIZE];
+};
+
+struct RowChange
+{
+	uint8		kind;			/* ACTION_INSERT, ACTION_UPDATE or ACTION_DELETE */
+	const RelationShape *shape;
+	const TxnText *txn;
+	XLogRecPtr	lsn;
+	int64		change_index;
+	const RowView *record;		/* INSERT, UPDATE */
+	const RowView *old_record;	/* UPDATE, DELETE */
+	const Match *matches;		/* sorted by node, then id */
+	int			nmatches;
+	const NodeNames *nodes;
+};
+
+void		write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes);
+
+/* True if the message content is one JSON object (so it can be spliced). */
+bool		broadcast_content_is_object(const char *content, Size size);
+
+void		write_broadcast(StringInfo out, const TxnText *txn, int64 change_index,
+							const char *content, Size size);
+
+/* SUBSCRIBED: the subscriptions a transaction inserted, sorted by node, then id. */
+void		write_subscribed(StringInfo out, const TxnText *txn, int64 change_index,
+							 const Match *matches, int nmatches, const NodeNames *nodes);
+
+#endif

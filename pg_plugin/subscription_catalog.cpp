@@ -1,0 +1,270 @@
+/*
+ * subscription_catalog.cpp: reads realtime.subscription rows into plain
+ * SubscriptionRow data (see subscription_catalog.h). Plain code only: no object with
+ * a destructor lives on these stacks, so Postgres errors may be raised anywhere here.
+ */
+#include "subscription_catalog.h"
+
+static const char *const subscription_schema = "realtime";
+static const char *const subscription_table = "subscription";
+
+bool
+relation_is_subscription_table(Relation rel)
+{
+	char	   *nspname;
+	bool		result;
+
+	/* Cheap tests first: this runs once per relation the session sees. */
+	if (!RelationIsUsedAsCatalogTable(rel))
+		return false;
+	if (strcmp(RelationGetRelationName(rel), subscription_table) != 0)
+		return false;
+	nspname = get_namespace_name(RelationGetNamespace(rel));
+	result = nspname != NULL && strcmp(nspname, subscription_schema) == 0;
+	if (nspname)
+		pfree(nspname);
+	return result;
+}
+
+static AttrNumber
+attnum_by_name(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return 0;
+}
+
+bool
+subscription_layout(TupleDesc desc, SubscriptionLayout *layout)
+{
+	layout->id = attnum_by_name(desc, "id");
+	layout->node_id = attnum_by_name(desc, "node_id");
+	layout->entity = attnum_by_name(desc, "entity");
+	layout->action_filter = attnum_by_name(desc, "action_filter");
+	layout->filters = attnum_by_name(desc, "filters");
+	return layout->id && layout->node_id && layout->entity &&
+		layout->action_filter && layout->filters;
+}
+
+/* An UPDATE that leaves a TOASTed value alone logs only a pointer we must not follow. */
+static bool
+is_unchanged_toast(Datum value)
+{
+	return VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value));
+}
+
+/* A text column, or NULL when its value is an unchanged TOAST pointer. */
+static const char *
+text_column(Datum value, bool isnull)
+{
+	if (isnull)
+		return "";
+	if (is_unchanged_toast(value))
+		return NULL;
+	return TextDatumGetCString(value);
+}
+
+static const char *
+jsonb_string(JsonbValue *value)
+{
+	if (value == NULL || value->type != jbvString)
+		return NULL;
+	return pnstrdup(value->val.string.val, value->val.string.len);
+}
+
+/*
+ * Parses one element of the filters array:
+ * {"column": name, "op": "eq|...|in", "values": [text, ...]}. Returns an error text or
+ * NULL.
+ */
+static const char *
+parse_filter_element(JsonbValue *element, FilterRow *filter)
+{
+	JsonbContainer *object;
+	JsonbValue	found;
+	JsonbValue *values;
+	const char **texts;
+	int			nvalues;
+
+	if (element->type != jbvBinary || !JsonContainerIsObject(element->val.binary.data))
+		return "an element of filters is not a JSON object";
+	object = element->val.binary.data;
+
+	filter->column = jsonb_string(getKeyJsonValueFromContainer(object, "column", 6, &found));
+	filter->op = jsonb_string(getKeyJsonValueFromContainer(object, "op", 2, &found));
+	if (filter->column == NULL || filter->op == NULL)
+		return "a filter lacks a \"column\" or \"op\" string";
+
+	values = getKeyJsonValueFromContainer(object, "values", 6, &found);
+	if (values == NULL || values->type != jbvBinary ||
+		!JsonContainerIsArray(values->val.binary.data))
+		return "a filter lacks a \"values\" array";
+
+	nvalues = JsonContainerSize(values->val.binary.data);
+	texts = (const char **) palloc0(sizeof(char *) * Max(nvalues, 1));
+	for (int i = 0; i < nvalues; i++)
+	{
+		JsonbValue *value = getIthJsonbValueFromContainer(values->val.binary.data, i);
+
+		texts[i] = jsonb_string(value);
+		if (texts[i] == NULL)
+			return "a filter value is not a JSON string";
+	}
+	filter->values = texts;
+	filter->nvalues = nvalues;
+	return NULL;
+}
+
+static void
+read_filters(Datum value, SubscriptionRow *row)
+{
+	Jsonb	   *filters;
+	int			count;
+	FilterRow  *parsed;
+
+	if (is_unchanged_toast(value))
+	{
+		row->filters_unchanged = true;
+		return;
+	}
+	filters = DatumGetJsonbP(value);
+	if (!JsonContainerIsArray(&filters->root) || JB_ROOT_IS_SCALAR(filters))
+	{
+		row->filters_error = "filters is not a JSON array";
+		return;
+	}
+	count = JsonContainerSize(&filters->root);
+	parsed = (FilterRow *) palloc0(sizeof(FilterRow) * Max(count, 1));
+	for (int i = 0; i < count; i++)
+	{
+		JsonbValue *element = getIthJsonbValueFromContainer(&filters->root, i);
+		const char *error = parse_filter_element(element, &parsed[i]);
+
+		if (error)
+		{
+			row->filters_error = error;
+			return;
+		}
+	}
+	row->filters = parsed;
+	row->nfilters = count;
+}
+
+bool
+read_subscription_row(HeapTuple tuple, TupleDesc desc, const SubscriptionLayout *layout,
+					  SubscriptionRow *row)
+{
+	Datum	   *values = (Datum *) palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = (bool *) palloc(sizeof(bool) * desc->natts);
+
+	heap_deform_tuple(tuple, desc, values, isnull);
+	memset(row, 0, sizeof(*row));
+
+	if (isnull[layout->id - 1] || isnull[layout->entity - 1])
+		return false;
+	row->id = DatumGetInt64(values[layout->id - 1]);
+	row->relid = DatumGetObjectId(values[layout->entity - 1]);
+	row->node_id = text_column(values[layout->node_id - 1], isnull[layout->node_id - 1]);
+	row->action = text_column(values[layout->action_filter - 1],
+							  isnull[layout->action_filter - 1]);
+	if (isnull[layout->filters - 1])
+		row->filters_error = "filters is NULL";
+	else
+		read_filters(values[layout->filters - 1], row);
+	return true;
+}
+
+bool
+read_subscription_id(HeapTuple tuple, TupleDesc desc, const SubscriptionLayout *layout,
+					 int64 *id)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, layout->id, desc, &isnull);
+
+	if (isnull)
+		return false;
+	*id = DatumGetInt64(value);
+	return true;
+}
+
+/* Scans the table with a snapshot taken now, so it sees every committed row. */
+static int
+scan_subscription_rows(Oid relid, SubscriptionRow **rows, MemoryContext result_cxt)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	SubscriptionLayout layout;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int			count = 0;
+	int			capacity = 64;
+	SubscriptionRow *result;
+
+	if (!relation_is_subscription_table(rel) ||
+		!subscription_layout(RelationGetDescr(rel), &layout))
+	{
+		table_close(rel, AccessShareLock);
+		return 0;
+	}
+
+	result = (SubscriptionRow *) MemoryContextAlloc(result_cxt,
+													sizeof(SubscriptionRow) * capacity);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(result_cxt);
+
+		if (count == capacity)
+		{
+			capacity *= 2;
+			result = (SubscriptionRow *) repalloc(result, sizeof(SubscriptionRow) * capacity);
+		}
+		if (read_subscription_row(tuple, RelationGetDescr(rel), &layout, &result[count]))
+			count++;
+		MemoryContextSwitchTo(old);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+
+	*rows = result;
+	return count;
+}
+
+int
+load_subscription_rows(SubscriptionRow **rows)
+{
+	MemoryContext result_cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	bool		own_transaction = !IsTransactionState();
+	Oid			nspid;
+	Oid			relid = InvalidOid;
+	int			count = 0;
+
+	/*
+	 * A walsender runs the startup callback outside any transaction; catalog access
+	 * needs one. The SQL functions run inside the caller's, which we must not end.
+	 */
+	if (own_transaction)
+		StartTransactionCommand();
+
+	nspid = get_namespace_oid(subscription_schema, true);
+	if (OidIsValid(nspid))
+		relid = get_relname_relid(subscription_table, nspid);
+	if (OidIsValid(relid))
+		count = scan_subscription_rows(relid, rows, result_cxt);
+
+	if (own_transaction)
+	{
+		CommitTransactionCommand();
+		CurrentResourceOwner = owner;
+	}
+	MemoryContextSwitchTo(result_cxt);
+	return count;
+}

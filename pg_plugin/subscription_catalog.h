@@ -1,0 +1,51 @@
+/*
+ * subscription_catalog.h: reading realtime.subscription from Postgres.
+ *
+ * Owns the knowledge of the table's name and columns: recognising the table, turning
+ * one of its tuples into a plain SubscriptionRow, and loading the whole table with a
+ * fresh MVCC snapshot at the start of a decoding session. Plain code over plain data
+ * (see pg_guard.h): results are palloc'd in the current memory context.
+ */
+#ifndef PG_REALTIME_SUBSCRIPTION_CATALOG_H
+#define PG_REALTIME_SUBSCRIPTION_CATALOG_H
+
+#include "pg_headers.h"
+#include "subscription_set.h"
+
+/* Attribute numbers of the columns the plugin reads; 0 when a column is missing. */
+struct SubscriptionLayout
+{
+	AttrNumber	id;
+	AttrNumber	node_id;
+	AttrNumber	entity;
+	AttrNumber	action_filter;
+	AttrNumber	filters;
+};
+
+/* True if rel is realtime.subscription (a user catalog table of that name). */
+bool		relation_is_subscription_table(Relation rel);
+
+/* Finds the columns by name; false if one is missing (the table is not ours). */
+bool		subscription_layout(TupleDesc desc, SubscriptionLayout *layout);
+
+/*
+ * Reads a full row (a new tuple). Returns false if it has no id. Columns whose value is
+ * an unchanged TOAST pointer (an UPDATE that did not touch them) come back as unknown,
+ * see SubscriptionRow.
+ */
+bool		read_subscription_row(HeapTuple tuple, TupleDesc desc,
+								  const SubscriptionLayout *layout, SubscriptionRow *row);
+
+/* Reads the id of an old key tuple (a DELETE). */
+bool		read_subscription_id(HeapTuple tuple, TupleDesc desc,
+								 const SubscriptionLayout *layout, int64 *id);
+
+/*
+ * Reads every row of realtime.subscription with a fresh MVCC snapshot, inside the
+ * caller's transaction or, when there is none (a walsender), in one of its own.
+ * Returns the number of rows; *rows is palloc'd in the caller's memory context.
+ * A database without the table has no rows.
+ */
+int			load_subscription_rows(SubscriptionRow **rows);
+
+#endif

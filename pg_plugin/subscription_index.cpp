@@ -1,0 +1,250 @@
+/*
+ * subscription_index.cpp: compiling a relation's subscriptions and matching rows
+ * against them (see subscription_index.h).
+ */
+#include "subscription_index.h"
+
+#include <algorithm>
+
+/* ---- phase 1: plain code, Postgres calls over plain data ---- */
+
+static AttrNumber
+attnum_by_name(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return 0;
+}
+
+static const char *
+op_name(FilterOp op)
+{
+	switch (op)
+	{
+		case FilterOp::Eq:
+			return "eq";
+		case FilterOp::Neq:
+			return "neq";
+		case FilterOp::Lt:
+			return "lt";
+		case FilterOp::Lte:
+			return "lte";
+		case FilterOp::Gt:
+			return "gt";
+		case FilterOp::Gte:
+			return "gte";
+		case FilterOp::In:
+			return "in";
+	}
+	return "?";
+}
+
+/* Hashes of the anchor's values, duplicates removed (an "in" list may repeat a value). */
+static void
+hash_anchor(CompiledSubscription *out)
+{
+	const CompiledFilter *anchor = &out->filters[out->anchor];
+
+	out->hashes = (uint32 *) palloc(sizeof(uint32) * anchor->nvalues);
+	out->nhashes = 0;
+	for (int v = 0; v < anchor->nvalues; v++)
+	{
+		uint32		hash = column_hash(anchor->column, anchor->values[v]);
+		bool		seen = false;
+
+		for (int k = 0; k < out->nhashes && !seen; k++)
+			seen = out->hashes[k] == hash;
+		if (!seen)
+			out->hashes[out->nhashes++] = hash;
+	}
+}
+
+/*
+ * Compiles one subscription. Returns NULL on success, else why it matches nothing.
+ * columns caches the ColumnOps of each attribute across the subscriptions.
+ */
+static const char *
+compile_one(TupleDesc desc, const Subscription *sub, ColumnOps **columns,
+			CompiledSubscription *out)
+{
+	int			nfilters = (int) sub->filters.size();
+
+	if (!sub->invalid_reason.empty())
+		return sub->invalid_reason.c_str();
+
+	out->id = sub->id;
+	out->node = sub->node;
+	out->actions = sub->actions;
+	out->nfilters = nfilters;
+	out->filters = (CompiledFilter *) palloc0(sizeof(CompiledFilter) * Max(nfilters, 1));
+	out->anchor = -1;
+
+	for (int f = 0; f < nfilters; f++)
+	{
+		const FilterSpec *spec = &sub->filters[f];
+		CompiledFilter *filter = &out->filters[f];
+		AttrNumber	attnum = attnum_by_name(desc, spec->column.c_str());
+		int			nvalues = (int) spec->values.size();
+
+		if (attnum == 0)
+			return psprintf("column \"%s\" does not exist", spec->column.c_str());
+		if (columns[attnum - 1] == NULL)
+			columns[attnum - 1] = column_ops_create(desc, attnum);
+		filter->column = columns[attnum - 1];
+		filter->op = spec->op;
+		if (!column_ops_support(filter->column, spec->op))
+			return psprintf("operator %s is not supported for column \"%s\" of type %s",
+							op_name(spec->op), spec->column.c_str(),
+							format_type_be(filter->column->typid));
+
+		filter->nvalues = nvalues;
+		filter->values = (Datum *) palloc(sizeof(Datum) * Max(nvalues, 1));
+		for (int v = 0; v < nvalues; v++)
+		{
+			char	   *error = NULL;
+
+			if (!filter_parse_value(filter->column, spec->values[v].c_str(),
+									&filter->values[v], &error))
+				return psprintf("value \"%s\" for column \"%s\": %s",
+								spec->values[v].c_str(), spec->column.c_str(), error);
+		}
+
+		if (out->anchor < 0 && filter->column->has_hash &&
+			(spec->op == FilterOp::Eq || spec->op == FilterOp::In))
+			out->anchor = f;
+	}
+	if (out->anchor >= 0)
+		hash_anchor(out);
+	return NULL;
+}
+
+CompiledSet *
+compile_subscriptions(TupleDesc desc, const char *relname, const Subscription *const *subs,
+					  int nsubs)
+{
+	CompiledSet *set = (CompiledSet *) palloc0(sizeof(CompiledSet));
+	ColumnOps **columns = (ColumnOps **) palloc0(sizeof(ColumnOps *) * Max(desc->natts, 1));
+
+	set->subs = (CompiledSubscription *) palloc0(sizeof(CompiledSubscription) * Max(nsubs, 1));
+	for (int i = 0; i < nsubs; i++)
+	{
+		const char *error = compile_one(desc, subs[i], columns, &set->subs[set->nsubs]);
+
+		if (error)
+			ereport(WARNING,
+					(errmsg("pg_realtime: subscription %lld on table \"%s\" matches nothing: %s",
+							(long long) subs[i]->id, relname, error)));
+		else
+			set->nsubs++;
+	}
+	return set;
+}
+
+/* ---- phase 2: pure C++ ---- */
+
+RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
+	: memory_(memory), subs_(compiled->subs)
+{
+	/* (anchor column's attnum, hash, subscription position) of every anchored value. */
+	struct Entry
+	{
+		AttrNumber	attnum;
+		uint32_t	hash;
+		uint32_t	position;
+
+		bool		operator<(const Entry &other) const
+		{
+			if (attnum != other.attnum)
+				return attnum < other.attnum;
+			if (hash != other.hash)
+				return hash < other.hash;
+			return position < other.position;
+		}
+	};
+	std::vector<Entry> entries;
+
+	for (int i = 0; i < compiled->nsubs; i++)
+	{
+		const CompiledSubscription &sub = compiled->subs[i];
+
+		if (sub.anchor < 0)
+		{
+			unanchored_.push_back(static_cast<uint32_t>(i));
+			continue;
+		}
+		for (int h = 0; h < sub.nhashes; h++)
+			entries.push_back(Entry{sub.filters[sub.anchor].column->attnum, sub.hashes[h],
+									static_cast<uint32_t>(i)});
+	}
+
+	/* Sorting groups the entries per column, then per hash, in id order within. */
+	std::sort(entries.begin(), entries.end());
+	for (const Entry &entry : entries)
+	{
+		const CompiledSubscription &sub = compiled->subs[entry.position];
+
+		if (anchors_.empty() || anchors_.back().column->attnum != entry.attnum)
+		{
+			anchors_.emplace_back();
+			anchors_.back().column = sub.filters[sub.anchor].column;
+		}
+		Anchor	   &anchor = anchors_.back();
+		auto		bucket = anchor.buckets.find(entry.hash);
+
+		if (bucket == anchor.buckets.end())
+			anchor.buckets.emplace(entry.hash,
+								   Range{static_cast<uint32_t>(anchor.members.size()), 1});
+		else
+			bucket->second.count++;
+		anchor.members.push_back(entry.position);
+	}
+}
+
+/* ---- matching: plain data; the Postgres calls are the types' hash and comparison ---- */
+
+void
+RelationIndex::check(const CompiledSubscription &sub, uint8 kind, const RowView *row,
+					 std::vector<Match> *out) const
+{
+	if (!(sub.actions & kind))
+		return;
+	for (int f = 0; f < sub.nfilters; f++)
+	{
+		const CompiledFilter *filter = &sub.filters[f];
+		int			att = filter->column->attnum - 1;
+
+		/* NULL, and a value the change does not carry, match nothing. */
+		if (att >= row->natts || !row->present[att] || row->isnull[att])
+			return;
+		if (!filter_matches(filter, row->values[att]))
+			return;
+	}
+	out->push_back(Match{sub.node, sub.id});
+}
+
+void
+RelationIndex::match(uint8 kind, const RowView *row, std::vector<Match> *out) const
+{
+	/* A missing tuple (no replica identity) has no present value: only filterless match. */
+	for (const Anchor &anchor : anchors_)
+	{
+		int			att = anchor.column->attnum - 1;
+
+		if (att >= row->natts || !row->present[att] || row->isnull[att])
+			continue;
+
+		auto		bucket = anchor.buckets.find(column_hash(anchor.column, row->values[att]));
+
+		if (bucket == anchor.buckets.end())
+			continue;
+		for (uint32_t k = 0; k < bucket->second.count; k++)
+			check(subs_[anchor.members[bucket->second.start + k]], kind, row, out);
+	}
+	for (uint32_t position : unanchored_)
+		check(subs_[position], kind, row, out);
+}

@@ -1,0 +1,102 @@
+/*
+ * subscription_index.h: the subscriptions of one relation, compiled for matching.
+ *
+ * Owns the RelationIndex: the subscriptions on a relation (and on its partition
+ * ancestors) compiled against the relation's tuple descriptor, and matching a row
+ * against them. Each subscription is anchored on its first eq/in filter whose type has
+ * hash support: a hash table per anchored column maps the hash of a value (the type's
+ * own hash function, so numeric 1.0 and 1.00 collide) to the subscriptions anchored on
+ * that value. A row costs one hash probe per anchored column, then a full check of the
+ * few candidates (so hash collisions are harmless), plus a check of every unanchored
+ * subscription (range filters, neq, no filter). Subscriptions on other values cost
+ * nothing.
+ *
+ * Compiling is two-phase (see pg_guard.h): compile_subscriptions() is plain code that
+ * parses filter values with the types' input functions into the index's memory
+ * context; the RelationIndex constructor is pure C++ that builds the hash tables.
+ */
+#ifndef PG_REALTIME_SUBSCRIPTION_INDEX_H
+#define PG_REALTIME_SUBSCRIPTION_INDEX_H
+
+#include "pg_headers.h"
+#include "filter.h"
+#include "row_view.h"
+#include "subscription_set.h"
+
+#include <unordered_map>
+#include <vector>
+
+/* A subscription that a change matched. */
+struct Match
+{
+	uint32_t	node;
+	int64_t		id;
+};
+
+struct CompiledSubscription
+{
+	int64		id;
+	uint32		node;
+	uint8		actions;
+	int			nfilters;
+	CompiledFilter *filters;
+	int			anchor;			/* index of the anchoring filter, -1 if unanchored */
+	int			nhashes;		/* distinct hashes of the anchor's values */
+	uint32	   *hashes;
+};
+
+struct CompiledSet
+{
+	int			nsubs;
+	CompiledSubscription *subs;
+};
+
+/*
+ * Phase 1 (plain): compiles subs against desc, allocating in CurrentMemoryContext.
+ * A subscription that cannot be compiled (its column was dropped, its value no longer
+ * parses, its row was unreadable) matches nothing and is reported with a WARNING.
+ */
+CompiledSet *compile_subscriptions(TupleDesc desc, const char *relname,
+								   const Subscription *const *subs, int nsubs);
+
+class RelationIndex
+{
+public:
+	/* Phase 2 (pure C++). compiled lives in memory, which the index then owns. */
+	RelationIndex(MemoryContext memory, const CompiledSet *compiled);
+
+	RelationIndex(const RelationIndex &) = delete;
+	RelationIndex &operator=(const RelationIndex &) = delete;
+
+	/* The memory context holding the compiled filters; its owner deletes it. */
+	MemoryContext memory() const { return memory_; }
+
+	/*
+	 * Appends to *out the subscriptions whose action filter includes kind (an ACTION_*
+	 * bit) and whose every filter holds on row.
+	 */
+	void		match(uint8 kind, const RowView *row, std::vector<Match> *out) const;
+
+private:
+	struct Range
+	{
+		uint32_t	start;
+		uint32_t	count;
+	};
+	struct Anchor
+	{
+		const ColumnOps *column;
+		std::unordered_map<uint32_t, Range> buckets;
+		std::vector<uint32_t> members;	/* subscription positions, grouped by hash */
+	};
+
+	void		check(const CompiledSubscription &sub, uint8 kind, const RowView *row,
+					  std::vector<Match> *out) const;
+
+	MemoryContext memory_;
+	const CompiledSubscription *subs_;
+	std::vector<Anchor> anchors_;
+	std::vector<uint32_t> unanchored_;
+};
+
+#endif

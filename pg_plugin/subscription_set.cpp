@@ -1,0 +1,217 @@
+/*
+ * subscription_set.cpp: the raw subscriptions of a decoding session (see
+ * subscription_set.h). Pure C++: nothing here calls Postgres.
+ */
+#include "subscription_set.h"
+
+#include <cstring>
+
+bool
+parse_filter_op(const char *text, FilterOp *op)
+{
+	static const struct
+	{
+		const char *name;
+		FilterOp	op;
+	}			ops[] = {
+		{"eq", FilterOp::Eq}, {"neq", FilterOp::Neq}, {"lt", FilterOp::Lt},
+		{"lte", FilterOp::Lte}, {"gt", FilterOp::Gt}, {"gte", FilterOp::Gte},
+		{"in", FilterOp::In},
+	};
+
+	for (const auto &entry : ops)
+	{
+		if (strcmp(text, entry.name) == 0)
+		{
+			*op = entry.op;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+parse_action_filter(const char *text, uint8_t *actions)
+{
+	if (strcmp(text, "*") == 0)
+		*actions = ACTION_ALL;
+	else if (strcmp(text, "INSERT") == 0)
+		*actions = ACTION_INSERT;
+	else if (strcmp(text, "UPDATE") == 0)
+		*actions = ACTION_UPDATE;
+	else if (strcmp(text, "DELETE") == 0)
+		*actions = ACTION_DELETE;
+	else
+		return false;
+	return true;
+}
+
+uint32_t
+NodeNames::intern(const char *name)
+{
+	std::string key(name);
+	auto		found = numbers_.find(key);
+
+	if (found != numbers_.end())
+		return found->second;
+	/* Append first: if the map insert throws, an unused name is harmless. */
+	names_.push_back(key);
+	uint32_t	number = static_cast<uint32_t>(names_.size() - 1);
+
+	numbers_.emplace(std::move(key), number);
+	return number;
+}
+
+/* Filters as the extension stores them; anything else makes the subscription invalid. */
+static void
+copy_filters(const SubscriptionRow &row, Subscription &sub)
+{
+	for (int i = 0; i < row.nfilters; i++)
+	{
+		const FilterRow &in = row.filters[i];
+		FilterSpec	spec;
+
+		if (!parse_filter_op(in.op, &spec.op))
+		{
+			sub.invalid_reason = std::string("unknown filter operator \"") + in.op + "\"";
+			return;
+		}
+		if (in.nvalues < 1 || (spec.op != FilterOp::In && in.nvalues != 1))
+		{
+			sub.invalid_reason = std::string("filter on column \"") + in.column +
+				"\" has a wrong number of values";
+			return;
+		}
+		spec.column = in.column;
+		for (int v = 0; v < in.nvalues; v++)
+			spec.values.emplace_back(in.values[v]);
+		sub.filters.push_back(std::move(spec));
+	}
+}
+
+Subscription
+SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previous,
+						  NodeNames &nodes)
+{
+	Subscription sub;
+
+	sub.id = row.id;
+	sub.relid = row.relid;
+
+	if (row.node_id)
+		sub.node = nodes.intern(row.node_id);
+	else if (previous)
+		sub.node = previous->node;
+	else
+		sub.invalid_reason = "node_id is not in the WAL and the row is unknown";
+
+	if (row.action)
+	{
+		if (!parse_action_filter(row.action, &sub.actions))
+			sub.invalid_reason = std::string("unknown action filter \"") + row.action + "\"";
+	}
+	else if (previous)
+		sub.actions = previous->actions;
+	else
+		sub.invalid_reason = "action_filter is not in the WAL and the row is unknown";
+
+	if (row.filters_unchanged)
+	{
+		if (previous)
+		{
+			sub.filters = previous->filters;
+			if (sub.invalid_reason.empty())
+				sub.invalid_reason = previous->invalid_reason;
+		}
+		else
+			sub.invalid_reason = "filters are not in the WAL and the row is unknown";
+	}
+	else if (row.filters_error)
+		sub.invalid_reason = row.filters_error;
+	else if (sub.invalid_reason.empty())
+		copy_filters(row, sub);
+
+	return sub;
+}
+
+uint32_t
+SubscriptionSet::upsert(Subscription &&sub)
+{
+	const int64_t id = sub.id;
+	const uint32_t relid = sub.relid;
+	uint32_t	previous_relid = 0;
+
+	/*
+	 * Index by relation first: if a later step throws, the extra id there is skipped
+	 * by readers (they look every id up in by_id_).
+	 */
+	by_relid_[relid].insert(id);
+
+	auto		existing = by_id_.find(id);
+
+	if (existing != by_id_.end())
+	{
+		previous_relid = existing->second.relid;
+		existing->second = std::move(sub);
+	}
+	else
+		by_id_.emplace(id, std::move(sub));
+
+	if (previous_relid != 0 && previous_relid != relid)
+	{
+		auto		old_ids = by_relid_.find(previous_relid);
+
+		if (old_ids != by_relid_.end())
+		{
+			old_ids->second.erase(id);
+			if (old_ids->second.empty())
+				by_relid_.erase(old_ids);
+		}
+	}
+	return previous_relid;
+}
+
+uint32_t
+SubscriptionSet::remove(int64_t id)
+{
+	auto		existing = by_id_.find(id);
+
+	if (existing == by_id_.end())
+		return 0;
+
+	uint32_t	relid = existing->second.relid;
+
+	by_id_.erase(existing);
+	auto		ids = by_relid_.find(relid);
+
+	if (ids != by_relid_.end())
+	{
+		ids->second.erase(id);
+		if (ids->second.empty())
+			by_relid_.erase(ids);
+	}
+	return relid;
+}
+
+void
+SubscriptionSet::clear()
+{
+	by_id_.clear();
+	by_relid_.clear();
+}
+
+const Subscription *
+SubscriptionSet::find(int64_t id) const
+{
+	auto		found = by_id_.find(id);
+
+	return found == by_id_.end() ? nullptr : &found->second;
+}
+
+const std::set<int64_t> *
+SubscriptionSet::ids_of(uint32_t relid) const
+{
+	auto		found = by_relid_.find(relid);
+
+	return found == by_relid_.end() || found->second.empty() ? nullptr : &found->second;
+}
