@@ -1,7 +1,8 @@
 // Owns: one epoll instance per worker thread. Handlers register a file descriptor with a
-// pointer to themselves and get on_io() with the ready events (level-triggered). Also
-// owns the thread's receive scratch buffer (one per thread, not per connection), a
-// wake-up eventfd other threads may poke, and a cheap random source for frame masks.
+// pointer to themselves and get on_io() with the ready events (level- or edge-triggered,
+// as they register). Also owns the thread's receive scratch buffer (one per thread, not
+// per connection), a wake-up eventfd other threads may poke, and a cheap random source
+// for frame masks.
 #pragma once
 #include <sys/epoll.h>
 

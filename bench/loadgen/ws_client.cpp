@@ -58,7 +58,7 @@ bool WsClient::connect(const sockaddr_in& dst, const sockaddr_in* src,
     tx_off_ = 0;
     state_ = State::kConnecting;
     writable_armed_ = true;
-    if (!loop_->add(fd_, EPOLLIN | EPOLLOUT, this)) {
+    if (!loop_->add(fd_, EPOLLIN | EPOLLOUT | EPOLLET, this)) {
         *err = errno;
         release_fd();
         return false;
@@ -94,7 +94,8 @@ void WsClient::complete_connect() {
 void WsClient::on_readable() {
     char* buf = loop_->scratch();
     const size_t cap = loop_->scratch_size();
-    for (int round = 0; round < 8 && fd_ >= 0; round++) {
+    // edge-triggered: read until a short read (the socket is then drained) or EAGAIN
+    while (fd_ >= 0) {
         ssize_t n = recv(fd_, buf, cap, 0);
         if (n == 0) {
             finish(WsEnd::kEof, "connection closed by server");
@@ -301,7 +302,7 @@ void WsClient::flush() {
 void WsClient::want_writable(bool on) {
     if (fd_ < 0 || on == writable_armed_) return;
     writable_armed_ = on;
-    loop_->mod(fd_, on ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+    loop_->mod(fd_, on ? (EPOLLIN | EPOLLOUT | EPOLLET) : (EPOLLIN | EPOLLET), this);
 }
 
 void WsClient::fail(WsEnd why, const std::string& detail) { finish(why, detail); }

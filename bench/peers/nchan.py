@@ -71,7 +71,9 @@ class NchanServer:
         self.cpu = cpu
         hard = nofile_hard()
         self.nofile = hard if hard and hard > 0 else 20000
-        self.worker_connections = worker_connections or self.nofile
+        # nchan uses connection slots without a file descriptor (about one per 16
+        # subscribers), so allow more slots than descriptors
+        self.worker_connections = worker_connections or 2 * self.nofile
         self.workdir = workdir
         self._own_workdir = workdir is None
         self.proc = None
