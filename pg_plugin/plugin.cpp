@@ -17,10 +17,15 @@
  * Every callback is extern "C" and runs its C++ body inside pg_guard(); see pg_guard.h
  * for the rules on exceptions, Postgres errors and memory that all files follow.
  *
- * Subscriptions are loaded once per session with a fresh MVCC snapshot (startup), then
- * kept current from the decoded stream: changes to realtime.subscription arrive in
- * commit order like any other, so a transaction committing after a subscription's
- * commit is matched against it (docs/architecture.md, "Keeping the index current").
+ * Subscriptions are kept current from the decoded stream: changes to
+ * realtime.subscription arrive in commit order like any other, so a transaction
+ * committing after a subscription's commit is matched against it. The starting point
+ * of a session is loaded twice (docs/architecture.md, "Keeping the index current"):
+ * at startup with a fresh MVCC snapshot, which holds every subscription committed
+ * before the resume point but possibly later ones too; then, at the first decoded
+ * transaction, as of just before that transaction's commit with the snapshot builder's
+ * historic snapshot, which is exact. The fresh load remains if the exact one cannot
+ * be made.
  */
 #include "pg_headers.h"
 #include "pg_guard.h"
@@ -67,6 +72,10 @@ struct PluginState
 	SubscriptionSet subscriptions;
 	RelationCache relations;
 	TxnState	txn;
+	/* realtime.subscription at startup; InvalidOid if the database had none. */
+	Oid			subscription_relid = InvalidOid;
+	/* The exact starting point was loaded (at the session's first transaction). */
+	bool		positioned = false;
 	std::vector<Match> matches; /* scratch: the current change's matches */
 	uint32		skipped_since_progress = 0;
 
@@ -111,18 +120,57 @@ remove_subscription(PluginState *state, int64 id)
 		state->relations.subscriptions_changed(relid);
 }
 
+/* Pure C++: replaces the set with rows (a load). */
+static void
+replace_subscriptions(PluginState *state, const SubscriptionRow *rows, int nrows)
+{
+	state->subscriptions.clear();
+	state->relations.all_subscriptions_changed();
+	for (int i = 0; i < nrows; i++)
+		apply_subscription_row(state, rows[i], false);
+}
+
 /* Startup: every subscription committed so far, read with a fresh snapshot. */
 static void
 load_subscriptions(PluginState *state)
 {
 	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
 	SubscriptionRow *rows = NULL;
-	int			nrows = load_subscription_rows(&rows);
+	int			nrows = load_subscription_rows(&rows, &state->subscription_relid);
 
-	pg_guard("loading realtime.subscription", [&] {
-		for (int i = 0; i < nrows; i++)
-			apply_subscription_row(state, rows[i], false);
-	});
+	pg_guard("loading realtime.subscription", [&] { replace_subscriptions(state, rows, nrows); });
+	elog(DEBUG1, "pg_realtime: loaded %d subscriptions with a fresh snapshot", nrows);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(state->change_memory);
+}
+
+/*
+ * The session's first transaction: the subscriptions exactly as they were before it
+ * committed. Nothing was matched yet, so replacing the startup load is safe.
+ */
+static void
+position_subscriptions(LogicalDecodingContext *ctx, PluginState *state, ReorderBufferTXN *txn)
+{
+	MemoryContext old;
+	SubscriptionRow *rows = NULL;
+	int			nrows;
+
+	state->positioned = true;
+	if (!OidIsValid(state->subscription_relid))
+		return;
+	old = MemoryContextSwitchTo(state->change_memory);
+	nrows = load_subscription_rows_before(ctx, txn, state->subscription_relid, &rows);
+	if (nrows >= 0)
+	{
+		pg_guard("loading realtime.subscription", [&] {
+			replace_subscriptions(state, rows, nrows);
+		});
+		elog(DEBUG1, "pg_realtime: loaded %d subscriptions as of transaction %u",
+			 nrows, txn->xid);
+	}
+	else
+		elog(DEBUG1, "pg_realtime: kept the startup load: realtime.subscription is not "
+			 "readable as of transaction %u", txn->xid);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(state->change_memory);
 }
@@ -337,6 +385,8 @@ rt_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
 	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
 
+	if (!state->positioned)
+		position_subscriptions(ctx, state, txn);
 	pg_guard("begin", [&] { state->txn.subscribed.clear(); });
 	state->txn.next_change_index = 0;
 	state->txn.emitted = false;

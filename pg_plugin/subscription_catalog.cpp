@@ -192,13 +192,12 @@ read_subscription_id(HeapTuple tuple, TupleDesc desc, const SubscriptionLayout *
 	return true;
 }
 
-/* Scans the table with a snapshot taken now, so it sees every committed row. */
+/* Reads every row of rel visible to snapshot into *rows (palloc'd in result_cxt). */
 static int
-scan_subscription_rows(Oid relid, SubscriptionRow **rows, MemoryContext result_cxt)
+scan_subscription_rows(Relation rel, Snapshot snapshot, SubscriptionRow **rows,
+					   MemoryContext result_cxt)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
 	SubscriptionLayout layout;
-	Snapshot	snapshot;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	int			count = 0;
@@ -207,14 +206,10 @@ scan_subscription_rows(Oid relid, SubscriptionRow **rows, MemoryContext result_c
 
 	if (!relation_is_subscription_table(rel) ||
 		!subscription_layout(RelationGetDescr(rel), &layout))
-	{
-		table_close(rel, AccessShareLock);
 		return 0;
-	}
 
 	result = (SubscriptionRow *) MemoryContextAlloc(result_cxt,
 													sizeof(SubscriptionRow) * capacity);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 	while ((tuple = systable_getnext(scan)) != NULL)
 	{
@@ -230,21 +225,18 @@ scan_subscription_rows(Oid relid, SubscriptionRow **rows, MemoryContext result_c
 		MemoryContextSwitchTo(old);
 	}
 	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
 
 	*rows = result;
 	return count;
 }
 
 int
-load_subscription_rows(SubscriptionRow **rows)
+load_subscription_rows(SubscriptionRow **rows, Oid *relid)
 {
 	MemoryContext result_cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	bool		own_transaction = !IsTransactionState();
 	Oid			nspid;
-	Oid			relid = InvalidOid;
 	int			count = 0;
 
 	/*
@@ -254,11 +246,20 @@ load_subscription_rows(SubscriptionRow **rows)
 	if (own_transaction)
 		StartTransactionCommand();
 
+	*relid = InvalidOid;
 	nspid = get_namespace_oid(subscription_schema, true);
 	if (OidIsValid(nspid))
-		relid = get_relname_relid(subscription_table, nspid);
-	if (OidIsValid(relid))
-		count = scan_subscription_rows(relid, rows, result_cxt);
+		*relid = get_relname_relid(subscription_table, nspid);
+	if (OidIsValid(*relid))
+	{
+		Relation	rel = table_open(*relid, AccessShareLock);
+		/* Taken now: every subscription committed so far. */
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+		count = scan_subscription_rows(rel, snapshot, rows, result_cxt);
+		UnregisterSnapshot(snapshot);
+		table_close(rel, AccessShareLock);
+	}
 
 	if (own_transaction)
 	{
@@ -266,5 +267,84 @@ load_subscription_rows(SubscriptionRow **rows)
 		CurrentResourceOwner = owner;
 	}
 	MemoryContextSwitchTo(result_cxt);
+	return count;
+}
+
+static bool
+is_own_xid(ReorderBufferTXN *txn, TransactionId xid)
+{
+	const dlist_head *subtxns = &txn->subtxns;
+
+	if (xid == txn->xid)
+		return true;
+	/* dlist_foreach and dlist_container are C-only (type-checking builtins). */
+	if (subtxns->head.next == NULL)
+		return false;
+	for (const dlist_node *node = subtxns->head.next; node != &subtxns->head; node = node->next)
+	{
+		const ReorderBufferTXN *sub = reinterpret_cast<const ReorderBufferTXN *>(
+			reinterpret_cast<const char *>(node) - offsetof(ReorderBufferTXN, node));
+
+		if (xid == sub->xid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The snapshot builder's current snapshot, without txn itself. While txn's callbacks
+ * run, the builder has processed every commit up to and including txn's. A decoding
+ * snapshot lists the committed transactions in xip (the reverse of a normal
+ * snapshot), so dropping txn's xids from it gives the catalog state just before txn
+ * commits.
+ */
+static Snapshot
+snapshot_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	Snapshot	builder = SnapBuildGetOrBuildSnapshot(ctx->snapshot_builder, txn->xid);
+	Snapshot	snapshot = (Snapshot) palloc(sizeof(SnapshotData));
+	uint32		n = 0;
+
+	memcpy(snapshot, builder, sizeof(SnapshotData));
+	snapshot->xip = (TransactionId *) palloc(sizeof(TransactionId) * Max(builder->xcnt, 1));
+	for (uint32 i = 0; i < builder->xcnt; i++)
+	{
+		if (!is_own_xid(txn, builder->xip[i]))
+			snapshot->xip[n++] = builder->xip[i];
+	}
+	snapshot->xcnt = n;
+	/* Not txn's own view: no command ids to look up. */
+	snapshot->subxip = NULL;
+	snapshot->subxcnt = 0;
+	/* A private copy, unknown to the snapshot manager until registered. */
+	snapshot->copied = false;
+	snapshot->regd_count = 0;
+	snapshot->active_count = 0;
+	return snapshot;
+}
+
+int
+load_subscription_rows_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Oid relid,
+							  SubscriptionRow **rows)
+{
+	MemoryContext result_cxt = CurrentMemoryContext;
+	Relation	rel;
+	Snapshot	snapshot;
+	int			count;
+
+	/* The catalog as this transaction sees it may predate the table: then give up. */
+	rel = try_table_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return -1;
+	if (!relation_is_subscription_table(rel))
+	{
+		table_close(rel, AccessShareLock);
+		return -1;
+	}
+	/* Registered, so that TOASTed filters can be fetched during the scan. */
+	snapshot = RegisterSnapshot(snapshot_before(ctx, txn));
+	count = scan_subscription_rows(rel, snapshot, rows, result_cxt);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
 	return count;
 }

@@ -43,9 +43,18 @@ bool		read_subscription_id(HeapTuple tuple, TupleDesc desc,
 /*
  * Reads every row of realtime.subscription with a fresh MVCC snapshot, inside the
  * caller's transaction or, when there is none (a walsender), in one of its own.
- * Returns the number of rows; *rows is palloc'd in the caller's memory context.
- * A database without the table has no rows.
+ * Returns the number of rows; *rows is palloc'd in the caller's memory context and
+ * *relid is the table's oid (InvalidOid, and no rows, if the table does not exist).
  */
-int			load_subscription_rows(SubscriptionRow **rows);
+int			load_subscription_rows(SubscriptionRow **rows, Oid *relid);
+
+/*
+ * Reads the rows of table relid as they were just before txn committed, with the
+ * snapshot builder's historic snapshot; to be called from txn's begin callback, the
+ * first of the session. Returns -1 if the table cannot be read that way (the catalog
+ * as txn sees it does not have it).
+ */
+int			load_subscription_rows_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+										  Oid relid, SubscriptionRow **rows);
 
 #endif
