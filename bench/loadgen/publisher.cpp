@@ -186,7 +186,10 @@ public:
         return sent;
     }
 
-    void abort() override { ws_.abort(); }
+    void abort() override {
+        ws_.send_close(1000);
+        ws_.abort();
+    }
 
     void on_ws_open(WsClient& c) override {
         std::string frame;

@@ -15,6 +15,7 @@ int run_latency_watch(Runner& r, const NofileLimits& limits) {
     const Options& o = r.opt;
     r.plan(o.clients, 0);
     Report rep(o, r.ctx, limits);
+    if (o.warmup <= 0) r.ctx.win_start_ns.store(0);  // every record counts, even before READY
     r.start();
     r.wait_for([&](const Totals& t) { return r.clients_settled(t); }, r.connect_deadline_s(), "join");
     if (o.wait_subscribed) {
@@ -24,7 +25,7 @@ int run_latency_watch(Runner& r, const NofileLimits& limits) {
     }
     Totals ready = r.totals();
     int64_t start = mono_ns();
-    r.ctx.win_start_ns.store(start + sec_to_ns(o.warmup));
+    if (o.warmup > 0) r.ctx.win_start_ns.store(start + sec_to_ns(o.warmup));
     r.write_ready_file();
 
     int64_t end = start + sec_to_ns(o.warmup + o.duration);

@@ -41,7 +41,11 @@ public:
     bool start(int64_t now_ns);
     void send_heartbeat();
     void fail_timeout();
-    void abort() { ws_.abort(); }
+    // Ends the connection at shutdown: a close frame (best effort), then the socket.
+    void close() {
+        ws_.send_close(1000);
+        ws_.abort();
+    }
 
     State state() const { return state_; }
     bool subscribed() const { return subscribed_; }

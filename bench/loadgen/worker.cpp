@@ -66,7 +66,7 @@ void Worker::run() {
 void Worker::finish() {
     for (auto& s : sessions_) {
         if (ctx_->opt.print_ids) res_.ids.emplace_back(s->index(), std::move(s->ids));
-        s->abort();
+        s->close();
     }
     for (auto& p : pubs_) p->abort();
 }
