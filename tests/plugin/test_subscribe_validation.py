@@ -1,0 +1,79 @@
+"""realtime.subscribe rejects bad input with its own clear message and inserts nothing."""
+import psycopg2
+import pytest
+
+from .helpers import subscribe
+
+
+@pytest.fixture
+def table(db):
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, user_id int, status text, secret text)")
+    db.execute("CREATE ROLE rt_reader NOLOGIN")
+    db.execute("CREATE ROLE rt_nobody NOLOGIN")
+    db.execute("GRANT SELECT (id, user_id, status) ON t TO rt_reader")
+    yield "t"
+    db.execute("DROP TABLE t")
+    db.execute("DROP ROLE rt_reader")
+    db.execute("DROP ROLE rt_nobody")
+
+
+BAD_INPUTS = [
+    # (table, filter, claims, expected message, SQLSTATE)
+    ("no_such_table", None, None, 'relation "no_such_table" does not exist', "42P01"),
+    ("t", "nope=eq.1", None, 'column "nope" does not exist in table t', "42703"),
+    ("t", "user_id=like.1", None, 'unknown filter operator "like" in "user_id=like.1"', "22023"),
+    ("t", "user_id=eq.abc", None,
+     'invalid value "abc" for column "user_id" of type integer', "22P02"),
+    ("t", "user_id=in.(1,x)", None,
+     'invalid value "x" for column "user_id" of type integer', "22P02"),
+    ("t", "status=eq.open", {"role": "rt_nobody"},
+     'permission denied: role "rt_nobody" cannot SELECT from table t', "42501"),
+    # Records carry every column: reading only some of them is not enough.
+    ("t", "status=eq.x", {"role": "rt_reader"},
+     'permission denied: role "rt_reader" cannot SELECT from table t', "42501"),
+    ("t", "user_id42", None, 'malformed filter "user_id42"', "22023"),
+    ("t", "user_id=eq", None, 'malformed filter "user_id=eq"', "22023"),
+    ("t", "user_id=in.1,2", None, "the in operator takes a list in parentheses", "22023"),
+    ("t", 'status=eq."open', None, "unterminated double quote", "22023"),
+    ("t", "user_id=eq.1,,status=eq.x", None, "empty condition in filter", "22023"),
+    ("t", None, {"role": "no_such_role"}, 'role "no_such_role" does not exist', "42704"),
+]
+
+
+@pytest.mark.parametrize("entity,filter,claims,message,sqlstate", BAD_INPUTS,
+                         ids=[case[3][:40] for case in BAD_INPUTS])
+def test_bad_input_is_rejected_with_its_own_message(db, table, entity, filter, claims,
+                                                    message, sqlstate):
+    with pytest.raises(psycopg2.Error) as err:
+        subscribe(db, "node-a", entity, filter, claims=claims)
+    assert message in err.value.diag.message_primary
+    assert err.value.pgcode == sqlstate
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+def test_bad_action_and_node(db, table):
+    with pytest.raises(psycopg2.Error, match='invalid action filter "TRUNCATE"'):
+        subscribe(db, "n", "t", None, "TRUNCATE")
+    with pytest.raises(psycopg2.Error, match="node_id must not be empty"):
+        subscribe(db, "", "t")
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+def test_row_level_security_is_refused(db, table):
+    db.execute("GRANT SELECT ON t TO rt_nobody")
+    db.execute("ALTER TABLE t ENABLE ROW LEVEL SECURITY")
+    with pytest.raises(psycopg2.Error, match="row level security"):
+        subscribe(db, "n", "t", claims={"role": "rt_nobody"})
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+def test_good_input_is_stored_parsed(db, table):
+    db.execute("GRANT SELECT ON t TO rt_reader")
+    sub = subscribe(db, "n", "t", 'status=in.(open,"a,b"),user_id=gte.5',
+                    claims={"role": "rt_reader"})
+    row = db.execute("SELECT node_id, action_filter, filter, filters, claims_role "
+                     "FROM realtime.subscription WHERE id = %s", (sub,))[0]
+    assert row == ("n", "*", 'status=in.(open,"a,b"),user_id=gte.5',
+                   [{"column": "status", "op": "in", "values": ["open", "a,b"]},
+                    {"column": "user_id", "op": "gte", "values": ["5"]}],
+                   "rt_reader")
