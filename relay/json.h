@@ -1,0 +1,45 @@
+// The one JSON library of the relay (rapidjson), with the few conveniences every file
+// needs: parsing a buffer, reading optional members, and compact serialization.
+#pragma once
+
+#define RAPIDJSON_HAS_STDSTRING 1
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rt::json {
+
+using Value = rapidjson::Value;
+using Document = rapidjson::Document;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Parses text into doc; on failure returns false and sets error to a short reason.
+bool parse(Document& doc, std::string_view text, std::string* error = nullptr);
+
+// The member name of an object, or nullptr when obj is not an object or lacks it.
+const Value* member(const Value& obj, const char* name);
+std::string_view string_or(const Value* v, std::string_view fallback);
+// Accepts JSON booleans and the strings "true"/"false" (clients send both).
+bool bool_or(const Value* v, bool fallback);
+
+// The members of a JSON object as raw text spans of the input, without decoding the
+// values: lets a document be re-assembled with numbers and strings exactly as written
+// (numeric precision), and without building a DOM for large values. Keys are returned
+// raw (between their quotes, escapes untouched). False if text is not an object.
+struct RawMember {
+    std::string_view key;
+    std::string_view value;
+};
+bool object_members(std::string_view text, std::vector<RawMember>& out);
+
+// Compact JSON text of a value.
+std::string stringify(const Value& v);
+// Appends s as a JSON string literal (quotes and escapes included).
+void append_string(std::string& out, std::string_view s);
+
+}  // namespace rt::json

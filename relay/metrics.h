@@ -1,0 +1,58 @@
+// Counters and gauges of the relay, updated from any thread, rendered as Prometheus text.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace rt {
+
+// A fixed-bucket latency histogram (Prometheus cumulative buckets), lock-free.
+class LatencyHistogram {
+public:
+    static constexpr std::array<double, 12> kBoundsMs = {0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
+    void observe_ms(double ms);
+    void render(std::string& out, const char* name, const char* help) const;
+
+private:
+    std::array<std::atomic<uint64_t>, kBoundsMs.size() + 1> buckets_{};
+    std::atomic<uint64_t> count_{0};
+    std::atomic<uint64_t> sum_us_{0};
+};
+
+struct Metrics {
+    using Counter = std::atomic<uint64_t>;
+    using Gauge = std::atomic<int64_t>;
+
+    Gauge connections{0};
+    Gauge channels{0};
+    Gauge presence_entries{0};
+    Gauge subscriptions{0};
+    Counter connections_total{0};
+    Counter connections_refused{0};
+    Counter messages_in{0};
+    Counter messages_out{0};
+    Counter bytes_in{0};
+    Counter bytes_out{0};
+    Counter protocol_errors{0};
+    Counter rate_limited{0};
+    Counter slow_client_disconnects{0};
+    Counter dropped_messages{0};   // could not be delivered (slow client, encoding, overflow)
+    Counter broadcasts{0};
+    Counter changes_received{0};   // documents this node got from the slot or the mesh
+    Counter changes_delivered{0};  // postgres_changes frames queued to clients
+    Counter changes_duplicate{0};
+    Counter change_gaps{0};        // per-node sequence gaps seen on the mesh
+    Counter mesh_sent{0};
+    Counter mesh_received{0};
+    Counter mesh_dropped{0};       // refused at the high-water mark
+    Gauge slot_holder{0};
+    Gauge slot_lag_bytes{0};
+    Gauge peers_up{0};
+    LatencyHistogram decode_to_send;
+
+    std::string render() const;
+};
+
+}  // namespace rt

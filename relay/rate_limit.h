@@ -1,0 +1,36 @@
+// A token bucket: `rate` events per second on average, bursts of up to one second's worth.
+#pragma once
+
+#include <cstdint>
+
+namespace rt {
+
+class RateLimiter {
+public:
+    RateLimiter() = default;
+    explicit RateLimiter(int rate_per_s) : rate_(rate_per_s), tokens_(rate_per_s) {}
+
+    // True if an event at now_ms is within the rate (and counts it).
+    bool allow(int64_t now_ms) {
+        refill(now_ms);
+        if (tokens_ < 1.0f) return false;
+        tokens_ -= 1.0f;
+        return true;
+    }
+
+private:
+    void refill(int64_t now_ms) {
+        if (last_ms_ == 0) last_ms_ = now_ms;
+        float earned = static_cast<float>(now_ms - last_ms_) * static_cast<float>(rate_) / 1000.0f;
+        if (earned > 0) {
+            tokens_ = tokens_ + earned > rate_ ? static_cast<float>(rate_) : tokens_ + earned;
+            last_ms_ = now_ms;
+        }
+    }
+
+    int rate_ = 0;
+    float tokens_ = 0;
+    int64_t last_ms_ = 0;
+};
+
+}  // namespace rt

@@ -1,0 +1,417 @@
+// libwebsockets integration: one protocol that serves the WebSocket endpoints and the
+// HTTP API on the same port, the upgrade's authentication, frame reassembly and the
+// write path, the 1 s tick, and the graceful shutdown.
+#include "relay/server.h"
+
+#include <libwebsockets.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "relay/http_api.h"
+#include "relay/log.h"
+
+static_assert(LWS_PRE <= rt::kHeadroom, "frame headroom must hold the lws frame header");
+
+namespace rt {
+namespace {
+
+constexpr size_t kTxChunk = 64 * 1024;  // one write; larger frames go out as fragments
+constexpr int kFramesPerWriteable = 16;
+
+// lws allocates this per connection, zeroed; it holds pointers only.
+struct Session {
+    Connection* conn;      // WebSocket connections
+    std::string* rx;       // a message being reassembled from fragments
+    size_t tx_offset;      // bytes of the queue's front frame already written
+    HttpRequest* http;     // HTTP requests with a body
+};
+
+int64_t mono_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+bool is_websocket_path(std::string_view path) {
+    return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
+           path == "/realtime/v1/websocket/";
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+    int len = lws_hdr_total_length(wsi, token);
+    if (len <= 0) return {};
+    std::string out(static_cast<size_t>(len) + 1, '\0');
+    int n = lws_hdr_copy(wsi, out.data(), len + 1, token);
+    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    return out;
+}
+
+std::string custom_header(lws* wsi, const char* name) {
+    int len = lws_hdr_custom_length(wsi, name, static_cast<int>(strlen(name)));
+    if (len <= 0) return {};
+    std::string out(static_cast<size_t>(len) + 1, '\0');
+    int n = lws_hdr_custom_copy(wsi, out.data(), len + 1, name, static_cast<int>(strlen(name)));
+    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    return out;
+}
+
+// name includes its '=' ("vsn="), as lws matches the raw "name=value" argument.
+std::string url_arg(lws* wsi, const char* name) {
+    char buf[4096];
+    const char* v = lws_get_urlarg_by_name(wsi, name, buf, sizeof buf);
+    return v ? std::string(v) : std::string();
+}
+
+// Writes a complete HTTP response; returns what the callback must return.
+int write_http_response(lws* wsi, const HttpResponse& r) {
+    std::string buf(LWS_PRE + 1024 + r.body.size(), '\0');
+    auto* start = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
+    unsigned char* p = start;
+    unsigned char* end = start + 1024;
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(r.status), r.content_type.c_str(), r.body.size(), &p,
+                                    end))
+        return -1;
+    for (const auto& [name, value] : r.headers) {
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name.c_str()),
+                                        reinterpret_cast<const unsigned char*>(value.data()),
+                                        static_cast<int>(value.size()), &p, end))
+            return -1;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (!r.body.empty()) {
+        memcpy(start, r.body.data(), r.body.size());
+        if (lws_write(wsi, start, r.body.size(), LWS_WRITE_HTTP_FINAL) != static_cast<int>(r.body.size()))
+            return -1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+}  // namespace
+
+struct Server::Timer {
+    lws_sorted_usec_list_t sul;  // first: the callback gets its address
+    Server* server;
+};
+
+Server::Server(const Config& cfg, Metrics& metrics)
+    : cfg_(cfg), metrics_(metrics), mailbox_([this] {
+          if (context_) lws_cancel_service(context_);
+      }),
+      scratch_(LWS_PRE + kTxChunk) {}
+
+Server::~Server() {
+    if (context_) lws_context_destroy(context_);
+}
+
+static const lws_protocols kProtocols[] = {
+    {"realtime", reinterpret_cast<lws_callback_function*>(&Server::callback), sizeof(Session), 1024, 0, nullptr,
+     kTxChunk},
+    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+};
+
+bool Server::start() {
+    hub_ = std::make_unique<Hub>(cfg_, *this, metrics_, db_, cluster_);
+    refresh_clock();
+
+    // lws logs to stderr by default; only its errors and warnings are worth a user's time.
+    lws_set_log_level(LLL_ERR | (cfg_.log_level == log::Level::Debug ? LLL_WARN : 0), nullptr);
+
+    lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg_.listen_port;
+    info.iface = cfg_.listen_host.c_str();
+    info.protocols = kProtocols;
+    info.user = this;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.max_http_header_data = 8192;
+    info.max_http_header_pool = 256;
+    info.timeout_secs = 20;
+    info.pt_serv_buf_size = 64 * 1024;
+    context_ = lws_create_context(&info);
+    if (!context_) {
+        LOG_ERROR("cannot listen on %s:%d (address in use or not available)", cfg_.listen_host.c_str(),
+                  cfg_.listen_port);
+        return false;
+    }
+    max_connections_ = cfg_.limits.max_connections;
+    tick_timer_ = std::make_unique<Timer>();
+    memset(&tick_timer_->sul, 0, sizeof tick_timer_->sul);
+    tick_timer_->server = this;
+    lws_sul_schedule(context_, 0, &tick_timer_->sul,
+                     [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->on_tick(); },
+                     LWS_US_PER_SEC);
+    return true;
+}
+
+void Server::run() {
+    while (!finished_) {
+        if (lws_service(context_, 0) < 0) break;
+    }
+}
+
+void Server::stop() {
+    stop_requested_.store(true);
+    if (context_) lws_cancel_service(context_);
+}
+
+void Server::refresh_clock() {
+    hub_->set_clock(mono_ms(), static_cast<int64_t>(time(nullptr)));
+}
+
+// -- Transport ------------------------------------------------------------------------
+
+void Server::request_write(Connection& conn) {
+    lws_callback_on_writable(static_cast<lws*>(conn.transport));
+}
+
+void Server::close(Connection& conn, int code, std::string_view reason) {
+    conn.closing = true;
+    auto* wsi = static_cast<lws*>(conn.transport);
+    lws_close_reason(wsi, static_cast<lws_close_status>(code),
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(reason.data())), reason.size());
+    lws_callback_on_writable(wsi);
+}
+
+// -- callbacks ------------------------------------------------------------------------
+
+int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len) {
+    auto reason = static_cast<lws_callback_reasons>(reason_int);
+    lws_context* ctx = lws_get_context(wsi);
+    auto* self = ctx ? static_cast<Server*>(lws_context_user(ctx)) : nullptr;
+    if (!self || !self->hub_) return 0;
+    self->refresh_clock();
+    auto* session = static_cast<Session*>(user);
+
+    switch (reason) {
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            return self->on_confirm_upgrade(wsi);
+        case LWS_CALLBACK_ESTABLISHED:
+            return self->on_established(wsi, user);
+        case LWS_CALLBACK_RECEIVE:
+            return self->on_receive(wsi, user, static_cast<const char*>(in), len);
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            return self->on_writeable(wsi, user);
+        case LWS_CALLBACK_CLOSED:
+            self->on_closed(user);
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:
+            self->pending_upgrades_.erase(wsi);
+            if (session && session->http) {
+                delete session->http;
+                session->http = nullptr;
+            }
+            return 0;
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            self->on_wake();
+            return 0;
+
+        case LWS_CALLBACK_HTTP: {
+            if (!self->http_) return -1;
+            std::string path(static_cast<const char*>(in), len);
+            bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+            bool options = lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0;
+            HttpRequest req;
+            req.method = post ? "POST" : options ? "OPTIONS" : "GET";
+            req.path = path;
+            req.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+            req.apikey = custom_header(wsi, "apikey:");
+            if (post && !self->shutting_down_) {
+                // The body arrives in HTTP_BODY callbacks.
+                session->http = new HttpRequest(std::move(req));
+                return 0;
+            }
+            if (self->shutting_down_) return write_http_response(wsi, HttpApi::unavailable());
+            return write_http_response(wsi, self->http_->handle(req));
+        }
+        case LWS_CALLBACK_HTTP_BODY:
+            if (session && session->http) {
+                session->http->body.append(static_cast<const char*>(in), len);
+                if (static_cast<int64_t>(session->http->body.size()) > self->cfg_.limits.max_payload_bytes) {
+                    session->http->too_large = true;
+                    session->http->body.clear();
+                }
+            }
+            return 0;
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+            if (!session || !session->http) return -1;
+            HttpResponse r = self->http_->handle(*session->http);
+            delete session->http;
+            session->http = nullptr;
+            return write_http_response(wsi, r);
+        }
+        default:
+            return 0;
+    }
+}
+
+int Server::refuse_upgrade(lws* wsi, int status, const std::string& message) {
+    metrics_.connections_refused++;
+    std::string body = "{\"error\":";
+    json::append_string(body, message);
+    body.push_back('}');
+    // Written raw: during the upgrade lws would label its own status line HTTP/1.0,
+    // which WebSocket clients reject before reading the status.
+    const char* text = status == 401 ? "Unauthorized" : status == 404 ? "Not Found" : status == 429 ? "Too Many Requests"
+                     : status == 503 ? "Service Unavailable" : "Bad Request";
+    std::string response = "HTTP/1.1 " + std::to_string(status) + " " + text +
+                           "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
+                           "\r\nconnection: close\r\n\r\n" + body;
+    std::string buf(LWS_PRE, '\0');
+    buf += response;
+    lws_write(wsi, reinterpret_cast<unsigned char*>(&buf[LWS_PRE]), response.size(), LWS_WRITE_HTTP_FINAL);
+    return 1;
+}
+
+int Server::on_confirm_upgrade(lws* wsi) {
+    std::string path = header(wsi, WSI_TOKEN_GET_URI);
+    if (!is_websocket_path(path)) return refuse_upgrade(wsi, 404, "no WebSocket endpoint at " + path);
+    if (shutting_down_) return refuse_upgrade(wsi, 503, "Server is shutting down");
+
+    std::string vsn = url_arg(wsi, "vsn=");
+    PendingUpgrade up;
+    if (vsn.empty() || vsn == "1.0.0")
+        up.vsn = phoenix::Vsn::V1;
+    else if (vsn == "2.0.0")
+        up.vsn = phoenix::Vsn::V2;
+    else
+        return refuse_upgrade(wsi, 400, "Unsupported protocol version vsn=" + vsn + " (use 1.0.0 or 2.0.0)");
+
+    std::string token = custom_header(wsi, "x-api-key:");
+    if (token.empty()) token = url_arg(wsi, "apikey=");
+    JwtResult r = JwtVerifier(cfg_.jwt_secret).verify(token, static_cast<int64_t>(time(nullptr)));
+    if (!r.ok) return refuse_upgrade(wsi, 401, r.error);
+
+    if (max_connections_ > 0 && static_cast<int>(hub_->connection_count() + pending_upgrades_.size()) >= max_connections_)
+        return refuse_upgrade(wsi, 429, "Too many connected users");
+
+    up.claims = std::move(r.claims);
+    up.token = std::move(token);
+    pending_upgrades_[wsi] = std::move(up);
+    return 0;
+}
+
+int Server::on_established(lws* wsi, void* user) {
+    auto it = pending_upgrades_.find(wsi);
+    if (it == pending_upgrades_.end()) return -1;  // not through our upgrade check
+    auto* s = static_cast<Session*>(user);
+    PendingUpgrade up = std::move(it->second);
+    pending_upgrades_.erase(it);
+    s->conn = hub_->open(wsi, up.vsn, std::move(up.claims), std::move(up.token));
+    return 0;
+}
+
+int Server::on_receive(lws* wsi, void* user, const char* in, size_t len) {
+    auto* s = static_cast<Session*>(user);
+    if (!s || !s->conn) return -1;
+    bool first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+    bool binary = lws_frame_is_binary(wsi);
+    if (first && last && !s->rx) {
+        hub_->receive(*s->conn, std::string_view(in, len), binary);
+        return 0;
+    }
+    if (!s->rx) s->rx = new std::string();
+    if (static_cast<int64_t>(s->rx->size() + len) > cfg_.limits.max_payload_bytes) {
+        metrics_.protocol_errors++;
+        delete s->rx;
+        s->rx = nullptr;
+        std::string reason = "message larger than " + std::to_string(cfg_.limits.max_payload_bytes) + " bytes";
+        close(*s->conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, reason);
+        return 0;
+    }
+    s->rx->append(in, len);
+    if (last && lws_remaining_packet_payload(wsi) == 0) {
+        std::string message;
+        message.swap(*s->rx);
+        delete s->rx;
+        s->rx = nullptr;
+        hub_->receive(*s->conn, message, binary);
+    }
+    return 0;
+}
+
+int Server::on_writeable(lws* wsi, void* user) {
+    auto* s = static_cast<Session*>(user);
+    if (!s || !s->conn) return 0;
+    Connection& conn = *s->conn;
+    for (int i = 0; i < kFramesPerWriteable && !conn.queue.empty(); ++i) {
+        if (i > 0 && lws_send_pipe_choked(wsi)) break;
+        Frame& f = conn.queue.front();
+        size_t total = f.size();
+        size_t chunk = total - s->tx_offset < kTxChunk ? total - s->tx_offset : kTxChunk;
+        bool first = s->tx_offset == 0, last = s->tx_offset + chunk == total;
+        int flags = lws_write_ws_flags(f.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, first, last);
+        // lws writes the frame header in the LWS_PRE bytes before the data pointer. The
+        // frame's own headroom serves its first fragment; a later fragment is copied out,
+        // since the bytes before it belong to a buffer other connections still read.
+        unsigned char* data = f.data();
+        if (!first) {
+            data = scratch_.data() + LWS_PRE;
+            memcpy(data, f.data() + s->tx_offset, chunk);
+        }
+        if (lws_write(wsi, data, chunk, static_cast<lws_write_protocol>(flags)) < static_cast<int>(chunk))
+            return -1;
+        metrics_.bytes_out += chunk;
+        if (!last) {
+            s->tx_offset += chunk;
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        s->tx_offset = 0;
+        metrics_.messages_out++;
+        conn.queue.pop();
+    }
+    if (!conn.queue.empty()) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return conn.closing ? -1 : 0;
+}
+
+void Server::on_closed(void* user) {
+    auto* s = static_cast<Session*>(user);
+    if (!s) return;
+    delete s->rx;
+    s->rx = nullptr;
+    if (s->conn) {
+        Connection* c = s->conn;
+        s->conn = nullptr;
+        hub_->closed(*c);
+    }
+    if (shutting_down_ && hub_->connection_count() == 0) finished_ = true;
+}
+
+void Server::on_wake() {
+    mailbox_.drain(*hub_);
+    if (stop_requested_.load() && !shutting_down_) begin_shutdown();
+}
+
+void Server::on_tick() {
+    refresh_clock();
+    hub_->tick();
+    if (!shutting_down_)
+        lws_sul_schedule(context_, 0, &tick_timer_->sul,
+                         [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->on_tick(); },
+                         LWS_US_PER_SEC);
+}
+
+void Server::begin_shutdown() {
+    shutting_down_ = true;
+    LOG_INFO("shutting down: closing %zu connections", hub_->connection_count());
+    if (on_shutdown) on_shutdown();
+    hub_->shutdown();
+    if (hub_->connection_count() == 0) {
+        finished_ = true;
+        return;
+    }
+    // Clients that do not answer the close handshake get 2 s.
+    shutdown_timer_ = std::make_unique<Timer>();
+    memset(&shutdown_timer_->sul, 0, sizeof shutdown_timer_->sul);
+    shutdown_timer_->server = this;
+    lws_sul_schedule(context_, 0, &shutdown_timer_->sul,
+                     [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->finished_ = true; },
+                     2 * LWS_US_PER_SEC);
+}
+
+}  // namespace rt
