@@ -59,6 +59,16 @@ int64_t proc_rss_kb(const std::vector<int>& pids) {
     return total;
 }
 
+double machine_busy_seconds() {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (!(f >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    return double(user + nice + system + irq + softirq + steal) / double(hz > 0 ? hz : 100);
+}
+
 double self_cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -64,6 +64,7 @@ int run_idle(Runner& r, const NofileLimits& limits) {
         rep.row("bytes per idle connection", Report::num(per_conn));
         rep.row("cpu while idle", Report::num(cpu.server_seconds(), 2) + " s");
     }
+    cpu.report_machine(rep, held);
     rep.errors(r.merged.errors);
     rep.emit(interrupted, t.joined > 0);
     return t.joined > 0 ? kExitOk : kExitNoClients;

@@ -47,6 +47,7 @@ int run_storm(Runner& r, const NofileLimits& limits) {
     rep.section("storm");
     rep.row("joins/s", Report::num(joins_per_s) + " (" + std::to_string(t.joined) + " in " + Report::num(secs, 3) + " s)");
     if (cpu.server_seconds() >= 0) rep.row("server cpu", Report::num(cpu.server_seconds(), 2) + " s");
+    cpu.report_machine(rep, double(settled - t0) / 1e9);
     rep.errors(r.merged.errors);
     rep.emit(interrupted, t.joined > 0);
     return t.joined > 0 ? kExitOk : kExitNoClients;
