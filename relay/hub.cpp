@@ -115,7 +115,7 @@ void Hub::shutdown() {
     for (auto& [id, conn] : connections_) all.push_back(conn.get());
     for (Connection* c : all) {
         for (auto& m : c->members) {
-            if (m->joined) push(*c, m->join_ref, m->channel->topic, "phx_close", "{}");
+            if (m->joined) push(*c, m->join_ref, m->channel->topic, "phx_close", "{}", m->join_ref);
         }
         c->closing = true;
         transport_.close(*c, 1001, "server shutting down");
@@ -365,7 +365,7 @@ void Hub::remove_member(Member& m, bool send_close) {
     Channel& ch = *m.channel;
     if (m.joined) {
         untrack(m);
-        if (send_close && !conn.closing) push(conn, m.join_ref, ch.topic, "phx_close", "{}");
+        if (send_close && !conn.closing) push(conn, m.join_ref, ch.topic, "phx_close", "{}", m.join_ref);
         // O(1) removal: the last member takes the leaver's slot.
         Member* last = ch.members.back();
         ch.members[m.slot] = last;
@@ -581,6 +581,14 @@ void Hub::remove_remote_presence(const std::string& node) {
     metrics_.presence_entries.store(static_cast<int64_t>(presence_.entries()));
 }
 
+void Hub::replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries) {
+    std::vector<std::pair<std::string, PresenceEntry>> state;
+    state.reserve(entries.size());
+    for (const PresenceDelta& d : entries) state.emplace_back(d.topic, d.entry);
+    for (const PresenceDiff& diff : presence_.replace_node(node, state)) fanout_presence_diff(diff);
+    metrics_.presence_entries.store(static_cast<int64_t>(presence_.entries()));
+}
+
 void Hub::for_each_presence_entry(const std::function<void(const PresenceDelta&)>& fn) const {
     presence_.for_each_of_node("", [&](const std::string& topic, const PresenceEntry& e) {
         fn(PresenceDelta{true, topic, e});
@@ -652,9 +660,9 @@ void Hub::enqueue(Connection& conn, FrameRef frame) {
 }
 
 void Hub::push(Connection& conn, std::optional<std::string_view> join_ref, std::string_view topic,
-               std::string_view event, std::string_view payload_json) {
+               std::string_view event, std::string_view payload_json, std::optional<std::string_view> ref) {
     std::string buf = frame_buffer(payload_json.size() + topic.size() + event.size() + 48);
-    phoenix::encode(buf, conn.vsn, join_ref, std::nullopt, topic, event, payload_json);
+    phoenix::encode(buf, conn.vsn, join_ref, ref, topic, event, payload_json);
     enqueue(conn, make_frame(std::move(buf), false));
 }
 

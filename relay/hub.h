@@ -109,6 +109,7 @@ public:
     void adopt_orphans(std::vector<OrphanRow> rows);  // this node's rows left by a crash
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
     void remove_remote_presence(const std::string& node);  // a peer went down
+    void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
 
     // -- for the transport and observers ----------------------------------------------
     size_t connection_count() const { return connections_.size(); }
@@ -150,8 +151,11 @@ private:
     void send_reply(Connection& conn, std::optional<std::string_view> join_ref, std::optional<std::string_view> ref,
                     std::string_view topic, std::string_view status, std::string_view response_json);
     void send_error_reply(Connection& conn, const phoenix::Inbound& msg, std::string_view reason);
+    // ref: Phoenix sends phx_close and phx_error with ref = join_ref (realtime-js ignores
+    // them when that ref is not its current join); other pushes have none.
     void push(Connection& conn, std::optional<std::string_view> join_ref, std::string_view topic,
-              std::string_view event, std::string_view payload_json);
+              std::string_view event, std::string_view payload_json,
+              std::optional<std::string_view> ref = std::nullopt);
     void send_system(Member& m, std::string_view extension, std::string_view status, std::string_view message);
 
     // presence

@@ -7,6 +7,8 @@
 #include <memory>
 #include <thread>
 
+#include "cluster/mesh.h"
+#include "cluster/registry.h"
 #include "relay/config.h"
 #include "relay/db_worker.h"
 #include "relay/http_api.h"
@@ -75,40 +77,82 @@ int main(int argc, char** argv) {
         LOG_WARN("no --db: Postgres Changes are disabled (broadcast and presence only)");
     }
 
-    server.attach(db.get(), nullptr);
+    // The cluster mesh: the loop and the replication thread each get their own sender.
+    std::unique_ptr<rt::cluster::Mesh> mesh;
+    std::unique_ptr<rt::cluster::MeshClient> mesh_client;
+    std::unique_ptr<rt::cluster::MeshSender> replication_sender;
+    if (!cfg.cluster_bind.empty()) {
+        mesh = std::make_unique<rt::cluster::Mesh>(cfg, metrics, server.mailbox());
+        std::string error;
+        if (!mesh->start(error)) {
+            fprintf(stderr, "realtime-relay: %s\n", error.c_str());
+            return 1;
+        }
+        mesh_client = std::make_unique<rt::cluster::MeshClient>(mesh->make_sender());
+        mesh->set_client(mesh_client.get());
+        replication_sender = mesh->make_sender();
+    } else if (!cfg.peers.empty()) {
+        fprintf(stderr, "realtime-relay: --peers needs --cluster-bind (see --help)\n");
+        return 2;
+    }
+
+    server.attach(db.get(), mesh_client.get());
     if (!server.start()) return 1;
-    rt::HttpApi http(cfg, metrics, server.hub(), nullptr, nullptr);
+    std::function<std::string()> peers_json;
+    if (mesh) peers_json = [&mesh] { return mesh->peers_json(); };
+    rt::HttpApi http(cfg, metrics, server.hub(), mesh_client.get(), peers_json);
     server.set_http(&http);
     if (!orphans.empty()) server.hub().adopt_orphans(std::move(orphans));
 
     std::unique_ptr<rt::Replication> replication;
     if (db && !cfg.no_replication) {
         rt::Replication::Routes routes;
-        rt::Replication* repl = nullptr;
-        routes.local = [&server, &repl](rt::ChangeEvent&& ev) {
-            server.mailbox().post([&repl, ev = std::move(ev)](rt::Hub& hub) {
+        // The loop reports back to the replication thread what it delivered.
+        routes.local = [&server, &replication](rt::ChangeEvent&& ev) {
+            server.mailbox().post([&replication, ev = std::move(ev)](rt::Hub& hub) {
                 hub.deliver_change(ev);
-                repl->local_done(ev.pos.commit_lsn, hub.held_floor());
+                replication->local_done(ev.pos.commit_lsn, hub.held_floor());
             });
         };
-        routes.broadcast = [&server, &repl](rt::BroadcastMsg&& msg) {
-            server.mailbox().post([&repl, msg = std::move(msg)](rt::Hub& hub) {
+        // Peers get changes and SQL broadcasts through one sender, so in commit order.
+        routes.remote = [&replication_sender](const std::string& node, const rt::ChangeEvent& ev) {
+            return replication_sender &&
+                   replication_sender->publish(rt::cluster::routing_node(node), rt::cluster::MsgType::Change,
+                                               rt::cluster::encode(ev));
+        };
+        routes.broadcast = [&server, &replication, &replication_sender](rt::BroadcastMsg&& msg) {
+            if (replication_sender)
+                replication_sender->publish(rt::cluster::routing_broadcast(msg.topic), rt::cluster::MsgType::Broadcast,
+                                            rt::cluster::encode(msg));
+            server.mailbox().post([&replication, msg = std::move(msg)](rt::Hub& hub) {
                 hub.deliver_broadcast(msg);
-                repl->local_done(msg.pos.commit_lsn, hub.held_floor());
+                replication->local_done(msg.pos.commit_lsn, hub.held_floor());
             });
         };
+        if (mesh) {
+            routes.may_take_slot = [&mesh] { return mesh->may_take_slot(); };
+            routes.should_release = [&mesh] { return mesh->should_release_slot(); };
+            routes.slot_state = [&mesh](bool competes, bool holding) { mesh->set_slot_state(competes, holding); };
+        }
         replication = std::make_unique<rt::Replication>(cfg, metrics, std::move(routes));
-        repl = replication.get();
     }
+
+    std::unique_ptr<rt::cluster::Registry> registry;
+    if (db)
+        registry = std::make_unique<rt::cluster::Registry>(cfg, *db, mesh.get(), [&replication] {
+            return replication && replication->holding();
+        });
 
     server.on_shutdown = [&] {
         // Stop taking work first, then give back what this node holds in Postgres.
+        if (registry) registry->stop();
         if (replication) replication->stop();
         if (db && !db->unsubscribe_node_and_wait(5000))
             LOG_WARN("could not remove this node's subscriptions; a restart with the same --node-id resumes or removes them");
     };
 
     if (db) db->start();
+    if (registry) registry->start();
     if (replication) replication->start();
 
     std::thread signal_thread([&server, signals] {
@@ -124,8 +168,10 @@ int main(int argc, char** argv) {
              cfg.node_id.c_str(), cfg.listen_host.c_str(), cfg.listen_port, static_cast<unsigned long long>(fds),
              cfg.limits.max_connections);
     server.run();
+    if (registry) registry->stop();
     if (replication) replication->stop();
     if (db) db->stop();
+    if (mesh) mesh->stop();
     LOG_INFO("stopped");
     return 0;
 }

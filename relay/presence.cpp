@@ -121,6 +121,50 @@ std::vector<PresenceDiff> PresenceStore::remove_node(std::string_view node) {
     return diffs;
 }
 
+std::vector<PresenceDiff> PresenceStore::replace_node(
+    std::string_view node, const std::vector<std::pair<std::string, PresenceEntry>>& entries) {
+    std::unordered_map<std::string, std::vector<const PresenceEntry*>> incoming;
+    for (const auto& [topic, e] : entries) incoming[topic].push_back(&e);
+    for (const auto& [topic, list] : topics_)
+        for (const PresenceEntry& e : list)
+            if (e.node == node) incoming[topic];  // topics where node has entries now
+
+    std::vector<PresenceDiff> diffs;
+    for (auto& [topic, fresh] : incoming) {
+        Entries& list = topics_[topic];
+        auto gone = std::stable_partition(list.begin(), list.end(), [&](const PresenceEntry& e) { return e.node != node; });
+        Entries old(std::make_move_iterator(gone), std::make_move_iterator(list.end()));
+        list.erase(gone, list.end());
+        count_ -= old.size();
+
+        std::vector<const PresenceEntry*> leaves;
+        for (const PresenceEntry& o : old) {
+            bool kept = std::any_of(fresh.begin(), fresh.end(), [&](const PresenceEntry* f) {
+                return f->owner == o.owner && f->phx_ref == o.phx_ref;
+            });
+            if (!kept) leaves.push_back(&o);
+        }
+        std::vector<size_t> joined;
+        for (const PresenceEntry* f : fresh) {
+            bool known = std::any_of(old.begin(), old.end(), [&](const PresenceEntry& o) {
+                return f->owner == o.owner && f->phx_ref == o.phx_ref;
+            });
+            PresenceEntry e = *f;
+            e.node = std::string(node);
+            list.push_back(std::move(e));
+            ++count_;
+            if (!known) joined.push_back(list.size() - 1);
+        }
+        if (!joined.empty() || !leaves.empty()) {
+            std::vector<const PresenceEntry*> joins;
+            for (size_t i : joined) joins.push_back(&list[i]);
+            diffs.push_back({topic, diff_json(joins, leaves)});
+        }
+        if (list.empty()) topics_.erase(topic);
+    }
+    return diffs;
+}
+
 void PresenceStore::for_each_of_node(
     std::string_view node, const std::function<void(const std::string&, const PresenceEntry&)>& fn) const {
     for (const auto& [topic, entries] : topics_)

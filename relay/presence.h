@@ -40,6 +40,8 @@ public:
     bool untrack(const std::string& topic, std::string_view node, uint64_t owner, PresenceDiff& diff);
     // Removes every entry of node (a peer that went down, or a new incarnation).
     std::vector<PresenceDiff> remove_node(std::string_view node);
+    // Makes entries the whole state of node (a peer's snapshot); diffs only for changes.
+    std::vector<PresenceDiff> replace_node(std::string_view node, const std::vector<std::pair<std::string, PresenceEntry>>& entries);
     // Visits every entry of node (snapshots for peers).
     void for_each_of_node(std::string_view node,
                           const std::function<void(const std::string&, const PresenceEntry&)>& fn) const;

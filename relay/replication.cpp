@@ -120,8 +120,10 @@ bool Replication::stream_once() {
     } closer{c};
     if (PQstatus(c) != CONNECTION_OK) {
         LOG_WARN("replication connection failed: %s", pg_error_message(c).c_str());
+        report_state(false, false);
         return true;
     }
+    report_state(true, false);
 
     // The slot is permanent, so no committed change is lost across restarts. A
     // replication connection takes only simple queries: the name goes in as a literal.
@@ -161,12 +163,22 @@ bool Replication::stream_once() {
 
     holding_ = true;
     metrics_.slot_holder = 1;
+    report_state(true, true);
     received_lsn_ = 0;
     last_sent_ack_ = 0;
     LOG_INFO("streaming replication slot %s", slot);
 
     bool ok = true;
+    int64_t next_release_check_ms = mono_ms() + 500;
     while (running_ && ok) {
+        if (routes_.should_release && mono_ms() >= next_release_check_ms) {
+            next_release_check_ms = mono_ms() + 500;
+            if (routes_.should_release()) {
+                LOG_INFO("a relay of the database's region is up: giving the slot back");
+                send_status(c, false);
+                break;
+            }
+        }
         char* buf = nullptr;
         int len = PQgetCopyData(c, &buf, 1);
         if (len > 0) {
@@ -175,9 +187,11 @@ bool Replication::stream_once() {
             continue;
         }
         if (len == 0) {
-            if (mono_ms() - last_status_ms_ >= kStatusIntervalMs || ack_position() > last_sent_ack_ + 0) {
-                if (mono_ms() - last_status_ms_ >= 10) ok = send_status(c, false);
-            }
+            // Report progress every second, and soon after it advances, so that a
+            // failover replays little.
+            int64_t since = mono_ms() - last_status_ms_;
+            if (since >= kStatusIntervalMs || (since >= 10 && ack_position() > last_sent_ack_))
+                ok = send_status(c, false);
             pollfd p{PQsocket(c), POLLIN, 0};
             poll(&p, 1, 100);
             if (PQconsumeInput(c) == 0) {
@@ -198,6 +212,7 @@ bool Replication::stream_once() {
     if (!running_ && ok) send_status(c, false);  // a last acknowledgement before letting go
     holding_ = false;
     metrics_.slot_holder = 0;
+    report_state(true, false);
     LOG_INFO("released replication slot %s", slot);
     return true;
 }
@@ -259,6 +274,10 @@ void Replication::route(const std::string& node, ChangeEvent&& ev) {
         return;
     }
     if (!routes_.remote || !routes_.remote(node, ev)) metrics_.dropped_messages++;
+}
+
+void Replication::report_state(bool competes, bool holding) {
+    if (routes_.slot_state) routes_.slot_state(competes, holding);
 }
 
 uint64_t Replication::ack_position() const {

@@ -32,6 +32,10 @@ public:
         std::function<void(BroadcastMsg&&)> broadcast;
         // Whether this node may take the slot now (region preference); null: always.
         std::function<bool()> may_take_slot;
+        // Whether a holder must give the slot back (a relay of the database's region is up).
+        std::function<bool()> should_release;
+        // Reports whether this node reaches the database to compete, and whether it holds the slot.
+        std::function<void(bool competes, bool holding)> slot_state;
     };
 
     Replication(const Config& cfg, Metrics& metrics, Routes routes);
@@ -53,6 +57,7 @@ private:
     void route(const std::string& node, ChangeEvent&& ev);
     bool send_status(pg_conn* c, bool reply_requested);
     uint64_t ack_position() const;
+    void report_state(bool competes, bool holding);
 
     const Config& cfg_;
     Metrics& metrics_;

@@ -1,0 +1,161 @@
+// Peer liveness, incarnations, stream gaps and presence replication state.
+#include "cluster/membership.h"
+
+#include <algorithm>
+
+namespace rt::cluster {
+namespace {
+
+constexpr size_t kMaxPendingDeltas = 100000;
+constexpr int64_t kSnapshotRetryMs = 1000;
+
+}  // namespace
+
+Peer& Membership::peer(const std::string& node) {
+    auto it = peers_.find(node);
+    if (it != peers_.end()) return it->second;
+    Peer& p = peers_[node];
+    p.node = node;
+    return p;
+}
+
+bool Membership::on_message(const Header& h, int64_t now_ms, Actions& out) {
+    if (h.node == self_) return false;
+    Peer& p = peer(h.node);
+    if (p.incarnation != h.incarnation) {
+        if (p.incarnation != 0) {
+            // A restarted node: what we knew of its previous life is void.
+            out.log.push_back("node " + h.node + " restarted (new incarnation)");
+            out.forget_presence.push_back(h.node);
+        }
+        p.incarnation = h.incarnation;
+        p.presence_synced = false;
+        p.presence_seq = 0;
+        p.pending.clear();
+        p.node_stream_seq = 0;
+        p.broadcast_seq.clear();
+        p.snapshot_requested_ms = 0;
+    }
+    p.last_heard_ms = now_ms;
+    if (p.state == PeerState::Down) {
+        p.state = PeerState::Up;
+        out.log.push_back("node " + h.node + " is up");
+        p.presence_synced = false;
+        p.pending.clear();
+        request_snapshot(p, now_ms, out);
+    }
+    return true;
+}
+
+void Membership::on_heartbeat(const Header& h, const Heartbeat& hb, int64_t now_ms, Actions& out) {
+    Peer& p = peer(h.node);
+    if (!hb.endpoint.empty() && hb.endpoint != p.endpoint) {
+        p.endpoint = hb.endpoint;
+        add_endpoint(hb.endpoint, out);
+    }
+    p.region = hb.region;
+    p.competes = hb.competes;
+    p.slot_holder = hb.slot_holder;
+    if (hb.slot_holder) p.last_held_slot_ms = now_ms;
+    // Deltas are published before the heartbeat that counts them: a higher count means
+    // we lost the last ones.
+    if (p.presence_synced && hb.presence_seq > p.presence_seq) {
+        p.presence_synced = false;
+        request_snapshot(p, now_ms, out);
+    }
+}
+
+void Membership::on_presence_delta(const Header& h, PresenceDelta delta, int64_t now_ms, Actions& out) {
+    apply_or_buffer(peer(h.node), h.seq, std::move(delta), now_ms, out);
+}
+
+void Membership::apply_or_buffer(Peer& p, uint64_t seq, PresenceDelta delta, int64_t now_ms, Actions& out) {
+    if (p.presence_synced) {
+        if (seq <= p.presence_seq) return;  // already in a snapshot we applied
+        if (seq == p.presence_seq + 1) {
+            p.presence_seq = seq;
+            out.deltas.emplace_back(p.node, std::move(delta));
+            return;
+        }
+        p.presence_synced = false;  // a gap: the snapshot will fill it
+        out.log.push_back("presence gap from node " + p.node + ": asking for a snapshot");
+        request_snapshot(p, now_ms, out);
+    }
+    if (p.pending.size() >= kMaxPendingDeltas) p.pending.clear();
+    p.pending.emplace_back(seq, std::move(delta));
+}
+
+void Membership::on_snapshot(const Header& h, PresenceSnapshot snapshot, int64_t now_ms, Actions& out) {
+    Peer& p = peer(h.node);
+    p.presence_seq = snapshot.presence_seq;
+    p.presence_synced = true;
+    out.snapshots.emplace_back(p.node, std::move(snapshot));
+    // Deltas that arrived while we waited and are newer than the snapshot follow it.
+    std::vector<std::pair<uint64_t, PresenceDelta>> pending;
+    pending.swap(p.pending);
+    std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [seq, delta] : pending) apply_or_buffer(p, seq, std::move(delta), now_ms, out);
+}
+
+uint64_t Membership::node_stream_gap(const Header& h) {
+    Peer& p = peer(h.node);
+    uint64_t gap = p.node_stream_seq && h.seq > p.node_stream_seq + 1 ? h.seq - p.node_stream_seq - 1 : 0;
+    if (h.seq > p.node_stream_seq) p.node_stream_seq = h.seq;
+    return gap;
+}
+
+uint64_t Membership::broadcast_gap(const Header& h, const std::string& topic) {
+    uint64_t& last = peer(h.node).broadcast_seq[topic];
+    uint64_t gap = last && h.seq > last + 1 ? h.seq - last - 1 : 0;
+    if (h.seq > last) last = h.seq;
+    return gap;
+}
+
+void Membership::tick(int64_t now_ms, Actions& out) {
+    for (auto& [node, p] : peers_) {
+        if (p.state == PeerState::Up && now_ms - p.last_heard_ms > down_ms_) {
+            p.state = PeerState::Down;
+            p.presence_synced = false;
+            p.pending.clear();
+            p.slot_holder = false;
+            out.log.push_back("node " + node + " is down (silent for " + std::to_string(now_ms - p.last_heard_ms) +
+                              " ms)");
+            out.forget_presence.push_back(node);
+        }
+        if (p.state == PeerState::Up && !p.presence_synced && now_ms - p.snapshot_requested_ms >= kSnapshotRetryMs)
+            request_snapshot(p, now_ms, out);
+    }
+}
+
+void Membership::request_snapshot(Peer& p, int64_t now_ms, Actions& out) {
+    if (p.snapshot_requested_ms && now_ms - p.snapshot_requested_ms < kSnapshotRetryMs / 2) return;
+    p.snapshot_requested_ms = now_ms;
+    out.request_snapshot.push_back(p.node);
+}
+
+void Membership::add_endpoint(const std::string& endpoint, Actions& out) {
+    if (endpoint.empty() || std::find(endpoints_.begin(), endpoints_.end(), endpoint) != endpoints_.end()) return;
+    endpoints_.push_back(endpoint);
+    out.connect.push_back(endpoint);
+}
+
+size_t Membership::up_count() const {
+    size_t n = 0;
+    for (const auto& [node, p] : peers_) n += p.state == PeerState::Up;
+    return n;
+}
+
+int64_t Membership::last_slot_holder_in(const std::string& region) const {
+    int64_t last = 0;
+    for (const auto& [node, p] : peers_)
+        if (p.region == region && p.last_held_slot_ms > last) last = p.last_held_slot_ms;
+    return last;
+}
+
+bool Membership::competitor_up_in(const std::string& region) const {
+    for (const auto& [node, p] : peers_)
+        if (p.state == PeerState::Up && p.region == region && p.competes) return true;
+    return false;
+}
+
+}  // namespace rt::cluster

@@ -1,0 +1,87 @@
+// Who is in the cluster and in what state, from what the mesh delivers: peers up and
+// down by heartbeat, incarnations, per-stream sequence gaps, presence replication
+// (the ZeroMQ guide's Clone pattern: deltas in sequence, a snapshot on a gap or a new
+// incarnation), and the facts the slot election needs. Pure logic: the mesh thread
+// feeds it messages and the clock, and carries out the actions it returns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "cluster/wire.h"
+
+namespace rt::cluster {
+
+enum class PeerState { Up, Down };
+
+struct Peer {
+    std::string node;
+    std::string endpoint;
+    std::string region;
+    uint64_t incarnation = 0;
+    PeerState state = PeerState::Down;
+    bool competes = false;
+    bool slot_holder = false;
+    int64_t last_heard_ms = 0;
+    int64_t last_held_slot_ms = 0;
+
+    // presence replication
+    bool presence_synced = false;
+    uint64_t presence_seq = 0;  // last applied
+    int64_t snapshot_requested_ms = 0;
+    std::vector<std::pair<uint64_t, PresenceDelta>> pending;  // deltas waiting for a snapshot
+
+    // sequence tracking of the streams we receive from this peer
+    uint64_t node_stream_seq = 0;
+    std::unordered_map<std::string, uint64_t> broadcast_seq;
+};
+
+// What the mesh must do after feeding the membership. Applied in this order.
+struct Actions {
+    std::vector<std::string> forget_presence;                            // down or new incarnation
+    std::vector<std::pair<std::string, PresenceSnapshot>> snapshots;     // replace a node's entries
+    std::vector<std::pair<std::string, PresenceDelta>> deltas;           // apply in order
+    std::vector<std::string> request_snapshot;                           // ask these nodes
+    std::vector<std::string> connect;                                    // endpoints to subscribe to
+    std::vector<std::string> log;                                        // state changes worth a line
+};
+
+class Membership {
+public:
+    Membership(std::string self, int peer_down_ms) : self_(std::move(self)), down_ms_(peer_down_ms) {}
+
+    // Every message: liveness and incarnation. False if it comes from ourselves.
+    bool on_message(const Header& h, int64_t now_ms, Actions& out);
+    void on_heartbeat(const Header& h, const Heartbeat& hb, int64_t now_ms, Actions& out);
+    void on_presence_delta(const Header& h, PresenceDelta delta, int64_t now_ms, Actions& out);
+    void on_snapshot(const Header& h, PresenceSnapshot snapshot, int64_t now_ms, Actions& out);
+    // Messages lost on a stream before this one (0: none).
+    uint64_t node_stream_gap(const Header& h);
+    uint64_t broadcast_gap(const Header& h, const std::string& topic);
+    // Peers silent for the down period go down; unanswered snapshot requests are repeated.
+    void tick(int64_t now_ms, Actions& out);
+    // An endpoint learned elsewhere (flags, registry).
+    void add_endpoint(const std::string& endpoint, Actions& out);
+
+    const std::unordered_map<std::string, Peer>& peers() const { return peers_; }
+    size_t up_count() const;
+    // Most recent time an up peer of region said it held the slot (0: never).
+    int64_t last_slot_holder_in(const std::string& region) const;
+    // An up peer of region takes part in the election.
+    bool competitor_up_in(const std::string& region) const;
+
+private:
+    Peer& peer(const std::string& node);
+    void request_snapshot(Peer& p, int64_t now_ms, Actions& out);
+    void apply_or_buffer(Peer& p, uint64_t seq, PresenceDelta delta, int64_t now_ms, Actions& out);
+
+    std::string self_;
+    int down_ms_;
+    std::unordered_map<std::string, Peer> peers_;
+    std::vector<std::string> endpoints_;
+};
+
+}  // namespace rt::cluster

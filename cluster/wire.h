@@ -1,0 +1,72 @@
+// The messages relays exchange over the ZeroMQ mesh, and their encoding. Pure logic.
+//
+// A mesh message has three frames:
+//   0  routing key: "H" heartbeats, "P" presence, "N:<node>\0" addressed to one node,
+//      "B:<topic>\0" broadcasts. SUB sockets subscribe by prefix, so the publisher
+//      sends a channel's broadcasts only to nodes that have members, and a node's own
+//      messages only to it; the NUL keeps "room1" from matching "room10".
+//   1  header: version, type, sender node id, incarnation, stream sequence number
+//   2  body, by type (length-prefixed binary fields)
+// Sequence numbers count per stream (heartbeats; presence; messages to one node;
+// broadcasts of one topic), so receivers see gaps in what they subscribed to.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/messages.h"
+
+namespace rt::cluster {
+
+enum class MsgType : uint8_t {
+    Heartbeat = 1,
+    Broadcast = 2,
+    PresenceDelta = 3,
+    SnapshotRequest = 4,
+    Snapshot = 5,
+    Change = 6,
+};
+
+struct Header {
+    MsgType type = MsgType::Heartbeat;
+    std::string node;
+    uint64_t incarnation = 0;
+    uint64_t seq = 0;
+};
+
+struct Heartbeat {
+    std::string endpoint;
+    std::string region;
+    uint64_t presence_seq = 0;
+    bool competes = false;     // takes part in the slot election
+    bool slot_holder = false;
+};
+
+struct PresenceSnapshot {
+    uint64_t presence_seq = 0;           // the last delta the snapshot includes
+    std::vector<PresenceDelta> entries;  // all joins
+};
+
+std::string routing_heartbeat();
+std::string routing_presence();
+std::string routing_node(std::string_view node);
+std::string routing_broadcast(std::string_view topic);
+
+std::string encode_header(const Header& h);
+bool decode_header(std::string_view data, Header& out);
+
+std::string encode(const Heartbeat& m);
+std::string encode(const BroadcastMsg& m);
+std::string encode(const PresenceDelta& m);
+std::string encode(const PresenceSnapshot& m);
+std::string encode(const ChangeEvent& m);
+
+bool decode(std::string_view data, Heartbeat& out);
+bool decode(std::string_view data, BroadcastMsg& out);
+bool decode(std::string_view data, PresenceDelta& out);
+bool decode(std::string_view data, PresenceSnapshot& out);
+bool decode(std::string_view data, ChangeEvent& out);
+
+}  // namespace rt::cluster
