@@ -35,7 +35,7 @@ relay: $(BUILD_DIR)/CMakeCache.txt
 install: plugin
 	$(if $(filter 0,$(shell id -u)),,sudo) $(MAKE) -C pg_plugin PG_CONFIG=$(PG_CONFIG) install
 
-run: deps all install
+run:
 	scripts/quickstart.sh
 
 test: deps all install
