@@ -30,6 +30,8 @@ struct ColumnOps
 	FmgrInfo	eq;
 	bool		has_hash;		/* hash support consistent with equality */
 	FmgrInfo	hash;
+	/* Equal values are identical Datums (integers, dates, timestamps): hash the bits. */
+	bool		hash_datum_bits;
 };
 
 struct CompiledFilter

@@ -72,9 +72,10 @@ struct PluginState
 	SubscriptionSet subscriptions;
 	RelationCache relations;
 	TxnState	txn;
-	/* realtime.subscription at startup; InvalidOid if the database had none. */
-	Oid			subscription_relid = InvalidOid;
-	/* The exact starting point was loaded (at the session's first transaction). */
+	/* The startup load (copied rows), kept until the session's first transaction. */
+	MemoryContext startup_memory = nullptr;
+	SubscriptionTuples startup = {};
+	/* The subscription set holds the session's starting point (first transaction). */
 	bool		positioned = false;
 	std::vector<Match> matches; /* scratch: the current change's matches */
 	uint32		skipped_since_progress = 0;
@@ -96,7 +97,8 @@ static bool relcache_callback_registered = false;
 
 /* Pure C++: applies one row of realtime.subscription to the set. */
 static void
-apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inserted)
+apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inserted,
+					   bool invalidate = true)
 {
 	Subscription sub = SubscriptionSet::from_row(row, state->subscriptions.find(row.id),
 												 state->nodes);
@@ -104,9 +106,12 @@ apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inse
 	const uint32_t relid = sub.relid;
 	const uint32_t previous_relid = state->subscriptions.upsert(std::move(sub));
 
-	state->relations.subscriptions_changed(relid);
-	if (previous_relid != 0 && previous_relid != relid)
-		state->relations.subscriptions_changed(previous_relid);
+	if (invalidate)
+	{
+		state->relations.subscriptions_changed(relid);
+		if (previous_relid != 0 && previous_relid != relid)
+			state->relations.subscriptions_changed(previous_relid);
+	}
 	if (inserted && state->options.subscription_events)
 		state->txn.subscribed.push_back(match);
 }
@@ -125,54 +130,70 @@ static void
 replace_subscriptions(PluginState *state, const SubscriptionRow *rows, int nrows)
 {
 	state->subscriptions.clear();
+	state->subscriptions.reserve(nrows);
 	state->relations.all_subscriptions_changed();
 	for (int i = 0; i < nrows; i++)
-		apply_subscription_row(state, rows[i], false);
+		apply_subscription_row(state, rows[i], false, false);
 }
 
-/* Startup: every subscription committed so far, read with a fresh snapshot. */
+/*
+ * Startup: every subscription committed so far, read with a fresh snapshot. The rows
+ * are only copied: the session's first transaction usually replaces them with an exact
+ * reload (position_subscriptions), and then they are never parsed.
+ */
 static void
-load_subscriptions(PluginState *state)
+load_subscriptions(LogicalDecodingContext *ctx, PluginState *state)
 {
-	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
-	SubscriptionRow *rows = NULL;
-	int			nrows = load_subscription_rows(&rows, &state->subscription_relid);
+	MemoryContext old;
 
-	pg_guard("loading realtime.subscription", [&] { replace_subscriptions(state, rows, nrows); });
-	elog(DEBUG1, "pg_realtime: loaded %d subscriptions with a fresh snapshot", nrows);
+	state->startup_memory = AllocSetContextCreate(ctx->context, "pg_realtime startup rows",
+												  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(state->startup_memory);
+	load_subscription_tuples(&state->startup, ctx->slot->data.catalog_xmin);
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(state->change_memory);
+	if (state->startup.exact_load_certain)
+		elog(DEBUG1, "pg_realtime: realtime.subscription predates the slot's catalog horizon: "
+			 "no fallback load needed");
+	else
+		elog(DEBUG1, "pg_realtime: loaded %d subscriptions with a fresh snapshot",
+			 state->startup.count);
 }
 
 /*
  * The session's first transaction: the subscriptions exactly as they were before it
- * committed. Nothing was matched yet, so replacing the startup load is safe.
+ * committed, or the startup load if that cannot be read. Nothing was matched yet.
  */
 static void
 position_subscriptions(LogicalDecodingContext *ctx, PluginState *state, ReorderBufferTXN *txn)
 {
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
 	SubscriptionRow *rows = NULL;
-	int			nrows;
+	int			nrows = -1;
 
 	state->positioned = true;
-	if (!OidIsValid(state->subscription_relid))
-		return;
-	old = MemoryContextSwitchTo(state->change_memory);
-	nrows = load_subscription_rows_before(ctx, txn, state->subscription_relid, &rows);
-	if (nrows >= 0)
+	if (OidIsValid(state->startup.relid))
 	{
-		pg_guard("loading realtime.subscription", [&] {
-			replace_subscriptions(state, rows, nrows);
-		});
-		elog(DEBUG1, "pg_realtime: loaded %d subscriptions as of transaction %u",
-			 nrows, txn->xid);
+		nrows = load_subscription_rows_before(ctx, txn, state->startup.relid, &rows);
+		if (nrows >= 0)
+			elog(DEBUG1, "pg_realtime: loaded %d subscriptions as of transaction %u",
+				 nrows, txn->xid);
+		else if (state->startup.exact_load_certain)
+			ereport(WARNING,
+					(errmsg("pg_realtime: realtime.subscription is not readable as of "
+							"transaction %u although it predates the slot", txn->xid)));
+		else
+			elog(DEBUG1, "pg_realtime: kept the startup load: realtime.subscription is not "
+				 "readable as of transaction %u", txn->xid);
 	}
-	else
-		elog(DEBUG1, "pg_realtime: kept the startup load: realtime.subscription is not "
-			 "readable as of transaction %u", txn->xid);
+	if (nrows < 0)
+		nrows = parse_subscription_tuples(&state->startup, &rows);
+	pg_guard("loading realtime.subscription", [&] { replace_subscriptions(state, rows, nrows); });
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(state->change_memory);
+	if (state->startup_memory)
+		MemoryContextDelete(state->startup_memory);
+	state->startup_memory = nullptr;
+	memset(&state->startup, 0, sizeof(state->startup));
 }
 
 static void
@@ -285,21 +306,27 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 		return;
 	}
 
-	row_view_new(&newrow, newtuple ? &newtuple->tuple : NULL, desc, entry->shape);
-	row_view_old(&oldrow, oldtuple ? &oldtuple->tuple : NULL, desc, entry->shape);
-	if (kind == ACTION_UPDATE)
-		row_view_take_unchanged_toast(&newrow, &oldrow);
-
-	/* Filters see the new row, except for a DELETE, which has only the old one. */
+	/* Match on the filter columns alone: most changes stop here. */
 	state->matches.clear();
 	if (index)
-		index->match(kind, kind == ACTION_DELETE ? &oldrow : &newrow, &state->matches);
+	{
+		const RowView *probe = probe_change(index->compiled(), kind,
+											newtuple ? &newtuple->tuple : NULL,
+											oldtuple ? &oldtuple->tuple : NULL,
+											desc, entry->shape);
+
+		index->match(kind, probe, &state->matches);
+	}
 	if (state->matches.empty() && !state->options.include_unmatched)
 	{
 		note_skipped(ctx, state);
 		return;
 	}
 
+	row_view_new(&newrow, newtuple ? &newtuple->tuple : NULL, desc, entry->shape);
+	row_view_old(&oldrow, oldtuple ? &oldtuple->tuple : NULL, desc, entry->shape);
+	if (kind == ACTION_UPDATE)
+		row_view_take_unchanged_toast(&newrow, &oldrow);
 	if (kind == ACTION_UPDATE && !oldrow.exists)
 		row_view_identity_of(&oldrow, &newrow, entry->shape);
 	doc.kind = kind;
@@ -371,7 +398,7 @@ rt_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 
 	/* Creating a slot decodes nothing: there is no session to prepare. */
 	if (!is_init)
-		load_subscriptions(state);
+		load_subscriptions(ctx, state);
 }
 
 static void

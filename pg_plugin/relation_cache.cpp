@@ -160,6 +160,9 @@ RelationCache::entry_for(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 
+	if (last_ && last_->relid == relid && !last_->stale && !any_stale_)
+		return last_;
+	last_ = nullptr;
 	if (any_stale_)
 		sweep_stale();
 
@@ -167,7 +170,7 @@ RelationCache::entry_for(Relation rel)
 	RelationEntry *&slot = entries_[relid];
 
 	if (slot && !slot->stale)
-		return slot;
+		return last_ = slot;
 	if (slot == nullptr)
 	{
 		slot = new RelationEntry();
@@ -176,7 +179,7 @@ RelationCache::entry_for(Relation rel)
 	else
 		release(slot);
 	build(slot, rel);
-	return slot;
+	return last_ = slot;
 }
 
 const RelationIndex *
@@ -195,7 +198,7 @@ RelationCache::index_for(RelationEntry *entry, Relation rel, const SubscriptionS
 
 	for (int i = 0; i < entry->nsubscribable; i++)
 	{
-		const std::set<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
+		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
 
 		count += ids ? (int) ids->size() : 0;
 	}
@@ -210,7 +213,7 @@ RelationCache::index_for(RelationEntry *entry, Relation rel, const SubscriptionS
 	count = 0;
 	for (int i = 0; i < entry->nsubscribable; i++)
 	{
-		const std::set<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
+		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
 
 		if (ids == nullptr)
 			continue;

@@ -80,6 +80,8 @@ private:
 	MemoryContext parent_;
 	std::unordered_map<Oid, RelationEntry *> entries_;
 	bool		any_stale_ = false;
+	/* The entry of the previous lookup: changes come in runs on one relation. */
+	RelationEntry *last_ = nullptr;
 };
 
 #endif

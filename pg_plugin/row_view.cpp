@@ -48,6 +48,32 @@ row_view_old(RowView *row, HeapTuple tuple, TupleDesc desc, const RelationShape 
 }
 
 void
+row_view_columns(RowView *row, HeapTuple tuple, TupleDesc desc, const RelationShape *shape,
+				 bool old_tuple, const AttrNumber *columns, int ncolumns)
+{
+	row->exists = tuple != NULL;
+	for (int c = 0; c < ncolumns; c++)
+	{
+		int			i = columns[c] - 1;
+		const OutputColumn *col;
+
+		/* The columns come from the same relcache version as the arrays and shape. */
+		if (i >= row->natts || i >= shape->natts)
+			continue;
+		col = &shape->columns[i];
+		if (tuple == NULL)
+		{
+			row->present[i] = false;
+			continue;
+		}
+		/* heap_getattr uses cached offsets: cheap for the leading fixed-width columns. */
+		row->values[i] = heap_getattr(tuple, i + 1, desc, &row->isnull[i]);
+		row->present[i] = !col->dropped && (!old_tuple || col->in_identity) &&
+			!is_unchanged_toast(row, i, shape);
+	}
+}
+
+void
 row_view_take_unchanged_toast(RowView *newrow, const RowView *oldrow)
 {
 	if (!newrow->exists || !oldrow->exists)

@@ -31,6 +31,15 @@ void		row_view_new(RowView *row, HeapTuple tuple, TupleDesc desc,
 void		row_view_old(RowView *row, HeapTuple tuple, TupleDesc desc,
 						 const RelationShape *shape);
 
+/*
+ * Only the listed attributes of a tuple (old_tuple: an old tuple's rules), written into
+ * the row's own arrays (natts long, zeroed when allocated); the others stay absent.
+ * For matching, which needs a few columns of every change.
+ */
+void		row_view_columns(RowView *row, HeapTuple tuple, TupleDesc desc,
+							 const RelationShape *shape, bool old_tuple,
+							 const AttrNumber *columns, int ncolumns);
+
 /* Fills the new row's unchanged TOAST values from the old row where it has them. */
 void		row_view_take_unchanged_toast(RowView *newrow, const RowView *oldrow);
 

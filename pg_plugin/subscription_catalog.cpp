@@ -230,34 +230,89 @@ scan_subscription_rows(Relation rel, Snapshot snapshot, SubscriptionRow **rows,
 	return count;
 }
 
+/*
+ * Copies every row of rel visible to snapshot, with TOASTed values inlined so that the
+ * copies outlive the snapshot. Parsing waits until the rows are known to be needed.
+ */
+static int
+copy_subscription_tuples(Relation rel, Snapshot snapshot, HeapTuple **tuples)
+{
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	HeapTuple	tuple;
+	int			count = 0;
+	int			capacity = 64;
+	HeapTuple  *result = (HeapTuple *) palloc(sizeof(HeapTuple) * capacity);
+
+	while ((tuple = systable_getnext(scan)) != NULL)
+	{
+		if (count == capacity)
+		{
+			capacity *= 2;
+			result = (HeapTuple *) repalloc(result, sizeof(HeapTuple) * capacity);
+		}
+		result[count++] = HeapTupleHasExternal(tuple)
+			? toast_flatten_tuple(tuple, RelationGetDescr(rel))
+			: heap_copytuple(tuple);
+	}
+	systable_endscan(scan);
+	*tuples = result;
+	return count;
+}
+
+/*
+ * True if every transaction this slot will decode sees the table in its catalog: the
+ * transaction that wrote the table's pg_class row finished before the slot's catalog
+ * horizon (catalog_xmin), which no historic snapshot of the slot precedes.
+ */
+static bool
+table_predates_slot(Oid relid, TransactionId catalog_xmin)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	TransactionId xmin;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	xmin = HeapTupleHeaderGetXmin(tuple->t_data);	/* FrozenTransactionId if frozen */
+	ReleaseSysCache(tuple);
+	return TransactionIdIsValid(catalog_xmin) && TransactionIdPrecedes(xmin, catalog_xmin);
+}
+
 int
-load_subscription_rows(SubscriptionRow **rows, Oid *relid)
+load_subscription_tuples(SubscriptionTuples *out, TransactionId catalog_xmin)
 {
 	MemoryContext result_cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	bool		own_transaction = !IsTransactionState();
 	Oid			nspid;
-	int			count = 0;
 
+	memset(out, 0, sizeof(*out));
 	/*
 	 * A walsender runs the startup callback outside any transaction; catalog access
 	 * needs one. The SQL functions run inside the caller's, which we must not end.
 	 */
 	if (own_transaction)
 		StartTransactionCommand();
+	MemoryContextSwitchTo(result_cxt);
 
-	*relid = InvalidOid;
 	nspid = get_namespace_oid(subscription_schema, true);
 	if (OidIsValid(nspid))
-		*relid = get_relname_relid(subscription_table, nspid);
-	if (OidIsValid(*relid))
+		out->relid = get_relname_relid(subscription_table, nspid);
+	if (OidIsValid(out->relid))
 	{
-		Relation	rel = table_open(*relid, AccessShareLock);
-		/* Taken now: every subscription committed so far. */
-		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		Relation	rel = table_open(out->relid, AccessShareLock);
 
-		count = scan_subscription_rows(rel, snapshot, rows, result_cxt);
-		UnregisterSnapshot(snapshot);
+		if (table_predates_slot(out->relid, catalog_xmin))
+			out->exact_load_certain = true;
+		else if (relation_is_subscription_table(rel) &&
+				 subscription_layout(RelationGetDescr(rel), &out->layout))
+		{
+			/* Taken now: every subscription committed so far. */
+			Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+			out->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+			out->count = copy_subscription_tuples(rel, snapshot, &out->tuples);
+			UnregisterSnapshot(snapshot);
+		}
 		table_close(rel, AccessShareLock);
 	}
 
@@ -267,6 +322,23 @@ load_subscription_rows(SubscriptionRow **rows, Oid *relid)
 		CurrentResourceOwner = owner;
 	}
 	MemoryContextSwitchTo(result_cxt);
+	return out->count;
+}
+
+int
+parse_subscription_tuples(const SubscriptionTuples *tuples, SubscriptionRow **rows)
+{
+	SubscriptionRow *result = (SubscriptionRow *) palloc(sizeof(SubscriptionRow) *
+														 Max(tuples->count, 1));
+	int			count = 0;
+
+	for (int i = 0; i < tuples->count; i++)
+	{
+		if (read_subscription_row(tuples->tuples[i], tuples->desc, &tuples->layout,
+								  &result[count]))
+			count++;
+	}
+	*rows = result;
 	return count;
 }
 

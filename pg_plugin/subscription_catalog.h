@@ -40,13 +40,30 @@ bool		read_subscription_row(HeapTuple tuple, TupleDesc desc,
 bool		read_subscription_id(HeapTuple tuple, TupleDesc desc,
 								 const SubscriptionLayout *layout, int64 *id);
 
+/* Copies of the rows of realtime.subscription, not parsed yet. */
+struct SubscriptionTuples
+{
+	Oid			relid;			/* InvalidOid if the database has no such table */
+	/* The exact reload cannot fail, so the rows were not copied (count is 0). */
+	bool		exact_load_certain;
+	TupleDesc	desc;
+	SubscriptionLayout layout;
+	int			count;
+	HeapTuple  *tuples;
+};
+
 /*
- * Reads every row of realtime.subscription with a fresh MVCC snapshot, inside the
+ * Copies every row of realtime.subscription with a fresh MVCC snapshot, inside the
  * caller's transaction or, when there is none (a walsender), in one of its own.
- * Returns the number of rows; *rows is palloc'd in the caller's memory context and
- * *relid is the table's oid (InvalidOid, and no rows, if the table does not exist).
+ * Everything is palloc'd in the caller's memory context. Returns the row count.
+ * The copy is only a fallback for the exact reload at the session's first transaction
+ * (load_subscription_rows_before); it is skipped when that reload cannot fail, that is
+ * when the table is older than the slot's catalog horizon catalog_xmin.
  */
-int			load_subscription_rows(SubscriptionRow **rows, Oid *relid);
+int			load_subscription_tuples(SubscriptionTuples *out, TransactionId catalog_xmin);
+
+/* Parses copied rows; *rows is palloc'd in the current memory context. */
+int			parse_subscription_tuples(const SubscriptionTuples *tuples, SubscriptionRow **rows);
 
 /*
  * Reads the rows of table relid as they were just before txn committed, with the

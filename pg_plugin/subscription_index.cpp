@@ -123,6 +123,29 @@ compile_one(TupleDesc desc, const Subscription *sub, ColumnOps **columns,
 	return NULL;
 }
 
+static void
+allocate_probe(RowView *row, int natts)
+{
+	row->natts = natts;
+	row->values = (Datum *) palloc0(sizeof(Datum) * Max(natts, 1));
+	row->isnull = (bool *) palloc0(sizeof(bool) * Max(natts, 1));
+	row->present = (bool *) palloc0(sizeof(bool) * Max(natts, 1));
+}
+
+/* The filtered attributes (those with ColumnOps), ascending, and the scratch rows. */
+static void
+collect_columns(CompiledSet *set, ColumnOps **columns, int natts)
+{
+	set->columns = (AttrNumber *) palloc(sizeof(AttrNumber) * Max(natts, 1));
+	for (int i = 0; i < natts; i++)
+	{
+		if (columns[i])
+			set->columns[set->ncolumns++] = (AttrNumber) (i + 1);
+	}
+	allocate_probe(&set->probe_new, natts);
+	allocate_probe(&set->probe_old, natts);
+}
+
 CompiledSet *
 compile_subscriptions(TupleDesc desc, const char *relname, const Subscription *const *subs,
 					  int nsubs)
@@ -142,31 +165,33 @@ compile_subscriptions(TupleDesc desc, const char *relname, const Subscription *c
 		else
 			set->nsubs++;
 	}
+	collect_columns(set, columns, desc->natts);
 	return set;
+}
+
+const RowView *
+probe_change(const CompiledSet *compiled, uint8 kind, HeapTuple newtuple, HeapTuple oldtuple,
+			 TupleDesc desc, const RelationShape *shape)
+{
+	RowView    *newrow = const_cast<RowView *>(&compiled->probe_new);
+	RowView    *oldrow = const_cast<RowView *>(&compiled->probe_old);
+
+	row_view_columns(oldrow, oldtuple, desc, shape, true, compiled->columns, compiled->ncolumns);
+	if (kind == ACTION_DELETE)
+		return oldrow;
+	row_view_columns(newrow, newtuple, desc, shape, false, compiled->columns, compiled->ncolumns);
+	if (kind == ACTION_UPDATE)
+		row_view_take_unchanged_toast(newrow, oldrow);
+	return newrow;
 }
 
 /* ---- phase 2: pure C++ ---- */
 
 RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
-	: memory_(memory), subs_(compiled->subs)
+	: memory_(memory), compiled_(compiled), subs_(compiled->subs)
 {
-	/* (anchor column's attnum, hash, subscription position) of every anchored value. */
-	struct Entry
-	{
-		AttrNumber	attnum;
-		uint32_t	hash;
-		uint32_t	position;
-
-		bool		operator<(const Entry &other) const
-		{
-			if (attnum != other.attnum)
-				return attnum < other.attnum;
-			if (hash != other.hash)
-				return hash < other.hash;
-			return position < other.position;
-		}
-	};
-	std::vector<Entry> entries;
+	/* Per anchored attribute: (hash, subscription position) of every anchored value. */
+	std::vector<std::pair<AttrNumber, std::pair<uint32_t, uint32_t>>> entries;
 
 	for (int i = 0; i < compiled->nsubs; i++)
 	{
@@ -178,30 +203,24 @@ RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
 			continue;
 		}
 		for (int h = 0; h < sub.nhashes; h++)
-			entries.push_back(Entry{sub.filters[sub.anchor].column->attnum, sub.hashes[h],
-									static_cast<uint32_t>(i)});
+			entries.push_back({sub.filters[sub.anchor].column->attnum,
+							   {sub.hashes[h], static_cast<uint32_t>(i)}});
 	}
 
 	/* Sorting groups the entries per column, then per hash, in id order within. */
 	std::sort(entries.begin(), entries.end());
-	for (const Entry &entry : entries)
+	std::vector<std::pair<uint32_t, uint32_t>> column_entries;
+
+	for (size_t i = 0; i < entries.size(); i++)
 	{
-		const CompiledSubscription &sub = compiled->subs[entry.position];
+		column_entries.push_back(entries[i].second);
+		if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first)
+			continue;
 
-		if (anchors_.empty() || anchors_.back().column->attnum != entry.attnum)
-		{
-			anchors_.emplace_back();
-			anchors_.back().column = sub.filters[sub.anchor].column;
-		}
-		Anchor	   &anchor = anchors_.back();
-		auto		bucket = anchor.buckets.find(entry.hash);
+		const CompiledSubscription &sub = compiled->subs[entries[i].second.second];
 
-		if (bucket == anchor.buckets.end())
-			anchor.buckets.emplace(entry.hash,
-								   Range{static_cast<uint32_t>(anchor.members.size()), 1});
-		else
-			bucket->second.count++;
-		anchor.members.push_back(entry.position);
+		anchors_.push_back(Anchor{sub.filters[sub.anchor].column, HashBuckets(column_entries)});
+		column_entries.clear();
 	}
 }
 
@@ -238,12 +257,13 @@ RelationIndex::match(uint8 kind, const RowView *row, std::vector<Match> *out) co
 		if (att >= row->natts || !row->present[att] || row->isnull[att])
 			continue;
 
-		auto		bucket = anchor.buckets.find(column_hash(anchor.column, row->values[att]));
+		uint32_t	count;
+		const uint32_t *positions = anchor.buckets.find(column_hash(anchor.column,
+																   row->values[att]),
+														&count);
 
-		if (bucket == anchor.buckets.end())
-			continue;
-		for (uint32_t k = 0; k < bucket->second.count; k++)
-			check(subs_[anchor.members[bucket->second.start + k]], kind, row, out);
+		for (uint32_t k = 0; k < count; k++)
+			check(subs_[positions[k]], kind, row, out);
 	}
 	for (uint32_t position : unanchored_)
 		check(subs_[position], kind, row, out);

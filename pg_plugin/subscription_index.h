@@ -20,10 +20,10 @@
 
 #include "pg_headers.h"
 #include "filter.h"
+#include "hash_buckets.h"
 #include "row_view.h"
 #include "subscription_set.h"
 
-#include <unordered_map>
 #include <vector>
 
 /* A subscription that a change matched. */
@@ -49,6 +49,12 @@ struct CompiledSet
 {
 	int			nsubs;
 	CompiledSubscription *subs;
+	/* The attributes the filters read, ascending: all a row needs for matching. */
+	int			ncolumns;
+	AttrNumber *columns;
+	/* Scratch rows holding just those columns, reused by every change (see probe()). */
+	RowView		probe_new;
+	RowView		probe_old;
 };
 
 /*
@@ -58,6 +64,15 @@ struct CompiledSet
  */
 CompiledSet *compile_subscriptions(TupleDesc desc, const char *relname,
 								   const Subscription *const *subs, int nsubs);
+
+/*
+ * Fills the compiled set's scratch rows with the filter columns of a change: the new
+ * tuple (with unchanged TOAST values from the old one) for INSERT and UPDATE, the old
+ * one for DELETE. Returns the row the filters apply to. No allocation: this is the
+ * path of every change of a relation with subscriptions, most of which match nothing.
+ */
+const RowView *probe_change(const CompiledSet *compiled, uint8 kind, HeapTuple newtuple,
+							HeapTuple oldtuple, TupleDesc desc, const RelationShape *shape);
 
 class RelationIndex
 {
@@ -70,6 +85,7 @@ public:
 
 	/* The memory context holding the compiled filters; its owner deletes it. */
 	MemoryContext memory() const { return memory_; }
+	const CompiledSet *compiled() const { return compiled_; }
 
 	/*
 	 * Appends to *out the subscriptions whose action filter includes kind (an ACTION_*
@@ -78,22 +94,17 @@ public:
 	void		match(uint8 kind, const RowView *row, std::vector<Match> *out) const;
 
 private:
-	struct Range
-	{
-		uint32_t	start;
-		uint32_t	count;
-	};
 	struct Anchor
 	{
 		const ColumnOps *column;
-		std::unordered_map<uint32_t, Range> buckets;
-		std::vector<uint32_t> members;	/* subscription positions, grouped by hash */
+		HashBuckets buckets;	/* value hash -> subscription positions */
 	};
 
 	void		check(const CompiledSubscription &sub, uint8 kind, const RowView *row,
 					  std::vector<Match> *out) const;
 
 	MemoryContext memory_;
+	const CompiledSet *compiled_;
 	const CompiledSubscription *subs_;
 	std::vector<Anchor> anchors_;
 	std::vector<uint32_t> unanchored_;

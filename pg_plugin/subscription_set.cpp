@@ -134,40 +134,61 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 	return sub;
 }
 
+/* Removes entry's id from its relation's list (swap with the last, O(1)). */
+void
+SubscriptionSet::unlink(const Entry &entry)
+{
+	auto		ids = by_relid_.find(entry.sub.relid);
+
+	if (ids == by_relid_.end() || entry.position >= ids->second.size() ||
+		ids->second[entry.position] != entry.sub.id)
+		return;
+	int64_t		moved = ids->second.back();
+
+	ids->second[entry.position] = moved;
+	ids->second.pop_back();
+	if (moved != entry.sub.id)
+	{
+		auto		other = by_id_.find(moved);
+
+		if (other != by_id_.end())
+			other->second.position = entry.position;
+	}
+	if (ids->second.empty())
+		by_relid_.erase(ids);
+}
+
 uint32_t
 SubscriptionSet::upsert(Subscription &&sub)
 {
-	const int64_t id = sub.id;
-	const uint32_t relid = sub.relid;
-	uint32_t	previous_relid = 0;
+	auto		existing = by_id_.find(sub.id);
+
+	if (existing != by_id_.end() && existing->second.sub.relid == sub.relid)
+	{
+		existing->second.sub = std::move(sub);
+		return existing->second.sub.relid;
+	}
 
 	/*
-	 * Index by relation first: if a later step throws, the extra id there is skipped
-	 * by readers (they look every id up in by_id_).
+	 * Listed under the new relation first: if a later step throws, the extra id there
+	 * is skipped by readers (they look every id up in by_id_).
 	 */
-	by_relid_[relid].insert(id);
+	std::vector<int64_t> &ids = by_relid_[sub.relid];
 
-	auto		existing = by_id_.find(id);
+	ids.push_back(sub.id);
+	size_t		position = ids.size() - 1;
 
-	if (existing != by_id_.end())
+	if (existing == by_id_.end())
 	{
-		previous_relid = existing->second.relid;
-		existing->second = std::move(sub);
-	}
-	else
-		by_id_.emplace(id, std::move(sub));
+		int64_t		id = sub.id;
 
-	if (previous_relid != 0 && previous_relid != relid)
-	{
-		auto		old_ids = by_relid_.find(previous_relid);
-
-		if (old_ids != by_relid_.end())
-		{
-			old_ids->second.erase(id);
-			if (old_ids->second.empty())
-				by_relid_.erase(old_ids);
-		}
+		by_id_.emplace(id, Entry{std::move(sub), position});
+		return 0;
 	}
+	uint32_t	previous_relid = existing->second.sub.relid;
+
+	unlink(existing->second);
+	existing->second = Entry{std::move(sub), position};
 	return previous_relid;
 }
 
@@ -179,17 +200,10 @@ SubscriptionSet::remove(int64_t id)
 	if (existing == by_id_.end())
 		return 0;
 
-	uint32_t	relid = existing->second.relid;
+	uint32_t	relid = existing->second.sub.relid;
 
+	unlink(existing->second);
 	by_id_.erase(existing);
-	auto		ids = by_relid_.find(relid);
-
-	if (ids != by_relid_.end())
-	{
-		ids->second.erase(id);
-		if (ids->second.empty())
-			by_relid_.erase(ids);
-	}
 	return relid;
 }
 
@@ -205,10 +219,10 @@ SubscriptionSet::find(int64_t id) const
 {
 	auto		found = by_id_.find(id);
 
-	return found == by_id_.end() ? nullptr : &found->second;
+	return found == by_id_.end() ? nullptr : &found->second.sub;
 }
 
-const std::set<int64_t> *
+const std::vector<int64_t> *
 SubscriptionSet::ids_of(uint32_t relid) const
 {
 	auto		found = by_relid_.find(relid);

@@ -12,7 +12,6 @@
 #define PG_REALTIME_SUBSCRIPTION_SET_H
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -106,13 +105,22 @@ public:
 	void		clear();
 
 	const Subscription *find(int64_t id) const;
-	/* Ids of the subscriptions on relid, in id order; NULL if none. */
-	const std::set<int64_t> *ids_of(uint32_t relid) const;
+	/* Ids of the subscriptions on relid, in no particular order; NULL if none. */
+	const std::vector<int64_t> *ids_of(uint32_t relid) const;
 	size_t		size() const { return by_id_.size(); }
+	void		reserve(size_t count) { by_id_.reserve(count); }
 
 private:
-	std::unordered_map<int64_t, Subscription> by_id_;
-	std::unordered_map<uint32_t, std::set<int64_t>> by_relid_;
+	struct Entry
+	{
+		Subscription sub;
+		size_t		position;	/* in by_relid_[sub.relid] */
+	};
+
+	void		unlink(const Entry &entry);
+
+	std::unordered_map<int64_t, Entry> by_id_;
+	std::unordered_map<uint32_t, std::vector<int64_t>> by_relid_;
 };
 
 #endif
