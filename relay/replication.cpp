@@ -17,6 +17,7 @@ namespace rt {
 namespace {
 
 constexpr int64_t kStatusIntervalMs = 1000;
+constexpr int64_t kSettleMs = 50;
 constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;  // 2000-01-01 in Unix time
 
 int64_t mono_ms() {
@@ -165,6 +166,7 @@ bool Replication::stream_once() {
     metrics_.slot_holder = 1;
     report_state(true, true);
     received_lsn_ = 0;
+    reached_.clear();
     last_sent_ack_ = 0;
     LOG_INFO("streaming replication slot %s", slot);
 
@@ -230,7 +232,7 @@ bool Replication::handle_copy_message(PGconn* c, const char* buf, int len) {
         if (wal_end > server_wal_end_) server_wal_end_ = wal_end;
         // Everything before a keepalive has been sent to us: its position is safe to
         // acknowledge once what we handed over is done.
-        if (wal_end > received_lsn_) received_lsn_ = wal_end;
+        advance_received(wal_end);
         if (reply) return send_status(c, true);
         return true;
     }
@@ -245,7 +247,7 @@ void Replication::handle_document(std::string_view text) {
                   std::string(text).c_str());
         return;
     }
-    if (doc.pos.commit_lsn > received_lsn_) received_lsn_ = doc.pos.commit_lsn;
+    advance_received(doc.pos.commit_lsn);
     int64_t now = mono_us();
     switch (doc.type) {
         case PluginDoc::Type::Broadcast:
@@ -280,9 +282,30 @@ void Replication::report_state(bool competes, bool holding) {
     if (routes_.slot_state) routes_.slot_state(competes, holding);
 }
 
+void Replication::advance_received(uint64_t lsn) {
+    if (lsn <= received_lsn_) return;
+    received_lsn_ = lsn;
+    int64_t now = mono_ms();
+    if (!reached_.empty() && reached_.back().first == now)
+        reached_.back().second = lsn;
+    else
+        reached_.emplace_back(now, lsn);
+}
+
+uint64_t Replication::settled_position() const {
+    uint64_t settled = 0;
+    int64_t horizon = mono_ms() - kSettleMs;
+    for (const auto& [at, lsn] : reached_) {
+        if (at > horizon) break;
+        settled = lsn;
+    }
+    return settled;
+}
+
 uint64_t Replication::ack_position() const {
-    // All handed over and done: the stream's position. Otherwise what the loop finished.
-    uint64_t ack = done_.load() == posted_.load() ? received_lsn_ : std::min(done_lsn_.load(), received_lsn_);
+    // All handed over and done: the stream's settled position. Otherwise what the loop finished.
+    uint64_t received = settled_position();
+    uint64_t ack = done_.load() == posted_.load() ? received : std::min(done_lsn_.load(), received);
     uint64_t floor = held_floor_.load();
     if (floor && floor < ack) ack = floor;  // a change held for a resuming client is replayed
     return ack;
@@ -290,6 +313,8 @@ uint64_t Replication::ack_position() const {
 
 bool Replication::send_status(PGconn* c, bool reply_requested) {
     uint64_t ack = ack_position();
+    if (ack < last_sent_ack_) ack = last_sent_ack_;  // never move backwards
+    while (reached_.size() > 1 && reached_[1].second <= ack) reached_.pop_front();
     char msg[34];
     msg[0] = 'r';
     write_u64(msg + 1, ack);

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <functional>
 #include <string>
 #include <thread>
@@ -68,6 +70,11 @@ private:
 
     // Acknowledgement state: what the stream has shown us, and what the loop finished.
     uint64_t received_lsn_ = 0;  // safe position seen in the stream (docs and keepalives)
+    // Positions with the time they were reached: what went to peers is acknowledged only
+    // once ZeroMQ has had time to put it on the wire (a SIGKILL loses its queues).
+    std::deque<std::pair<int64_t, uint64_t>> reached_;
+    void advance_received(uint64_t lsn);
+    uint64_t settled_position() const;
     uint64_t server_wal_end_ = 0;
     uint64_t last_sent_ack_ = 0;
     int64_t last_status_ms_ = 0;
