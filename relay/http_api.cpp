@@ -47,7 +47,9 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
         r.headers.emplace_back("access-control-allow-headers:", "authorization, apikey, content-type, x-client-info");
         return r;
     }
-    if (req.path == "/api/broadcast") {
+    // realtime-js derives its REST URL from the socket endpoint: /socket -> /api/broadcast,
+    // Supabase's hosted /realtime/v1 -> /realtime/v1/api/broadcast.
+    if (req.path == "/api/broadcast" || req.path == "/realtime/v1/api/broadcast") {
         if (req.method != "POST") return message_response(405, "use POST");
         return broadcast(req);
     }
