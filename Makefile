@@ -45,10 +45,11 @@ test-unit: relay
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
 test-py:
-	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests $(PYTEST_ARGS)
+	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests --ignore=tests/js $(PYTEST_ARGS)
 
 test-js:
-	cd tests/js && npm ci --no-audit --no-fund && npm test
+	cd tests/js && npm ci --no-audit --no-fund
+	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests/js $(PYTEST_ARGS)
 
 bench: deps deps-bench all install
 	$(PYTHON) bench/run_all.py
