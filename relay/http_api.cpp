@@ -49,9 +49,20 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     }
     // realtime-js derives its REST URL from the socket endpoint: /socket -> /api/broadcast,
     // Supabase's hosted /realtime/v1 -> /realtime/v1/api/broadcast.
-    if (req.path == "/api/broadcast" || req.path == "/realtime/v1/api/broadcast") {
+    std::string_view path = req.path;
+    if (path.rfind("/realtime/v1/", 0) == 0) path.remove_prefix(12);
+    if (path == "/api/broadcast") {
         if (req.method != "POST") return message_response(405, "use POST");
         return broadcast(req);
+    }
+    // realtime-js httpSend(): /api/broadcast/<sub-topic>/events/<event>, the body is the payload.
+    if (path.rfind("/api/broadcast/", 0) == 0) {
+        std::string_view rest = path.substr(15);
+        size_t marker = rest.find("/events/");
+        if (req.method != "POST") return message_response(405, "use POST");
+        if (marker == std::string_view::npos || marker == 0 || marker + 8 >= rest.size())
+            return message_response(404, "Not Found");
+        return broadcast_event(req, rest.substr(0, marker), rest.substr(marker + 8));
     }
     if (req.path == "/api/health" || req.path == "/health") return health();
     if (req.path == "/metrics") {
@@ -63,13 +74,17 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     return message_response(404, "Not Found");
 }
 
-HttpResponse HttpApi::broadcast(const HttpRequest& req) {
+std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req) {
     JwtResult auth = JwtVerifier(cfg_.jwt_secret).verify(bearer_token(req), static_cast<int64_t>(time(nullptr)));
     if (!auth.ok) return message_response(401, "Unauthorized");
     if (req.too_large)
         return message_response(413, "Payload too large: the limit is " + std::to_string(cfg_.limits.max_payload_bytes) +
                                          " bytes");
+    return std::nullopt;
+}
 
+HttpResponse HttpApi::broadcast(const HttpRequest& req) {
+    if (auto refused = refuse(req)) return *refused;
     json::Document doc;
     std::string error;
     if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
@@ -89,15 +104,38 @@ HttpResponse HttpApi::broadcast(const HttpRequest& req) {
         b.event = std::string(event);
         b.payload = payload ? json::stringify(*payload) : "{}";
         b.is_private = json::bool_or(json::member(m, "private"), false);
-        b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";
         batch.push_back(std::move(b));
     }
-    for (const BroadcastMsg& b : batch) {
+    publish(batch);
+    return json_response(202, "");
+}
+
+HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event) {
+    if (auto refused = refuse(req)) return *refused;
+    BroadcastMsg b;
+    b.topic = "realtime:" + std::string(sub_topic);
+    b.event = std::string(event);
+    b.is_private = req.private_query;
+    if (req.content_type.rfind("application/octet-stream", 0) == 0) {
+        b.json_payload = false;  // binary: only vsn 2.0.0 members can receive it
+        b.payload = req.body;
+    } else {
+        json::Document doc;
+        std::string error;
+        if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
+        b.payload = req.body;
+    }
+    publish({std::move(b)});
+    return json_response(202, "");
+}
+
+void HttpApi::publish(const std::vector<BroadcastMsg>& batch) {
+    for (BroadcastMsg b : batch) {
         if (b.is_private) continue;  // no private channel can be joined yet
+        b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";
         hub_.deliver_broadcast(b);
         if (cluster_) cluster_->publish_broadcast(b);
     }
-    return json_response(202, "");
 }
 
 HttpResponse HttpApi::health() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,8 @@ struct HttpRequest {
     std::string path;
     std::string authorization;  // the Authorization header
     std::string apikey;         // the apikey header
+    std::string content_type;
+    bool private_query = false;  // ?private=true
     std::string body;
     bool too_large = false;
 };
@@ -41,6 +44,10 @@ public:
 
 private:
     HttpResponse broadcast(const HttpRequest& req);
+    HttpResponse broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event);
+    // Authorization and size checks common to both broadcast endpoints; empty when fine.
+    std::optional<HttpResponse> refuse(const HttpRequest& req);
+    void publish(const std::vector<BroadcastMsg>& batch);
     HttpResponse health();
 
     const Config& cfg_;

@@ -217,6 +217,8 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
             req.path = path;
             req.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
             req.apikey = custom_header(wsi, "apikey:");
+            req.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+            req.private_query = url_arg(wsi, "private=") == "true";
             if (post && !self->shutting_down_) {
                 // The body arrives in HTTP_BODY callbacks.
                 session->http = new HttpRequest(std::move(req));
