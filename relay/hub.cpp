@@ -265,6 +265,7 @@ void Hub::handle_join(Connection& conn, phoenix::Inbound& msg) {
     m->join_ref = msg.join_ref.value_or(msg.ref.value_or(""));
     m->self = json::bool_or(bc ? json::member(*bc, "self") : nullptr, false);
     m->ack = json::bool_or(bc ? json::member(*bc, "ack") : nullptr, false);
+    m->replication_ready = json::bool_or(bc ? json::member(*bc, "replication_ready") : nullptr, false);
     m->presence_enabled = json::bool_or(pr ? json::member(*pr, "enabled") : nullptr, false);
     m->presence_key = std::string(json::string_or(pr ? json::member(*pr, "key") : nullptr, ""));
     if (m->presence_key.empty()) m->presence_key = random_uuid();
@@ -350,6 +351,13 @@ void Hub::complete_join(Member& m) {
     m.pending_ref.reset();
 
     if (m.presence_enabled) push(conn, m.join_ref, ch.topic, "presence_state", presence_.state_json(ch.topic));
+    if (m.replication_ready) {
+        // SQL broadcasts reach this node through the slot stream when it has a database.
+        if (db_ && db_->available())
+            send_system(m, "system", "ok", "Replication connection established");
+        else
+            send_system(m, "system", "error", "Replication is not available: this relay has no database (--db)");
+    }
     announce_if_live(m);
     for (const ChangeEvent& ev : m.replay) send_change(m, ev, nullptr);
     m.replay.clear();

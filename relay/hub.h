@@ -49,6 +49,7 @@ struct Member {
     bool joined = false;    // false while its postgres_changes bindings are being created
     bool self = false;
     bool ack = false;
+    bool replication_ready = false;  // asked for the "Replication connection established" event
     bool presence_enabled = false;
     bool announced = false;  // "Subscribed to PostgreSQL" sent
     std::string presence_key;
