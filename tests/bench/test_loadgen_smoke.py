@@ -103,9 +103,10 @@ def test_idle_and_storm_against_nchan(loadgen, nchan_server):
 
     proc, r = run_loadgen(loadgen, [
         "storm", "--protocol", "nchan", "--target", f"127.0.0.1:{nchan_server.port}",
-        "--clients", "100", "--channels", "10"])
+        "--clients", "100", "--channels", "10", "--source-addrs", "127.0.0.20-127.0.0.21"])
     assert proc.returncode == 0, proc.stderr
     assert r["connections"]["joined"] == 100
+    assert r["config"]["source_addrs"] == "127.0.0.20,127.0.0.21"
     assert r["storm"]["joins_per_second"] > 0
 
 
