@@ -116,24 +116,8 @@ filter_parse_value(const ColumnOps *ops, const char *text, Datum *value, char **
 }
 
 uint32
-column_hash(const ColumnOps *ops, Datum value)
+column_hash_by_function(const ColumnOps *ops, Datum value)
 {
-	/*
-	 * Anchors only need equal values to hash alike, and constants and row values go
-	 * through the same function. For identical-Datum types a bit mix (the murmur3
-	 * finalizer) does that without a function call per row.
-	 */
-	if (ops->hash_datum_bits)
-	{
-		uint64		h = (uint64) value;
-
-		h ^= h >> 33;
-		h *= UINT64CONST(0xff51afd7ed558ccd);
-		h ^= h >> 33;
-		h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-		h ^= h >> 33;
-		return (uint32) h;
-	}
 	return DatumGetUInt32(FunctionCall1Coll(const_cast<FmgrInfo *>(&ops->hash),
 											ops->collation, value));
 }

@@ -56,8 +56,29 @@ bool		column_ops_support(const ColumnOps *ops, FilterOp op);
 bool		filter_parse_value(const ColumnOps *ops, const char *text, Datum *value,
 							   char **error);
 
-/* Hash of a value under the column's hash function (equal values hash alike). */
-uint32		column_hash(const ColumnOps *ops, Datum value);
+uint32		column_hash_by_function(const ColumnOps *ops, Datum value);
+
+/*
+ * Hash of a value: equal values (by the type's equality) hash alike. Anchors only need
+ * that, and constants and row values go through the same function; so identical-Datum
+ * types get a bit mix (the murmur3 finalizer) instead of a function call per row.
+ */
+static inline uint32
+column_hash(const ColumnOps *ops, Datum value)
+{
+	if (ops->hash_datum_bits)
+	{
+		uint64		h = (uint64) value;
+
+		h ^= h >> 33;
+		h *= UINT64CONST(0xff51afd7ed558ccd);
+		h ^= h >> 33;
+		h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+		h ^= h >> 33;
+		return (uint32) h;
+	}
+	return column_hash_by_function(ops, value);
+}
 
 /* Tests a non-NULL column value against the filter. */
 bool		filter_matches(const CompiledFilter *filter, Datum value);

@@ -98,15 +98,16 @@ static bool relcache_callback_registered = false;
 /* Pure C++: applies one row of realtime.subscription to the set. */
 static void
 apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inserted,
-					   bool invalidate = true)
+					   bool full_load = false)
 {
-	Subscription sub = SubscriptionSet::from_row(row, state->subscriptions.find(row.id),
-												 state->nodes);
+	/* A full load starts from an empty set: there is no previous version to look up. */
+	const Subscription *previous = full_load ? nullptr : state->subscriptions.find(row.id);
+	Subscription sub = SubscriptionSet::from_row(row, previous, state->nodes);
 	const Match match{sub.node, sub.id};
 	const uint32_t relid = sub.relid;
 	const uint32_t previous_relid = state->subscriptions.upsert(std::move(sub));
 
-	if (invalidate)
+	if (!full_load)
 	{
 		state->relations.subscriptions_changed(relid);
 		if (previous_relid != 0 && previous_relid != relid)
@@ -133,7 +134,7 @@ replace_subscriptions(PluginState *state, const SubscriptionRow *rows, int nrows
 	state->subscriptions.reserve(nrows);
 	state->relations.all_subscriptions_changed();
 	for (int i = 0; i < nrows; i++)
-		apply_subscription_row(state, rows[i], false, false);
+		apply_subscription_row(state, rows[i], false, true);
 }
 
 /*

@@ -176,7 +176,10 @@ probe_change(const CompiledSet *compiled, uint8 kind, HeapTuple newtuple, HeapTu
 	RowView    *newrow = const_cast<RowView *>(&compiled->probe_new);
 	RowView    *oldrow = const_cast<RowView *>(&compiled->probe_old);
 
-	row_view_columns(oldrow, oldtuple, desc, shape, true, compiled->columns, compiled->ncolumns);
+	/* An INSERT has no old row; the others need it (DELETE to filter, UPDATE for TOAST). */
+	if (kind != ACTION_INSERT)
+		row_view_columns(oldrow, oldtuple, desc, shape, true, compiled->columns,
+						 compiled->ncolumns);
 	if (kind == ACTION_DELETE)
 		return oldrow;
 	row_view_columns(newrow, newtuple, desc, shape, false, compiled->columns, compiled->ncolumns);
@@ -190,8 +193,8 @@ probe_change(const CompiledSet *compiled, uint8 kind, HeapTuple newtuple, HeapTu
 RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
 	: memory_(memory), compiled_(compiled), subs_(compiled->subs)
 {
-	/* Per anchored attribute: (hash, subscription position) of every anchored value. */
-	std::vector<std::pair<AttrNumber, std::pair<uint32_t, uint32_t>>> entries;
+	/* Per anchored attribute, (hash << 32 | position) of every anchored value. */
+	std::vector<std::pair<const ColumnOps *, std::vector<uint64_t>>> columns;
 
 	for (int i = 0; i < compiled->nsubs; i++)
 	{
@@ -202,25 +205,28 @@ RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
 			unanchored_.push_back(static_cast<uint32_t>(i));
 			continue;
 		}
+		const ColumnOps *column = sub.filters[sub.anchor].column;
+		size_t		c = 0;
+
+		while (c < columns.size() && columns[c].first != column)
+			c++;
+		if (c == columns.size())
+			columns.emplace_back(column, std::vector<uint64_t>());
 		for (int h = 0; h < sub.nhashes; h++)
-			entries.push_back({sub.filters[sub.anchor].column->attnum,
-							   {sub.hashes[h], static_cast<uint32_t>(i)}});
+			columns[c].second.push_back((uint64_t(sub.hashes[h]) << 32) | uint32_t(i));
 	}
 
-	/* Sorting groups the entries per column, then per hash, in id order within. */
-	std::sort(entries.begin(), entries.end());
-	std::vector<std::pair<uint32_t, uint32_t>> column_entries;
+	/* Sorting groups the values per hash, in subscription (position) order within. */
+	std::vector<std::pair<uint32_t, uint32_t>> sorted;
 
-	for (size_t i = 0; i < entries.size(); i++)
+	for (auto &column : columns)
 	{
-		column_entries.push_back(entries[i].second);
-		if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first)
-			continue;
-
-		const CompiledSubscription &sub = compiled->subs[entries[i].second.second];
-
-		anchors_.push_back(Anchor{sub.filters[sub.anchor].column, HashBuckets(column_entries)});
-		column_entries.clear();
+		std::sort(column.second.begin(), column.second.end());
+		sorted.clear();
+		sorted.reserve(column.second.size());
+		for (uint64_t key : column.second)
+			sorted.emplace_back(uint32_t(key >> 32), uint32_t(key));
+		anchors_.push_back(Anchor{column.first, HashBuckets(sorted)});
 	}
 }
 
