@@ -110,6 +110,7 @@ DECLARE
     vals       text[];
     val        text;
     col_type   text;
+    input_call text;
     sql_op     text;
 BEGIN
     IF filter IS NULL OR btrim(filter) = '' THEN
@@ -141,8 +142,21 @@ BEGIN
                       HINT = 'operators are eq, neq, lt, lte, gt, gte and in';
         END IF;
 
-        SELECT format_type(a.atttypid, a.atttypmod) INTO col_type
+        -- The output plugin parses values with the column type's input function and the
+        -- column's typmod (as a column value is parsed); a cast would differ (a cast to
+        -- varchar(3) truncates where the input function rejects), so call that function.
+        SELECT format_type(a.atttypid, a.atttypmod),
+               CASE WHEN p.pronargs = 1
+                    THEN format('SELECT %I.%I(%%L::cstring)', pn.nspname, p.proname)
+                    ELSE format('SELECT %I.%I(%%L::cstring, %s::oid, %s)', pn.nspname, p.proname,
+                                CASE WHEN t.typelem <> 0 THEN t.typelem ELSE t.oid END,
+                                a.atttypmod)
+               END
+          INTO col_type, input_call
           FROM pg_attribute a
+          JOIN pg_type t ON t.oid = a.atttypid
+          JOIN pg_proc p ON p.oid = t.typinput
+          JOIN pg_namespace pn ON pn.oid = p.pronamespace
          WHERE a.attrelid = entity AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'column "%" does not exist in table %', col, entity
@@ -174,7 +188,7 @@ BEGIN
 
         FOREACH val IN ARRAY vals LOOP
             BEGIN
-                EXECUTE format('SELECT %L::%s', val, col_type);
+                EXECUTE format(input_call, val);
             EXCEPTION WHEN OTHERS THEN
                 RAISE EXCEPTION 'invalid value "%" for column "%" of type % in filter "%": %',
                                 val, col, col_type, cond, SQLERRM

@@ -77,3 +77,19 @@ def test_good_input_is_stored_parsed(db, table):
                    [{"column": "status", "op": "in", "values": ["open", "a,b"]},
                     {"column": "user_id", "op": "gte", "values": ["5"]}],
                    "rt_reader")
+
+
+def test_values_are_checked_like_the_plugin_parses_them(db, slot):
+    """With the column's input function and typmod, not a cast: a cast to varchar(3)
+    would truncate 'abcd' (and then match 'abc'), a domain check would be skipped."""
+    db.execute("CREATE DOMAIN positive_int AS int CHECK (VALUE > 0)")
+    db.execute("CREATE TABLE v (id int PRIMARY KEY, code varchar(3), n numeric(10,2), p positive_int)")
+    with pytest.raises(psycopg2.Error, match='invalid value "abcd" for column "code"'):
+        subscribe(db, "n", "v", "code=eq.abcd")
+    with pytest.raises(psycopg2.Error, match='invalid value "-1" for column "p"'):
+        subscribe(db, "n", "v", "p=eq.-1")
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+    # numeric input rounds to the typmod: 1.005 is 1.01 for this column.
+    rounded = subscribe(db, "n", "v", "n=eq.1.005")
+    db.execute("INSERT INTO v VALUES (1, 'abc', 1.01, 1), (2, 'abd', 1.00, 2)")
+    assert [(d["record"]["id"], d["targets"]) for d in slot.get()] == [(1, {"n": [rounded]})]
