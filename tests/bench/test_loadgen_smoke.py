@@ -5,7 +5,8 @@ end to end at a tiny size; they never assert a speed.
 Phoenix mode is tested against a scripted Phoenix server written here (python3-websockets:
 joins, heartbeats, text and binary kind 3/4 broadcasts, postgres_changes for
 latency-watch, fragmented frames, server pings), and against build/realtime-relay when it
-is built and starts without a database (broadcast needs none); otherwise that is skipped.
+is built (started by tests/conftest.py's relay_factory when present, without a database:
+broadcast needs none); otherwise that is skipped.
 """
 import json
 import os
@@ -311,21 +312,34 @@ def relay_usable():
     return os.path.exists(RELAY) and os.access(RELAY, os.X_OK)
 
 
+RELAY_ARGS = ["--max-events-per-second", "100000", "--log-level", "warn"]
+
+
 @pytest.fixture
-def relay():
-    """build/realtime-relay for broadcast only (no database), on a free loopback port.
-    tests/support has no relay fixture yet; if this relay cannot start without --db,
-    the phoenix smoke test is skipped with its log."""
+def bench_relay(request):
+    """(pid, port, jwt secret) of a build/realtime-relay without a database (broadcast
+    needs none). Uses the shared `relay_factory` fixture of tests/conftest.py when it
+    exists; otherwise starts the relay here and skips if it cannot start."""
     if not relay_usable():
         pytest.skip("build/realtime-relay not built")
+    try:
+        factory = request.getfixturevalue("relay_factory")
+    except pytest.FixtureLookupError:
+        factory = None
+    if factory is not None:
+        r = factory(args=RELAY_ARGS)
+        yield r.proc.pid, r.port, r.secret  # relay_factory stops it
+        return
+    yield from _own_relay()
+
+
+def _own_relay():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    secret = "loadgen-smoke-secret"
+    secret = "loadgen-smoke-secret-with-at-least-32-characters"
     log = open(os.path.join(ROOT, "build", f"relay-loadgen-smoke-{port}.log"), "w+")
-    proc = subprocess.Popen([RELAY, "--listen", f"127.0.0.1:{port}", "--jwt-secret", secret,
-                             "--no-replication", "--max-events-per-second", "100000",
-                             "--log-level", "warn"],
+    proc = subprocess.Popen([RELAY, "--listen", f"127.0.0.1:{port}", "--jwt-secret", secret] + RELAY_ARGS,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15
@@ -341,7 +355,7 @@ def relay():
         else:
             log.seek(0)
             pytest.skip(f"realtime-relay did not start without a database: {log.read()[-500:]}")
-        yield proc, port, secret
+        yield proc.pid, port, secret
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -357,12 +371,12 @@ def relay():
 
 @pytest.mark.parametrize("extra", [["--vsn", "1.0.0"], ["--vsn", "2.0.0", "--binary"],
                                    ["--vsn", "2.0.0", "--publish-via", "http"]])
-def test_fanout_phoenix_against_relay(loadgen, relay, extra):
-    proc, port, secret = relay
+def test_fanout_phoenix_against_relay(loadgen, bench_relay, extra):
+    pid, port, secret = bench_relay
     out, r = run_loadgen(loadgen, [
         "fanout", "--target", f"127.0.0.1:{port}", "--jwt-secret", secret, "--clients", "50",
         "--channels", "5", "--rate", "100", "--duration", "2", "--warmup", "0.5",
-        "--server-pid", str(proc.pid)] + extra)
+        "--server-pid", str(pid)] + extra)
     assert out.returncode == 0, out.stderr
     assert r["protocol"] == "phoenix"
     assert r["connections"]["joined"] == 50
