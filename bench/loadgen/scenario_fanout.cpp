@@ -111,11 +111,15 @@ void report_fanout(Runner& r, Report& rep, const Totals& t, const Window& w, con
         j.key("cpu_s").value(server_s);
         j.key("cpu_util").value(server_s / secs);
         j.key("cpu_us_per_delivery").value(us_per);
+        // what one fully busy core would deliver at this cost: a projection, useful when
+        // the generator (one core too) cannot push the server to saturation
+        j.key("projected_deliveries_per_core_s").value(us_per > 0 ? 1e6 / us_per : 0);
         j.key("rss_kb").value(int64_t(proc_rss_kb(o.server_pids)));
         j.end_object();
         rep.section("server");
         rep.row("cpu in window", Report::num(server_s, 2) + " s (" + Report::num(server_s / secs * 100, 1) + " % of a core)");
-        rep.row("cpu per delivery", Report::num(us_per, 2) + " us");
+        rep.row("cpu per delivery", Report::num(us_per, 2) + " us (one core: " +
+                                        Report::num(us_per > 0 ? 1e6 / us_per : 0) + " deliveries/s)");
     }
     double self_s = cpu.self_seconds();
     j.key("loadgen").begin_object();
