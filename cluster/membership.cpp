@@ -111,6 +111,10 @@ uint64_t Membership::broadcast_gap(const Header& h, const std::string& topic) {
     return gap;
 }
 
+void Membership::forget_broadcast_seq(const std::string& topic) {
+    for (auto& [node, p] : peers_) p.broadcast_seq.erase(topic);
+}
+
 void Membership::tick(int64_t now_ms, Actions& out) {
     for (auto& [node, p] : peers_) {
         if (p.state == PeerState::Up && now_ms - p.last_heard_ms > down_ms_) {

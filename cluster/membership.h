@@ -61,6 +61,9 @@ public:
     // Messages lost on a stream before this one (0: none).
     uint64_t node_stream_gap(const Header& h);
     uint64_t broadcast_gap(const Header& h, const std::string& topic);
+    // This node subscribes to topic again: what peers published on it meanwhile was
+    // filtered out at the publisher, not lost, so their sequences restart.
+    void forget_broadcast_seq(const std::string& topic);
     // Peers silent for the down period go down; unanswered snapshot requests are repeated.
     void tick(int64_t now_ms, Actions& out);
     // An endpoint learned elsewhere (flags, registry).

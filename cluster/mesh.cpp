@@ -280,7 +280,12 @@ void Mesh::forward() {
             std::string key = parts[2].to_string();
             int& count = subscriptions_[key];
             if (parts[1].to_string_view() == "S") {
-                if (count++ == 0) sub_->set(zmq::sockopt::subscribe, key);
+                if (count++ == 0) {
+                    sub_->set(zmq::sockopt::subscribe, key);
+                    // "B:<topic>\0": a channel's broadcasts, whose sequences restart for us.
+                    if (key.size() > 3 && key.compare(0, 2, "B:") == 0)
+                        membership_.forget_broadcast_seq(key.substr(2, key.size() - 3));
+                }
             } else if (count > 0 && --count == 0) {
                 sub_->set(zmq::sockopt::unsubscribe, key);
                 subscriptions_.erase(key);
