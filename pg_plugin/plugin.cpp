@@ -9,6 +9,7 @@
  *   subscription_catalog.cpp reading realtime.subscription tuples and the whole table
  *   subscription_set.cpp     the raw subscriptions, by id and relation
  *   subscription_index.cpp   a relation's compiled subscriptions and matching
+ *   hash_buckets.cpp         the lookup table of an anchored column
  *   filter.cpp               typed filter conditions
  *   relation_cache.cpp       per-relation state and its invalidation
  *   row_view.cpp             which values of a change are known (TOAST, identity)
@@ -20,12 +21,11 @@
  * Subscriptions are kept current from the decoded stream: changes to
  * realtime.subscription arrive in commit order like any other, so a transaction
  * committing after a subscription's commit is matched against it. The starting point
- * of a session is loaded twice (docs/architecture.md, "Keeping the index current"):
- * at startup with a fresh MVCC snapshot, which holds every subscription committed
- * before the resume point but possibly later ones too; then, at the first decoded
- * transaction, as of just before that transaction's commit with the snapshot builder's
- * historic snapshot, which is exact. The fresh load remains if the exact one cannot
- * be made.
+ * of a session (docs/architecture.md, "Keeping the index current") is read at the
+ * first decoded transaction, as of just before that transaction's commit, with the
+ * snapshot builder's historic snapshot: exact. A copy taken at startup with a fresh
+ * MVCC snapshot (every subscription committed before the resume point, possibly later
+ * ones too) stands in when that read is impossible.
  */
 #include "pg_headers.h"
 #include "pg_guard.h"
@@ -174,14 +174,15 @@ position_subscriptions(LogicalDecodingContext *ctx, PluginState *state, ReorderB
 	state->positioned = true;
 	if (OidIsValid(state->startup.relid))
 	{
-		nrows = load_subscription_rows_before(ctx, txn, state->startup.relid, &rows);
+		nrows = load_subscription_rows_before(ctx, txn, &state->startup, &rows);
 		if (nrows >= 0)
 			elog(DEBUG1, "pg_realtime: loaded %d subscriptions as of transaction %u",
 				 nrows, txn->xid);
 		else if (state->startup.exact_load_certain)
 			ereport(WARNING,
 					(errmsg("pg_realtime: realtime.subscription is not readable as of "
-							"transaction %u although it predates the slot", txn->xid)));
+							"transaction %u although it predates the slot; "
+							"no subscription was loaded", txn->xid)));
 		else
 			elog(DEBUG1, "pg_realtime: kept the startup load: realtime.subscription is not "
 				 "readable as of transaction %u", txn->xid);

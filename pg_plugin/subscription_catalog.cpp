@@ -301,6 +301,7 @@ load_subscription_tuples(SubscriptionTuples *out, TransactionId catalog_xmin)
 	{
 		Relation	rel = table_open(out->relid, AccessShareLock);
 
+		out->relfilenode = rel->rd_rel->relfilenode;
 		if (table_predates_slot(out->relid, catalog_xmin))
 			out->exact_load_certain = true;
 		else if (relation_is_subscription_table(rel) &&
@@ -395,17 +396,39 @@ snapshot_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	return snapshot;
 }
 
+/* relid's relfilenode in the current (historic) catalog view; InvalidOid if absent. */
+static Oid
+historic_relfilenode(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			relfilenode;
+
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	relfilenode = ((Form_pg_class) GETSTRUCT(tuple))->relfilenode;
+	ReleaseSysCache(tuple);
+	return relfilenode;
+}
+
 int
-load_subscription_rows_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Oid relid,
-							  SubscriptionRow **rows)
+load_subscription_rows_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+							  const SubscriptionTuples *now, SubscriptionRow **rows)
 {
 	MemoryContext result_cxt = CurrentMemoryContext;
 	Relation	rel;
 	Snapshot	snapshot;
 	int			count;
 
-	/* The catalog as this transaction sees it may predate the table: then give up. */
-	rel = try_table_open(relid, AccessShareLock);
+	/*
+	 * The table must be, in the catalog as this transaction sees it, the one we know
+	 * now: present, and on the same storage. Otherwise (created or recreated later,
+	 * or truncated since, whose old storage may be unlinked) give up. The pg_class row
+	 * is read from the catalog cache, which follows the historic snapshot; the relcache
+	 * entry may have been built from the current catalog and is not trusted for this.
+	 */
+	if (historic_relfilenode(now->relid) != now->relfilenode)
+		return -1;
+	rel = try_table_open(now->relid, AccessShareLock);
 	if (rel == NULL)
 		return -1;
 	if (!relation_is_subscription_table(rel))

@@ -44,6 +44,7 @@ bool		read_subscription_id(HeapTuple tuple, TupleDesc desc,
 struct SubscriptionTuples
 {
 	Oid			relid;			/* InvalidOid if the database has no such table */
+	Oid			relfilenode;	/* its storage now (TRUNCATE gives it new storage) */
 	/* The exact reload cannot fail, so the rows were not copied (count is 0). */
 	bool		exact_load_certain;
 	TupleDesc	desc;
@@ -66,12 +67,14 @@ int			load_subscription_tuples(SubscriptionTuples *out, TransactionId catalog_xm
 int			parse_subscription_tuples(const SubscriptionTuples *tuples, SubscriptionRow **rows);
 
 /*
- * Reads the rows of table relid as they were just before txn committed, with the
+ * Reads the rows of the table as they were just before txn committed, with the
  * snapshot builder's historic snapshot; to be called from txn's begin callback, the
- * first of the session. Returns -1 if the table cannot be read that way (the catalog
- * as txn sees it does not have it).
+ * first of the session. Returns -1 if the table cannot be read that way: the catalog
+ * as txn sees it does not have the table, or has it on other storage than now (an
+ * older storage may already be unlinked).
  */
 int			load_subscription_rows_before(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
-										  Oid relid, SubscriptionRow **rows);
+										  const SubscriptionTuples *now,
+										  SubscriptionRow **rows);
 
 #endif

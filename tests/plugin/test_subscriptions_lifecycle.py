@@ -297,3 +297,23 @@ def test_sessions_load_the_exact_starting_point(db, slot):
     # The table is older than the slot: no fallback copy is made at startup.
     assert any("predates the slot's catalog horizon" in n for n in notices), notices
     assert any("loaded 1 subscriptions as of transaction" in n for n in notices), notices
+
+
+def test_truncated_subscriptions_while_the_slot_lagged(db, slot):
+    """TRUNCATE gives realtime.subscription new storage; the old one, which the lagging
+    session's first transaction would see, is unlinked at the next checkpoint. The
+    session must neither fail nor lose the subscriptions that exist now."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, k int)")
+    subscribe(db, "n", "t", "k=eq.5")
+    slot.get()
+    db.execute("INSERT INTO t VALUES (1, 5)")
+    db.execute("TRUNCATE realtime.subscription")
+    after = subscribe(db, "n", "t", "k=eq.5")
+    db.execute("INSERT INTO t VALUES (2, 5)")
+    db.execute("CHECKPOINT")
+    docs, notices = read_with_debug(db, slot)
+    assert any("kept the startup load" in n for n in notices), notices
+    # The fallback errs on the side of delivering: the change from before the TRUNCATE
+    # goes to the subscription that exists now.
+    assert [(d["record"]["id"], targets_of(d)) for d in rows(docs)] == [
+        (1, {"n": [after]}), (2, {"n": [after]})]
