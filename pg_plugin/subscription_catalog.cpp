@@ -321,6 +321,13 @@ load_subscription_tuples(SubscriptionTuples *out, TransactionId catalog_xmin)
 	{
 		CommitTransactionCommand();
 		CurrentResourceOwner = owner;
+
+		/*
+		 * Our lookups filled the catalog caches from the current catalog; decoding
+		 * must see each transaction's own catalog. The SQL functions discard these
+		 * entries after the startup callback; a walsender does not, so we do.
+		 */
+		InvalidateSystemCaches();
 	}
 	MemoryContextSwitchTo(result_cxt);
 	return out->count;

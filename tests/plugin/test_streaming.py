@@ -111,3 +111,40 @@ def test_streaming_a_long_filtered_transaction(db, slot, receivers):
     db.execute("INSERT INTO t VALUES (0, -1)")
     (doc,) = receiver.wait_for(1)
     assert doc["record"] == {"id": 0, "k": -1} and targets_of(doc) == {"n": [sub]}
+
+
+def test_streaming_session_start_after_extension_recreated(db, slot, receivers):
+    """The walsender reads the catalog at startup in a transaction of its own; the
+    decoding that follows must still see the catalog as of each transaction (else the
+    first transaction here would read the new table with its old snapshot, and miss
+    the subscription)."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, k int)")
+    early = db.connect(autocommit=False)
+    try:
+        with early.cursor() as cur:
+            cur.execute("INSERT INTO t VALUES (1, 5)")
+        db.execute("DROP EXTENSION pg_realtime")
+        db.execute("CREATE EXTENSION pg_realtime")
+        sub = subscribe(db, "n", "t", "k=eq.5")
+        slot.get()
+        early.commit()
+    finally:
+        early.close()
+    receiver = receivers(db, "recreated.jsonl")
+    (doc,) = receiver.wait_for(1)
+    assert doc["record"]["id"] == 1 and targets_of(doc) == {"n": [sub]}
+
+
+def test_streaming_session_start_after_subscriptions_truncated(db, slot, receivers):
+    """As above for a TRUNCATE of realtime.subscription while the slot lagged: the
+    session falls back to the subscriptions that exist now, and does not fail."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, k int)")
+    subscribe(db, "n", "t", "k=eq.5")
+    slot.get()
+    db.execute("INSERT INTO t VALUES (1, 5)")
+    db.execute("TRUNCATE realtime.subscription")
+    after = subscribe(db, "n", "t", "k=eq.5")
+    db.execute("CHECKPOINT")
+    receiver = receivers(db, "truncated.jsonl")
+    (doc,) = receiver.wait_for(1)
+    assert doc["record"]["id"] == 1 and targets_of(doc) == {"n": [after]}
