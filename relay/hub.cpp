@@ -164,7 +164,9 @@ void Hub::handle(Connection& conn, phoenix::Inbound& msg) {
         if (m && m->joined) close_channel_with_error(*m, "Too many messages per second");
         return;
     }
-    if (!m || !m->joined) {
+    // A join still waiting for the database can be left: its subscription result then
+    // finds nobody and unsubscribes the ids.
+    if (!m || (!m->joined && msg.event != "phx_leave")) {
         metrics_.protocol_errors++;
         send_error_reply(conn, msg, "unmatched topic");
         return;
