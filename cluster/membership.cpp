@@ -35,6 +35,8 @@ bool Membership::on_message(const Header& h, int64_t now_ms, Actions& out) {
         p.node_stream_seq = 0;
         p.broadcast_seq.clear();
         p.snapshot_requested_ms = 0;
+        // Still up (a quick restart): ask for the new life's presence now, not at a tick.
+        if (p.state == PeerState::Up) request_snapshot(p, now_ms, out);
     }
     p.last_heard_ms = now_ms;
     if (p.state == PeerState::Down) {
