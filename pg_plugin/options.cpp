@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 static const char *const known_options =
-	"include-unmatched, subscription-events, max-record-bytes";
+	"include-unmatched, subscription-events, arrays-as-json, max-record-bytes";
 
 /* A boolean option given without a value means true, as in test_decoding. */
 static bool
@@ -55,6 +55,8 @@ parse_plugin_options(List *defels, PluginOptions *options)
 			options->include_unmatched = option_bool(elem);
 		else if (strcmp(elem->defname, "subscription-events") == 0)
 			options->subscription_events = option_bool(elem);
+		else if (strcmp(elem->defname, "arrays-as-json") == 0)
+			options->arrays_as_json = option_bool(elem);
 		else if (strcmp(elem->defname, "max-record-bytes") == 0)
 			options->max_record_bytes = option_positive_int(elem);
 		else

@@ -16,6 +16,12 @@ struct PluginOptions
 	bool		include_unmatched = false;
 	/* Emit a SUBSCRIBED document at the commit of a transaction that subscribed. */
 	bool		subscription_events = false;
+	/*
+	 * Arrays as JSON arrays (elements typed like to_json does) instead of their text
+	 * output in a string. realtime-js parses array text with a comma split that breaks
+	 * on quoted elements and NULLs, so the relay asks for JSON, as Supabase sends.
+	 */
+	bool		arrays_as_json = false;
 	/* A record whose JSON is larger keeps only its small values (the 413 rule). */
 	int64		max_record_bytes = 1024 * 1024;
 };

@@ -81,7 +81,7 @@ struct PluginState
 	uint32		skipped_since_progress = 0;
 
 	PluginState(const PluginOptions &opts, MemoryContext change_cxt, MemoryContext cache_cxt)
-		: options(opts), change_memory(change_cxt), relations(cache_cxt)
+		: options(opts), change_memory(change_cxt), relations(cache_cxt, opts.arrays_as_json)
 	{
 	}
 };

@@ -149,7 +149,7 @@ RelationCache::build(RelationEntry *entry, Relation rel)
 	else
 	{
 		entry->kind = RelationKind::User;
-		entry->shape = relation_shape_create(rel);
+		entry->shape = relation_shape_create(rel, arrays_as_json_);
 		find_subscribable(rel, entry);
 	}
 	MemoryContextSwitchTo(old);

@@ -49,7 +49,8 @@ struct RelationEntry
 class RelationCache
 {
 public:
-	explicit RelationCache(MemoryContext parent) : parent_(parent) {}
+	RelationCache(MemoryContext parent, bool arrays_as_json)
+		: parent_(parent), arrays_as_json_(arrays_as_json) {}
 	~RelationCache();
 
 	RelationCache(const RelationCache &) = delete;
@@ -78,6 +79,7 @@ private:
 	void		drop_index(RelationEntry *entry);
 
 	MemoryContext parent_;
+	bool		arrays_as_json_;	/* how row shapes write array columns */
 	std::unordered_map<Oid, RelationEntry *> entries_;
 	bool		any_stale_ = false;
 	/* The entry of the previous lookup: changes come in runs on one relation. */

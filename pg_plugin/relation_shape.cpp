@@ -6,10 +6,14 @@
 #include "json_text.h"
 
 static ValueKind
-value_kind(Oid typid)
+value_kind(Oid typid, bool arrays_as_json)
 {
 	/* A domain is written like its base type: a domain over int8 is still a number. */
-	switch (getBaseType(typid))
+	Oid			base = getBaseType(typid);
+
+	if (arrays_as_json && get_element_type(base) != InvalidOid)
+		return ValueKind::Array;
+	switch (base)
 	{
 		case INT2OID:
 			return ValueKind::Int2;
@@ -90,7 +94,7 @@ render_names(Relation rel, RelationShape *shape)
 }
 
 static void
-describe_columns(Relation rel, RelationShape *shape)
+describe_columns(Relation rel, RelationShape *shape, bool arrays_as_json)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	StringInfoData columns;
@@ -109,7 +113,7 @@ describe_columns(Relation rel, RelationShape *shape)
 		col->dropped = att->attisdropped;
 		if (col->dropped)
 			continue;
-		col->kind = value_kind(att->atttypid);
+		col->kind = value_kind(att->atttypid, arrays_as_json);
 		col->typlen = att->attlen;
 		getTypeOutputInfo(att->atttypid, &output_fn, &is_varlena);
 		fmgr_info_cxt(output_fn, &col->output, CurrentMemoryContext);
@@ -134,7 +138,7 @@ describe_columns(Relation rel, RelationShape *shape)
 }
 
 RelationShape *
-relation_shape_create(Relation rel)
+relation_shape_create(Relation rel, bool arrays_as_json)
 {
 	RelationShape *shape = (RelationShape *) palloc0(sizeof(RelationShape));
 
@@ -142,7 +146,7 @@ relation_shape_create(Relation rel)
 	shape->columns = (OutputColumn *) palloc0(sizeof(OutputColumn) * Max(shape->natts, 1));
 	shape->replident = rel->rd_rel->relreplident;
 	render_names(rel, shape);
-	describe_columns(rel, shape);
+	describe_columns(rel, shape, arrays_as_json);
 	mark_identity(rel, shape);
 	return shape;
 }

@@ -16,7 +16,7 @@
 
 enum class ValueKind : uint8
 {
-	Int2, Int4, Int8, Oid, Bool, Float, Numeric, Json, Jsonb, Text, Other
+	Int2, Int4, Int8, Oid, Bool, Float, Numeric, Json, Jsonb, Text, Array, Other
 };
 
 struct OutputColumn
@@ -43,6 +43,7 @@ struct RelationShape
 	int			columns_json_len;
 };
 
-RelationShape *relation_shape_create(Relation rel);
+/* arrays_as_json: array columns are written as JSON arrays rather than text. */
+RelationShape *relation_shape_create(Relation rel, bool arrays_as_json);
 
 #endif

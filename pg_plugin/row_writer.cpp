@@ -76,6 +76,14 @@ write_value(StringInfo out, const OutputColumn *col, Datum value)
 				append_json_string(out, VARDATA_ANY(str), VARSIZE_ANY_EXHDR(str));
 				break;
 			}
+		case ValueKind::Array:
+			{
+				/* Postgres's own to_json rules: numbers, booleans, json, strings, nulls. */
+				text	   *json = DatumGetTextPP(DirectFunctionCall1(array_to_json, value));
+
+				appendBinaryStringInfo(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
+				break;
+			}
 		case ValueKind::Other:
 			append_json_cstring(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
 			break;

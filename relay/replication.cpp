@@ -151,7 +151,7 @@ bool Replication::stream_once() {
     }
 
     std::string start = "START_REPLICATION SLOT " + quote_ident(cfg_.slot) +
-                        " LOGICAL 0/0 (\"subscription-events\" 'true')";
+                        " LOGICAL 0/0 (\"subscription-events\" 'true', \"arrays-as-json\" 'true')";
     r = PQexec(c, start.c_str());
     if (PQresultStatus(r) != PGRES_COPY_BOTH) {
         const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);

@@ -144,3 +144,25 @@ def test_change_index_counts_every_change_and_is_stable(db, slot):
         ("INSERT", 0), ("INSERT", 1), ("INSERT", 3), ("BROADCAST", 4), ("UPDATE", 5)]
     assert slot.get() == first
     assert len({d["commit_lsn"] for d in first}) == 1
+
+
+def test_arrays_as_json_option(db, slot):
+    """The relay asks for arrays as JSON arrays: realtime-js cannot parse array text with
+    quoted elements or NULLs. Without the option arrays stay text (design 3.3)."""
+    db.execute("""CREATE TABLE arr (id int PRIMARY KEY, ints int4[], words text[], flags bool[],
+                                    nums numeric[], grid int[][], docs jsonb[], stamps timestamptz[])""")
+    subscribe(db, "n", "arr")
+    db.execute("""INSERT INTO arr VALUES (1, '{1,NULL,3}', '{"a b",c,NULL,"x,y","q\\"t"}', '{t,f}',
+                  '{1.50,-2}', '{{1,2},{3,4}}', ARRAY['{"k":[1]}'::jsonb], '{"2024-02-29 12:00:00+00"}')""")
+    (as_text,) = slot.peek()
+    (as_json,) = slot.get(**opts(arrays_as_json=True))
+    assert as_text["record"]["ints"] == "{1,NULL,3}"
+    r = as_json["record"]
+    assert r["ints"] == [1, None, 3]
+    assert r["words"] == ["a b", "c", None, "x,y", 'q"t']
+    assert r["flags"] == [True, False]
+    assert r["nums"] == [1.5, -2]
+    assert r["grid"] == [[1, 2], [3, 4]]
+    assert r["docs"] == [{"k": [1]}]
+    assert r["stamps"][0].startswith("2024-02-29T12:00:00")
+    assert [c["type"] for c in as_json["columns"]][1:4] == ["_int4", "_text", "_bool"]
