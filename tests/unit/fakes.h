@@ -1,0 +1,147 @@
+// Test doubles for the hub's ports (Transport, DbPort, ClusterPort) and helpers to read
+// what the hub queued on a connection. Shared by the unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/hub.h"
+#include "relay/json.h"
+#include "relay/ports.h"
+
+namespace rt::testing {
+
+// Records write requests and closes. Frames stay in Connection::queue: tests read them
+// with take().
+class FakeTransport : public Transport {
+public:
+    struct Close {
+        uint64_t conn_id;
+        int code;
+        std::string reason;
+    };
+    void request_write(Connection& conn) override { writes.push_back(conn.id); }
+    void close(Connection& conn, int code, std::string_view reason) override {
+        closes.push_back({conn.id, code, std::string(reason)});
+    }
+    bool closed(const Connection* conn) const {
+        for (const Close& c : closes)
+            if (c.conn_id == conn->id) return true;
+        return false;
+    }
+    const Close* close_of(const Connection* conn) const {
+        for (const Close& c : closes)
+            if (c.conn_id == conn->id) return &c;
+        return nullptr;
+    }
+
+    std::vector<uint64_t> writes;
+    std::vector<Close> closes;
+};
+
+// Records subscribe/unsubscribe; the test answers with Hub::on_subscribe_result.
+class FakeDb : public DbPort {
+public:
+    struct Subscribe {
+        uint64_t member_id;
+        std::vector<BindingSpec> bindings;
+        std::string claims_json;
+    };
+    bool available() const override { return up; }
+    void subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, std::string claims_json) override {
+        subscribes.push_back({member_id, std::move(bindings), std::move(claims_json)});
+    }
+    void unsubscribe(std::vector<int64_t> ids) override { unsubscribes.push_back(std::move(ids)); }
+
+    // Every id unsubscribed so far, in order.
+    std::vector<int64_t> unsubscribed_ids() const {
+        std::vector<int64_t> all;
+        for (const auto& v : unsubscribes) all.insert(all.end(), v.begin(), v.end());
+        return all;
+    }
+
+    bool up = true;
+    std::vector<Subscribe> subscribes;
+    std::vector<std::vector<int64_t>> unsubscribes;
+};
+
+class FakeCluster : public ClusterPort {
+public:
+    void publish_broadcast(const BroadcastMsg& msg) override { broadcasts.push_back(msg); }
+    void channel_interest(const std::string& topic, bool interested) override {
+        interest.emplace_back(topic, interested);
+    }
+    void publish_presence(const PresenceDelta& delta) override { presence.push_back(delta); }
+
+    std::vector<BroadcastMsg> broadcasts;
+    std::vector<std::pair<std::string, bool>> interest;
+    std::vector<PresenceDelta> presence;
+};
+
+// One frame the hub queued, as the client would read it.
+struct Out {
+    bool binary = false;
+    std::string raw;  // the message bytes (without the lws headroom)
+    // Text frames, decoded (v1 object or v2 array).
+    std::optional<std::string> join_ref;
+    std::optional<std::string> ref;
+    std::string topic;
+    std::string event;
+    std::string payload;  // compact JSON of the payload
+    bool parsed = false;
+};
+
+inline std::optional<std::string> ref_of(const json::Value* v) {
+    if (!v || v->IsNull()) return std::nullopt;
+    if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+    return json::stringify(*v);
+}
+
+inline Out decode_out(const Frame& f) {
+    Out o;
+    o.binary = f.binary;
+    o.raw = f.buf.substr(kHeadroom);
+    if (o.binary) return o;
+    json::Document d;
+    if (!json::parse(d, o.raw)) return o;
+    if (d.IsArray() && d.Size() == 5) {
+        o.join_ref = ref_of(&d[0]);
+        o.ref = ref_of(&d[1]);
+        o.topic = json::string_or(&d[2], "");
+        o.event = json::string_or(&d[3], "");
+        o.payload = json::stringify(d[4]);
+        o.parsed = true;
+    } else if (d.IsObject()) {
+        o.join_ref = ref_of(json::member(d, "join_ref"));
+        o.ref = ref_of(json::member(d, "ref"));
+        o.topic = json::string_or(json::member(d, "topic"), "");
+        o.event = json::string_or(json::member(d, "event"), "");
+        const json::Value* p = json::member(d, "payload");
+        if (p) o.payload = json::stringify(*p);
+        o.parsed = true;
+    }
+    return o;
+}
+
+// Pops every frame queued on conn.
+inline std::vector<Out> take(Connection& conn) {
+    std::vector<Out> out;
+    while (!conn.queue.empty()) {
+        out.push_back(decode_out(conn.queue.front()));
+        conn.queue.pop();
+    }
+    return out;
+}
+
+// Compact JSON of text (for comparing JSON regardless of whitespace).
+inline std::string compact(std::string_view text) {
+    json::Document d;
+    if (!json::parse(d, text)) return "<invalid JSON: " + std::string(text) + ">";
+    return json::stringify(d);
+}
+
+}  // namespace rt::testing

@@ -1,0 +1,301 @@
+// cluster/wire: mesh routing keys, headers and message bodies.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cluster/wire.h"
+
+using namespace rt;
+using namespace rt::cluster;
+
+namespace {
+
+PresenceEntry entry(uint64_t owner, std::string key, std::string ref, std::string prev, std::string meta) {
+    PresenceEntry e;
+    e.owner = owner;
+    e.key = std::move(key);
+    e.phx_ref = std::move(ref);
+    e.phx_ref_prev = std::move(prev);
+    e.meta_json = std::move(meta);
+    return e;
+}
+
+void expect_same(const PresenceEntry& a, const PresenceEntry& b) {
+    EXPECT_EQ(a.owner, b.owner);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.phx_ref, b.phx_ref);
+    EXPECT_EQ(a.phx_ref_prev, b.phx_ref_prev);
+    EXPECT_EQ(a.meta_json, b.meta_json);
+}
+
+// Every strict prefix of an encoded message is refused, and so is one byte more.
+template <typename T>
+void expect_truncations_refused(const std::string& encoded) {
+    for (size_t n = 0; n < encoded.size(); ++n) {
+        T out;
+        EXPECT_FALSE(decode(std::string_view(encoded).substr(0, n), out)) << n << " of " << encoded.size() << " bytes";
+    }
+    T out;
+    EXPECT_FALSE(decode(encoded + "x", out)) << "trailing byte accepted";
+}
+
+}  // namespace
+
+TEST(WireRouting, Keys) {
+    EXPECT_EQ(routing_heartbeat(), "H");
+    EXPECT_EQ(routing_presence(), "P");
+    EXPECT_EQ(routing_node("node-a"), std::string("N:node-a\0", 9));
+    EXPECT_EQ(routing_broadcast("realtime:room1"), std::string("B:realtime:room1\0", 17));
+}
+
+TEST(WireRouting, NulTerminatorKeepsPrefixesApart) {
+    // SUB sockets match by prefix: room1's key must not match room10's messages.
+    std::string room1 = routing_broadcast("realtime:room1");
+    std::string room10 = routing_broadcast("realtime:room10");
+    EXPECT_NE(room10.rfind(room1, 0), 0u);
+    EXPECT_EQ(room1.rfind(room1, 0), 0u);
+    EXPECT_NE(routing_node("a1").rfind(routing_node("a"), 0), 0u);
+    // Node and broadcast keys never collide with each other or the fixed keys.
+    EXPECT_NE(routing_node("x").rfind(routing_broadcast(""), 0), 0u);
+    EXPECT_NE(routing_node("x")[0], routing_heartbeat()[0]);
+    EXPECT_NE(routing_broadcast("x")[0], routing_presence()[0]);
+}
+
+TEST(WireHeader, RoundTripsEveryType) {
+    for (MsgType t : {MsgType::Heartbeat, MsgType::Broadcast, MsgType::PresenceDelta, MsgType::SnapshotRequest,
+                      MsgType::Snapshot, MsgType::Change}) {
+        Header h{t, "node-é", 0xFEDCBA9876543210ULL, 0x0123456789ABCDEFULL};
+        Header out;
+        ASSERT_TRUE(decode_header(encode_header(h), out)) << int(t);
+        EXPECT_EQ(out.type, t);
+        EXPECT_EQ(out.node, "node-é");
+        EXPECT_EQ(out.incarnation, 0xFEDCBA9876543210ULL);
+        EXPECT_EQ(out.seq, 0x0123456789ABCDEFULL);
+    }
+}
+
+TEST(WireHeader, EmptyNodeRoundTrips) {
+    Header out;
+    ASSERT_TRUE(decode_header(encode_header(Header{MsgType::Change, "", 0, 0}), out));
+    EXPECT_EQ(out.node, "");
+    EXPECT_EQ(out.type, MsgType::Change);
+}
+
+TEST(WireHeader, TruncatedOrExtendedIsRefused) {
+    std::string enc = encode_header(Header{MsgType::Broadcast, "node-a", 7, 9});
+    for (size_t n = 0; n < enc.size(); ++n) {
+        Header out;
+        EXPECT_FALSE(decode_header(enc.substr(0, n), out)) << n;
+    }
+    Header out;
+    EXPECT_FALSE(decode_header(enc + "x", out));
+}
+
+TEST(WireHeader, UnknownVersionOrTypeIsRefused) {
+    std::string enc = encode_header(Header{MsgType::Broadcast, "n", 1, 1});
+    Header out;
+    std::string bad_version = enc;
+    bad_version[0] = 2;
+    EXPECT_FALSE(decode_header(bad_version, out));
+    for (char type : {0, 7, 100}) {
+        std::string bad_type = enc;
+        bad_type[1] = type;
+        EXPECT_FALSE(decode_header(bad_type, out)) << int(type);
+    }
+}
+
+TEST(WireHeartbeat, RoundTrip) {
+    Heartbeat hb{"tcp://10.0.0.1:5800", "eu-west", 12345, true, false};
+    Heartbeat out;
+    ASSERT_TRUE(decode(encode(hb), out));
+    EXPECT_EQ(out.endpoint, "tcp://10.0.0.1:5800");
+    EXPECT_EQ(out.region, "eu-west");
+    EXPECT_EQ(out.presence_seq, 12345u);
+    EXPECT_TRUE(out.competes);
+    EXPECT_FALSE(out.slot_holder);
+    Heartbeat holder{"", "", 0, false, true};
+    ASSERT_TRUE(decode(encode(holder), out));
+    EXPECT_FALSE(out.competes);
+    EXPECT_TRUE(out.slot_holder);
+    EXPECT_EQ(out.endpoint, "");
+}
+
+TEST(WireHeartbeat, TruncationsRefused) {
+    expect_truncations_refused<Heartbeat>(encode(Heartbeat{"tcp://h:1", "r", 5, true, true}));
+}
+
+TEST(WireBroadcast, RoundTripWithBinaryPayload) {
+    BroadcastMsg m;
+    m.topic = "realtime:room1";
+    m.event = "blob";
+    m.payload = std::string("\x00\x01\xff\x00", 4);
+    m.json_payload = false;
+    m.binary_origin = true;
+    m.meta_json = R"({"id":"x"})";
+    m.is_private = true;
+    m.pos = {0x16B374D848ULL, 77};
+    BroadcastMsg out;
+    ASSERT_TRUE(decode(encode(m), out));
+    EXPECT_EQ(out.topic, m.topic);
+    EXPECT_EQ(out.event, m.event);
+    EXPECT_EQ(out.payload, m.payload);
+    EXPECT_FALSE(out.json_payload);
+    EXPECT_TRUE(out.binary_origin);
+    EXPECT_EQ(out.meta_json, m.meta_json);
+    EXPECT_TRUE(out.is_private);
+    EXPECT_EQ(out.pos.commit_lsn, 0x16B374D848ULL);
+    EXPECT_EQ(out.pos.change_index, 77u);
+}
+
+TEST(WireBroadcast, RoundTripDefaults) {
+    BroadcastMsg m;
+    m.topic = "realtime:r";
+    m.event = "e";
+    m.payload = "{}";
+    BroadcastMsg out;
+    out.json_payload = false;
+    out.is_private = true;
+    ASSERT_TRUE(decode(encode(m), out));
+    EXPECT_TRUE(out.json_payload);
+    EXPECT_FALSE(out.binary_origin);
+    EXPECT_FALSE(out.is_private);
+    EXPECT_TRUE(out.meta_json.empty());
+    EXPECT_FALSE(out.pos.valid());
+}
+
+TEST(WireBroadcast, TruncationsRefused) {
+    BroadcastMsg m;
+    m.topic = "realtime:r";
+    m.event = "e";
+    m.payload = R"({"a":1})";
+    m.meta_json = "{}";
+    m.pos = {5, 6};
+    expect_truncations_refused<BroadcastMsg>(encode(m));
+}
+
+TEST(WirePresenceDelta, JoinRoundTrip) {
+    PresenceDelta d{true, "realtime:room1", entry(42, "alice", "Fabc", "Fprev", R"({"name":"Alice"})")};
+    PresenceDelta out;
+    ASSERT_TRUE(decode(encode(d), out));
+    EXPECT_TRUE(out.join);
+    EXPECT_EQ(out.topic, "realtime:room1");
+    expect_same(out.entry, d.entry);
+}
+
+TEST(WirePresenceDelta, LeaveRoundTrip) {
+    PresenceDelta d;
+    d.join = false;
+    d.topic = "realtime:room1";
+    d.entry.owner = UINT64_MAX;
+    PresenceDelta out;
+    ASSERT_TRUE(decode(encode(d), out));
+    EXPECT_FALSE(out.join);
+    EXPECT_EQ(out.entry.owner, UINT64_MAX);
+    EXPECT_EQ(out.entry.key, "");
+}
+
+TEST(WirePresenceDelta, TruncationsRefused) {
+    expect_truncations_refused<PresenceDelta>(
+        encode(PresenceDelta{true, "realtime:t", entry(1, "k", "r", "p", "{}")}));
+}
+
+TEST(WireSnapshot, RoundTripEmptyAndFull) {
+    PresenceSnapshot empty;
+    empty.presence_seq = 9;
+    PresenceSnapshot out;
+    ASSERT_TRUE(decode(encode(empty), out));
+    EXPECT_EQ(out.presence_seq, 9u);
+    EXPECT_TRUE(out.entries.empty());
+
+    PresenceSnapshot s;
+    s.presence_seq = 1234567890123ULL;
+    s.entries.push_back({true, "realtime:a", entry(1, "k1", "r1", "", R"({"x":1})")});
+    s.entries.push_back({true, "realtime:b", entry(2, "k2", "r2", "r0", "{}")});
+    s.entries.push_back({true, "realtime:a", entry(3, "k3", "r3", "", R"({"nested":{"y":[1,2]}})")});
+    ASSERT_TRUE(decode(encode(s), out));
+    EXPECT_EQ(out.presence_seq, s.presence_seq);
+    ASSERT_EQ(out.entries.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(out.entries[i].topic, s.entries[i].topic);
+        EXPECT_TRUE(out.entries[i].join);
+        expect_same(out.entries[i].entry, s.entries[i].entry);
+    }
+}
+
+TEST(WireSnapshot, DecodingReplacesPreviousEntries) {
+    PresenceSnapshot s;
+    s.entries.push_back({true, "realtime:a", entry(1, "k", "r", "", "{}")});
+    PresenceSnapshot out;
+    out.entries.push_back({true, "stale", {}});
+    ASSERT_TRUE(decode(encode(s), out));
+    ASSERT_EQ(out.entries.size(), 1u);
+    EXPECT_EQ(out.entries[0].topic, "realtime:a");
+}
+
+TEST(WireSnapshot, TruncationsRefused) {
+    PresenceSnapshot s;
+    s.presence_seq = 3;
+    s.entries.push_back({true, "realtime:a", entry(1, "k", "r", "", "{}")});
+    s.entries.push_back({true, "realtime:b", entry(2, "k", "r", "", "{}")});
+    expect_truncations_refused<PresenceSnapshot>(encode(s));
+}
+
+TEST(WireSnapshot, EntryCountBeyondTheDataIsRefused) {
+    PresenceSnapshot s;
+    s.entries.push_back({true, "realtime:a", entry(1, "k", "r", "", "{}")});
+    std::string enc = encode(s);
+    enc[8] = static_cast<char>(200);  // the u32 count after the u64 presence_seq
+    PresenceSnapshot out;
+    EXPECT_FALSE(decode(enc, out));
+}
+
+TEST(WireChange, RowRoundTrip) {
+    ChangeEvent ev;
+    ev.kind = ChangeEvent::Kind::Row;
+    ev.pos = {0xABCDEF0123ULL, 4};
+    ev.ids = {1, -1, INT64_MAX, INT64_MIN};
+    ev.payload = R"({"ids":[1],"data":{"n":1.00}})";
+    ev.received_us = 999;  // local only, not sent
+    ChangeEvent out;
+    ASSERT_TRUE(decode(encode(ev), out));
+    EXPECT_EQ(out.kind, ChangeEvent::Kind::Row);
+    EXPECT_EQ(out.pos.commit_lsn, 0xABCDEF0123ULL);
+    EXPECT_EQ(out.pos.change_index, 4u);
+    EXPECT_EQ(out.ids, ev.ids);
+    EXPECT_EQ(out.payload, ev.payload);
+}
+
+TEST(WireChange, SubscribedRoundTrip) {
+    ChangeEvent ev;
+    ev.kind = ChangeEvent::Kind::Subscribed;
+    ev.pos = {10, 0};
+    ev.ids = {5, 6};
+    ChangeEvent out;
+    out.ids = {99};
+    ASSERT_TRUE(decode(encode(ev), out));
+    EXPECT_EQ(out.kind, ChangeEvent::Kind::Subscribed);
+    EXPECT_EQ(out.ids, (std::vector<int64_t>{5, 6}));
+    EXPECT_TRUE(out.payload.empty());
+}
+
+TEST(WireChange, TruncationsAndUnknownKindRefused) {
+    ChangeEvent ev;
+    ev.pos = {1, 2};
+    ev.ids = {3, 4};
+    ev.payload = "{}";
+    std::string enc = encode(ev);
+    expect_truncations_refused<ChangeEvent>(enc);
+    std::string bad = enc;
+    bad[0] = 2;
+    ChangeEvent out;
+    EXPECT_FALSE(decode(bad, out));
+}
+
+TEST(WireChange, IdCountBeyondTheDataIsRefused) {
+    ChangeEvent ev;
+    ev.ids = {1};
+    std::string enc = encode(ev);
+    enc[13] = static_cast<char>(0xff);  // the u32 id count after kind, lsn and index
+    ChangeEvent out;
+    EXPECT_FALSE(decode(enc, out));
+}
