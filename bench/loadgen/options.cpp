@@ -1,6 +1,8 @@
 // Owns: command-line parsing and the usage text (see options.h).
 #include "bench/loadgen/options.h"
 
+#include "bench/loadgen/json_scan.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -318,6 +320,11 @@ int parse_options(int argc, char** argv, Options* o, std::string* err) {
     }
     if (o->binary && o->vsn != phx::Vsn::k2) {
         *err = "--binary needs --vsn 2.0.0";
+        return -1;
+    }
+    std::string_view bindings = json::value_at(o->pg_changes);
+    if (bindings.empty() || bindings.front() != '[') {
+        *err = "--pg-changes must be a JSON array of bindings";
         return -1;
     }
     if (o->protocol == Protocol::kNchan && o->scenario == Scenario::kLatencyWatch) {

@@ -249,7 +249,10 @@ class FakePhoenix:
             "extension": "postgres_changes", "status": "ok",
             "message": "Subscribed to PostgreSQL", "channel": topic.split(":", 1)[1]}))
         for i in range(self.records):
-            record = {"id": i, "ts": int(time.time() * 1e6), "title": "x" * 100}
+            now = time.time()
+            record = {"id": i, "ts": int(now * 1e6), "title": "x" * 100,
+                      "ts_text": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+                      + ".%06d+00" % int((now % 1) * 1e6)}
             text = self.encode(vsn, None, None, topic, "postgres_changes", {"ids": ids, "data": {
                 "schema": "public", "table": "t", "commit_timestamp": "2026-11-27T21:03:29.683Z",
                 "type": "INSERT", "columns": [{"name": "id", "type": "int8"}], "record": record,
@@ -275,20 +278,21 @@ class FakePhoenix:
                 pass
 
 
-@pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
-def test_latency_watch_against_scripted_phoenix(loadgen, vsn):
+@pytest.mark.parametrize("vsn,ts_field", [("1.0.0", "ts"), ("2.0.0", "ts"), ("2.0.0", "ts_text")])
+def test_latency_watch_against_scripted_phoenix(loadgen, vsn, ts_field):
     with FakePhoenix(records=5) as srv:
         proc, r = run_loadgen(loadgen, [
             "latency-watch", "--target", f"127.0.0.1:{srv.port}", "--jwt-secret", "s", "--vsn", vsn,
             "--clients", "3", "--channel", "room1", "--pg-changes",
             '[{"event":"INSERT","schema":"public","table":"t"}]',
-            "--ts-field", "ts", "--print-ids", "--expect", "5", "--duration", "20"])
+            "--ts-field", ts_field, "--print-ids", "--expect", "5", "--duration", "20"])
         assert not srv.errors, srv.errors
     assert proc.returncode == 0, proc.stderr
     assert r["watch"]["subscribed"] == 3
     assert r["watch"]["expect_met"] is True and r["watch"]["watched_s"] < 15
     assert r["watch"]["records"] == 15 and r["watch"]["types"] == {"INSERT": 15}
     assert r["latency_us"]["count"] == 15
+    assert 0 <= r["latency_us"]["p50"] < 5e6  # the timestamp was read right (epoch us or text)
     assert r["ids"] == [["0", "1", "2", "3", "4"]] * 3
     assert all(q["vsn"] == [vsn] and q["apikey"][0].count(".") == 2 for q in srv.queries)
 
