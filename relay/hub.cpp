@@ -461,6 +461,9 @@ void Hub::deliver_broadcast(const BroadcastMsg& msg) {
         }
         delivered_ = msg.pos;
     }
+    // A private message (realtime.send's default) is for private channels only, and
+    // none can be joined until their authorization exists: never to public members.
+    if (msg.is_private) return;
     auto it = channels_.find(msg.topic);
     if (it == channels_.end()) return;
     fanout_broadcast(*it->second, msg, nullptr);
