@@ -411,8 +411,14 @@ void Server::begin_shutdown() {
     shutdown_timer_ = std::make_unique<Timer>();
     memset(&shutdown_timer_->sul, 0, sizeof shutdown_timer_->sul);
     shutdown_timer_->server = this;
+    // lws runs timers before it polls, in the same lws_service call: wake that poll, or
+    // run() sees finished_ only at lws's next housekeeping, up to 30 s later.
     lws_sul_schedule(context_, 0, &shutdown_timer_->sul,
-                     [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->finished_ = true; },
+                     [](lws_sorted_usec_list_t* sul) {
+                         Server* s = reinterpret_cast<Timer*>(sul)->server;
+                         s->finished_ = true;
+                         lws_cancel_service(s->context_);
+                     },
                      2 * LWS_US_PER_SEC);
 }
 
