@@ -24,6 +24,26 @@ bool same_binding(const BindingSpec& a, const BindingSpec& b) {
     return a.event == b.event && a.schema == b.schema && a.table == b.table && a.filter == b.filter;
 }
 
+// The event as one member receives it: "ids" narrowed to that member's own matching ids
+// (Supabase sends each channel its own ids; the node's list would leak other clients'
+// subscription ids and grow every message with the number of subscribers).
+ChangeEvent narrowed(const ChangeEvent& ev, std::vector<int64_t> own) {
+    ChangeEvent out;
+    out.kind = ev.kind;
+    out.pos = ev.pos;
+    out.received_us = ev.received_us;
+    std::string_view payload = ev.payload;
+    size_t end = payload.find(']');  // payload is {"ids":[<integers>],"data":...}
+    out.payload = "{\"ids\":[";
+    for (size_t i = 0; i < own.size(); ++i) {
+        if (i) out.payload.push_back(',');
+        out.payload += std::to_string(own[i]);
+    }
+    if (end != std::string_view::npos) out.payload.append(payload.substr(end));
+    out.ids = std::move(own);
+    return out;
+}
+
 }  // namespace
 
 // -- bindings -------------------------------------------------------------------------
@@ -114,6 +134,7 @@ void Hub::deliver_change(const ChangeEvent& ev) {
 void Hub::deliver_row(const ChangeEvent& ev) {
     const uint64_t stamp = ++change_stamp_;
     std::vector<Member*> targets;
+    std::vector<std::vector<int64_t>> own_ids;  // per target, its ids among ev.ids
     for (int64_t id : ev.ids) {
         auto it = bindings_by_id_.find(id);
         if (it != bindings_by_id_.end()) {
@@ -121,6 +142,12 @@ void Hub::deliver_row(const ChangeEvent& ev) {
             if (m->change_stamp != stamp) {
                 m->change_stamp = stamp;
                 targets.push_back(m);
+                own_ids.push_back({id});
+            } else {
+                // A second matching binding of the member: usually the last one seen.
+                size_t t = targets.size();
+                while (t > 0 && targets[t - 1] != m) --t;
+                own_ids[t - 1].push_back(id);
             }
             continue;
         }
@@ -128,11 +155,20 @@ void Hub::deliver_row(const ChangeEvent& ev) {
         if (orphan != orphans_.end()) hold_for_orphan(orphan->second, ev);
     }
     // Members of one channel share its frames: serialize once per channel and version.
-    std::sort(targets.begin(), targets.end(),
-              [](const Member* a, const Member* b) { return a->channel < b->channel; });
+    // Only a member all of whose ids are the event's can use ev.payload as it is; the
+    // others get their own ids.
+    std::vector<size_t> order(targets.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return targets[a]->channel < targets[b]->channel; });
     FrameRef cache[2];
     const Channel* cached_for = nullptr;
-    for (Member* m : targets) {
+    for (size_t i : order) {
+        Member* m = targets[i];
+        if (own_ids[i].size() != ev.ids.size()) {
+            send_change(*m, narrowed(ev, std::move(own_ids[i])), nullptr);
+            continue;
+        }
         if (m->channel != cached_for) {
             cache[0].reset();
             cache[1].reset();
@@ -190,7 +226,12 @@ bool Hub::try_adopt(Member& m, const Claims& claims) {
         Orphan& o = orphans_[chosen[i]];
         m.bindings[i].id = chosen[i];
         m.bindings[i].live = true;  // it was in the decoder before the crash
-        for (ChangeEvent& ev : o.held) m.replay.push_back(std::move(ev));
+        for (ChangeEvent& ev : o.held) {
+            std::vector<int64_t> own;  // the held event's ids that are now this member's
+            for (int64_t id : ev.ids)
+                if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) own.push_back(id);
+            m.replay.push_back(own.size() == ev.ids.size() ? std::move(ev) : narrowed(ev, std::move(own)));
+        }
         orphans_.erase(chosen[i]);
     }
     // Replays of several adopted ids may repeat a change: keep one per position.
