@@ -1,8 +1,8 @@
-"""Fixtures shared by every pytest suite: a Postgres server for the whole session and a
-fresh database (with the pg_realtime extension) per test."""
+"""Fixtures shared by every pytest suite: a Postgres server for the whole session, a
+fresh database (with the pg_realtime extension) per test, and relays that are always
+stopped when their test ends."""
 import os
 import sys
-
 from contextlib import closing
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from support.pg import Database, PgServer  # noqa: E402
+from support.relay import Relay  # noqa: E402
 
 TEMPLATE = "rt_template"
 
@@ -33,3 +34,44 @@ def db(pg_server):
     database = Database(pg_server, template=TEMPLATE)
     yield database
     database.drop()
+
+
+@pytest.fixture
+def relay_factory(request):
+    """relay_factory(db_dsn=..., node_id=..., args=[...]) starts a relay; all are stopped
+    (killed if need be) when the test ends, and their logs are shown if it failed."""
+    relays = []
+    request.node._relays = relays
+
+    def start(*, start=True, **kwargs):
+        r = Relay(**kwargs)
+        relays.append(r)
+        return r.start() if start else r
+
+    yield start
+    for r in relays:
+        if r.alive():
+            r.stop()
+
+
+@pytest.fixture
+def relay(relay_factory):
+    """A relay without a database: broadcast and presence only."""
+    return relay_factory()
+
+
+@pytest.fixture
+def pg_relay(relay_factory, db):
+    """A relay streaming the test database's slot (it holds the slot when returned)."""
+    return relay_factory(db_dsn=db.dsn).wait_slot()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "relay_factory" in item.fixturenames:
+        factory_relays = getattr(item, "_relays", None)
+        if factory_relays:
+            for r in factory_relays:
+                report.sections.append((f"relay {r.node_id} log", r.log_text()[-4000:]))

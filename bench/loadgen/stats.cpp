@@ -34,7 +34,10 @@ void Totals::add(const LiveCounters& c) {
 
 void ThreadResults::note_error(const std::string& what) {
     constexpr size_t kMaxDistinct = 32;
+    // error texts may quote server bytes: keep printable ASCII so the JSON stays UTF-8
     std::string key = what.size() > 240 ? what.substr(0, 240) : what;
+    for (char& c : key)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
     auto it = errors.find(key);
     if (it != errors.end()) it->second++;
     else if (errors.size() < kMaxDistinct) errors.emplace(key, 1);

@@ -1,0 +1,25 @@
+"""Fixtures of the relay's tests: the protocol version, and the database roles that
+client tokens name."""
+from contextlib import closing
+
+import pytest
+
+from support.phoenix import VSNS
+
+
+@pytest.fixture(params=VSNS, ids=lambda v: f"vsn{v[0]}")
+def vsn(request):
+    """Each test using it runs once per protocol version."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def client_roles(pg_server):
+    """The roles Supabase tokens carry (anon, authenticated): roles are per server, so
+    they are made once, and each test database grants them what its tables need."""
+    with closing(pg_server.connect("postgres")) as conn, conn.cursor() as cur:
+        for role in ("anon", "authenticated"):
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if cur.fetchone() is None:
+                cur.execute(f"CREATE ROLE {role} NOLOGIN")
+    return ("anon", "authenticated")

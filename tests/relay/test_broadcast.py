@@ -1,0 +1,180 @@
+"""Client broadcast: self and ack, delivery between protocol versions, and binary
+frames (kind 3 in, kind 4 out; JSON to vsn 1.0.0 members)."""
+import json
+
+import pytest
+
+from support.phoenix import VSNS, PhoenixClient, join_config, run, unique_topic
+
+
+@pytest.mark.parametrize("self_", [False, True], ids=["self-false", "self-true"])
+def test_self(relay, vsn, self_):
+    async def body():
+        a = await PhoenixClient.open(relay, vsn)
+        b = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await a.join(topic, join_config(self=self_))
+        await b.join(topic)
+        await a.broadcast(topic, "hello", {"from": "a"})
+        got = await b.expect_event(topic, "broadcast")
+        assert got["payload"] == {"type": "broadcast", "event": "hello", "payload": {"from": "a"}}
+        if self_:
+            mine = await a.expect_event(topic, "broadcast")
+            assert mine["payload"] == got["payload"]
+        else:
+            # b has it, so had a been a recipient it would have it by now (same queue order).
+            await a.push("phoenix", "heartbeat", {}, join_ref=None)
+            await a.expect_event("phoenix", "phx_reply")
+            await a.assert_silent(0.3, lambda m: m["event"] == "broadcast")
+        await a.close()
+        await b.close()
+    run(body())
+
+
+@pytest.mark.parametrize("ack", [False, True], ids=["ack-false", "ack-true"])
+def test_ack(relay, vsn, ack):
+    async def body():
+        a = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await a.join(topic, join_config(self=True, ack=ack))
+        ref = await a.broadcast(topic, "e", {"n": 1})
+        await a.expect_event(topic, "broadcast")
+        if ack:
+            reply = await a.reply(ref, topic)
+            assert reply["payload"] == {"status": "ok", "response": {}}
+        else:
+            # The heartbeat reply comes after any reply to the broadcast would have.
+            await a.heartbeat()
+            assert not [m for m in a.inbox if m["event"] == "phx_reply" and m["ref"] == ref]
+        await a.close()
+    run(body())
+
+
+@pytest.mark.parametrize("sender_vsn", VSNS)
+@pytest.mark.parametrize("receiver_vsn", VSNS)
+def test_text_broadcast_between_versions(relay, sender_vsn, receiver_vsn):
+    async def body():
+        a = await PhoenixClient.open(relay, sender_vsn)
+        b = await PhoenixClient.open(relay, receiver_vsn)
+        topic = unique_topic()
+        await a.join(topic)
+        await b.join(topic)
+        payload = {"text": "héllo ✓", "n": 1.5, "list": [1, None, True], "nested": {"a": {}}}
+        await a.broadcast(topic, "msg", payload)
+        raw = json.loads(await b.ws.recv())  # the frame itself: text, in b's framing
+        if receiver_vsn == "2.0.0":
+            assert raw == [None, None, topic, "broadcast", {"type": "broadcast", "event": "msg", "payload": payload}]
+        else:
+            assert raw == {"topic": topic, "event": "broadcast", "ref": None,
+                           "payload": {"type": "broadcast", "event": "msg", "payload": payload}}
+        await a.close()
+        await b.close()
+    run(body())
+
+
+def test_binary_broadcast_fans_out_by_version(relay):
+    """A kind 3 push reaches vsn 2.0.0 members as kind 4 and vsn 1.0.0 members as JSON."""
+    async def body():
+        sender = await PhoenixClient.open(relay, "2.0.0")
+        v2 = await PhoenixClient.open(relay, "2.0.0")
+        v1 = await PhoenixClient.open(relay, "1.0.0")
+        topic = unique_topic()
+        await sender.join(topic, join_config(self=True, ack=True))
+        await v2.join(topic)
+        await v1.join(topic)
+        ref = await sender.push_binary_broadcast(topic, "cursor", {"x": 10, "y": 20})
+        assert (await sender.reply(ref, topic))["payload"]["status"] == "ok"
+
+        frame = await v2.ws.recv()
+        assert isinstance(frame, bytes) and frame[0] == 4
+        msg = v2.decode(frame)
+        assert msg["topic"] == topic
+        assert msg["payload"] == {"type": "broadcast", "event": "cursor", "payload": {"x": 10, "y": 20}}
+        mine = await sender.expect_event(topic, "broadcast")
+        assert mine.get("binary") and mine["payload"]["payload"] == {"x": 10, "y": 20}
+
+        frame = await v1.ws.recv()
+        assert isinstance(frame, str)
+        assert json.loads(frame) == {"topic": topic, "event": "broadcast", "ref": None, "payload": {
+            "type": "broadcast", "event": "cursor", "payload": {"x": 10, "y": 20}}}
+        for c in (sender, v2, v1):
+            await c.close()
+    run(body())
+
+
+def test_binary_kind4_layout_and_metadata(relay):
+    async def body():
+        sender = await PhoenixClient.open(relay, "2.0.0")
+        v2 = await PhoenixClient.open(relay, "2.0.0")
+        topic = unique_topic()
+        await sender.join(topic)
+        await v2.join(topic)
+        await sender.push_binary_broadcast(topic, "ev", {"k": "v"}, metadata=b'{"id":"abc"}')
+        frame = await v2.ws.recv()
+        t, e, meta = topic.encode(), b"ev", b'{"id":"abc"}'
+        body_ = frame[5 + len(t) + len(e) + len(meta):]
+        assert frame[:5] == bytes([4, len(t), len(e), len(meta), 1])
+        assert frame[5:5 + len(t)] == t
+        assert frame[5 + len(t):5 + len(t) + len(e)] == e
+        assert frame[5 + len(t) + len(e):5 + len(t) + len(e) + len(meta)] == meta
+        assert json.loads(body_) == {"k": "v"}
+        await sender.close()
+        await v2.close()
+    run(body())
+
+
+def test_binary_payload_goes_to_v2_only(relay):
+    """Raw bytes (encoding 0) travel as kind 4 to vsn 2.0.0 members and cannot reach
+    vsn 1.0.0 members, who get nothing (and nothing malformed)."""
+    async def body():
+        sender = await PhoenixClient.open(relay, "2.0.0")
+        v2 = await PhoenixClient.open(relay, "2.0.0")
+        v1 = await PhoenixClient.open(relay, "1.0.0")
+        topic = unique_topic()
+        await sender.join(topic)
+        await v2.join(topic)
+        await v1.join(topic)
+        blob = bytes(range(256)) * 4
+        await sender.push_binary_broadcast(topic, "blob", blob, json_encoding=False)
+        frame = await v2.ws.recv()
+        assert isinstance(frame, bytes) and frame[0] == 4
+        t = topic.encode()
+        assert frame[1:5] == bytes([len(t), 4, 0, 0])
+        assert frame[5 + len(t) + 4:] == blob
+        # v1 gets the next JSON broadcast, not the binary one.
+        await sender.broadcast(topic, "after", {})
+        got = await v1.expect_event(topic, "broadcast")
+        assert got["payload"]["event"] == "after"
+        for c in (sender, v2, v1):
+            await c.close()
+    run(body())
+
+
+def test_broadcast_stays_in_its_channel(relay, vsn):
+    async def body():
+        a = await PhoenixClient.open(relay, vsn)
+        b = await PhoenixClient.open(relay, vsn)
+        t1, t2 = unique_topic(), unique_topic()
+        await a.join(t1)
+        await b.join(t2)
+        await b.join(t1)
+        await a.broadcast(t1, "for-t1", {})
+        got = await b.expect_event(t1, "broadcast")
+        assert got["payload"]["event"] == "for-t1"
+        await b.assert_silent(0.3, lambda m: m["topic"] == t2 and m["event"] == "broadcast")
+        await a.close()
+        await b.close()
+    run(body())
+
+
+def test_broadcast_without_event_is_an_error(relay, vsn):
+    async def body():
+        a = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await a.join(topic, join_config(self=True))
+        ref = await a.push(topic, "broadcast", {"type": "broadcast", "payload": {}})
+        reply = await a.reply(ref, topic)
+        assert reply["payload"]["status"] == "error"
+        await a.assert_silent(0.2, lambda m: m["event"] == "broadcast")
+        await a.close()
+    run(body())
