@@ -2,6 +2,7 @@
 #include "relay/jwt.h"
 
 #include <openssl/crypto.h>
+#include <cstdint>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -109,7 +110,13 @@ JwtResult JwtVerifier::verify(std::string_view token, int64_t now_s) const {
         return refuse(kJwtMissingClaims);
 
     JwtResult r;
-    r.claims.exp = exp->IsInt64() ? exp->GetInt64() : static_cast<int64_t>(exp->GetDouble());
+    if (exp->IsInt64()) {
+        r.claims.exp = exp->GetInt64();
+    } else {
+        // Far-future values (1e20, or a uint64) are clamped: converting them is undefined.
+        double d = exp->GetDouble();
+        r.claims.exp = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(d);
+    }
     r.claims.role = role->GetString();
     r.claims.sub = std::string(json::string_or(json::member(claims, "sub"), ""));
     r.claims.json = json::stringify(claims);
