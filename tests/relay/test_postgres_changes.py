@@ -21,9 +21,9 @@ CREATE TABLE public.todos (
     amount     numeric,
     due        timestamptz
 );
-GRANT SELECT ON public.todos TO anon, authenticated;
+GRANT SELECT ON public.todos TO anon, authenticated, service_role;
 CREATE TABLE public.other (id bigserial PRIMARY KEY, note text);
-GRANT SELECT ON public.other TO anon, authenticated;
+GRANT SELECT ON public.other TO anon, authenticated, service_role;
 """
 
 
@@ -355,8 +355,14 @@ def test_rls_table_refused_for_roles_it_applies_to(todos, pg_relay, vsn):
             assert "row level security" in reason and role in reason, reason
             await c.close()
         assert node_rows(db, pg_relay) == 0
-        # A table without RLS is fine for the same role, and RLS on one table does not
-        # leak through a binding on another.
+        # A role that bypasses RLS may subscribe.
+        c = await PhoenixClient.open(pg_relay, vsn, token=pg_relay.token(role="service_role"))
+        topic, _ = await subscribe(c, [binding()])
+        db.execute("INSERT INTO todos (user_id) VALUES (2)")
+        assert (await change(c, topic))["data"]["record"]["user_id"] == 2
+        await c.close()
+        # A table without RLS is fine for the refused roles, and RLS on one table does
+        # not leak through a binding on another.
         c = await PhoenixClient.open(pg_relay, vsn)
         topic, _ = await subscribe(c, [binding(table="other")])
         db.execute("INSERT INTO todos (user_id) VALUES (1)")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from support.phoenix import PhoenixClient, join_config, run, unique_topic
+from support.phoenix import PhoenixClient, assert_serves, join_config, run, unique_topic
 
 
 async def raw_frame(client, timeout=10):
@@ -141,8 +141,9 @@ def test_topic_errors(relay, vsn):
         # An event Phoenix does not know on the phoenix topic.
         ref = await c.push("phoenix", "dance", {})
         assert (await c.reply(ref, "phoenix"))["payload"]["status"] == "error"
-        # The socket still works.
+        # The socket still works, as does the server for others.
         assert (await c.heartbeat())["status"] == "ok"
+        await assert_serves(relay, vsn)
         await c.close()
     run(body())
 
@@ -159,6 +160,7 @@ def test_unknown_event_on_joined_topic(relay, vsn):
         # The channel is still joined.
         await c.broadcast(topic, "still", {})
         await c.expect_event(topic, "broadcast")
+        await assert_serves(relay, vsn)
         await c.close()
     run(body())
 

@@ -45,7 +45,19 @@ class Relay:
         logf = open(self.log.name, "a")
         env = dict(os.environ)
         env.update(self.env)
-        self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, env=env)
+        started = time.monotonic()
+        while True:
+            try:
+                self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, env=env)
+                break
+            except OSError as exc:
+                # A build running meanwhile is rewriting the binary (missing for a moment,
+                # then EACCES or ETXTBSY while the linker writes it): wait for it.
+                waited = time.monotonic() - started
+                if waited > (5 if isinstance(exc, FileNotFoundError) else 60):
+                    logf.close()
+                    raise
+                time.sleep(0.5)
         logf.close()
         if wait:
             wait_until(self._healthy, timeout=30, what=f"relay {self.node_id} to answer /api/health")
