@@ -49,9 +49,17 @@ def relay_factory(request):
         return r.start() if start else r
 
     yield start
+    errors = []
     for r in relays:
-        if r.alive():
-            r.stop()
+        try:
+            r.stop()  # kills it if SIGTERM is not enough, then says so
+        except AssertionError as exc:
+            errors.append(exc)
+    if not errors and not getattr(request.node, "_relay_test_failed", False):
+        for r in relays:
+            r.remove_log()  # a failed test keeps them (their tails are in its report)
+    if errors:
+        raise errors[0]
 
 
 @pytest.fixture
@@ -70,6 +78,8 @@ def pg_relay(relay_factory, db):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if report.failed:
+        item._relay_test_failed = True
     if report.when == "call" and report.failed and "relay_factory" in item.fixturenames:
         factory_relays = getattr(item, "_relays", None)
         if factory_relays:

@@ -109,6 +109,12 @@ class Relay:
                     return int(line.split()[1])
         raise RuntimeError("no VmRSS")
 
+    def remove_log(self):
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
     def log_text(self):
         with open(self.log.name, errors="replace") as f:
             return f.read()
