@@ -17,10 +17,12 @@
 
 struct lws;
 struct lws_context;
+struct ev_loop;
 
 namespace rt {
 
 class HttpApi;
+struct Session;  // lws's per-connection memory (server.cpp)
 
 class Server : public Transport {
 public:
@@ -65,6 +67,7 @@ private:
     int on_established(lws* wsi, void* user);
     int on_receive(lws* wsi, void* user, const char* in, size_t len);
     int on_writeable(lws* wsi, void* user);
+    bool write_frames(lws* wsi, Session& s, Connection& conn, int budget);
     void on_closed(void* user);
     void on_wake();
     void on_tick();
@@ -73,6 +76,7 @@ private:
 
     const Config& cfg_;
     Metrics& metrics_;
+    ev_loop* loop_ = nullptr;  // libev (epoll), driven by run()
     lws_context* context_ = nullptr;
     std::unique_ptr<Hub> hub_;
     Mailbox<Hub> mailbox_;

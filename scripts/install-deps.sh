@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   build-essential g++ cmake pkg-config make git ca-certificates curl procps iproute2
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
-  libwebsockets-dev libzmq3-dev cppzmq-dev rapidjson-dev libpq-dev libssl-dev libcli11-dev
+  libwebsockets-dev libwebsockets-evlib-ev libev-dev libzmq3-dev cppzmq-dev rapidjson-dev libpq-dev
+  libssl-dev libcli11-dev
   libgtest-dev
   python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq
 )
