@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs, and nothing when they are present.
 #   scripts/install-deps.sh          build, run and test
-#   scripts/install-deps.sh bench    also the benchmark peers and plotting
+#   scripts/install-deps.sh bench    also perf, for profiling benchmark runs
+# The benchmark peers (nginx + nchan, wal2json) are base packages: make test runs every
+# benchmark at a tiny size.
 set -euo pipefail
 
 packages=(
@@ -11,10 +13,10 @@ packages=(
   libssl-dev libcli11-dev
   libgtest-dev
   python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq
+  nginx libnginx-mod-nchan postgresql-15-wal2json python3-matplotlib
 )
 if [ "${1:-}" = bench ]; then
-  packages+=(postgresql-15-wal2json nginx libnginx-mod-nchan python3-matplotlib linux-perf
-             libbenchmark-dev)
+  packages+=(linux-perf)
 fi
 # realtime-js needs Node >= 18; use the machine's Node when it has one.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
