@@ -178,3 +178,17 @@ def test_broadcast_without_event_is_an_error(relay, vsn):
         await a.assert_silent(0.2, lambda m: m["event"] == "broadcast")
         await a.close()
     run(body())
+
+
+def test_string_booleans_in_config(relay, vsn):
+    """Booleans may arrive as the strings "true" / "false" (as some clients send them)."""
+    async def body():
+        a = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await a.join(topic, {"broadcast": {"self": "true", "ack": "true"}, "presence": {"enabled": "false"},
+                             "postgres_changes": [], "private": "false"})
+        ref = await a.broadcast(topic, "e", {"n": 1})
+        assert (await a.reply(ref, topic))["payload"]["status"] == "ok"
+        assert (await a.expect_event(topic, "broadcast"))["payload"]["payload"] == {"n": 1}
+        await a.close()
+    run(body())

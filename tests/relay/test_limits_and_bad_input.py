@@ -158,15 +158,18 @@ def test_join_flood(relay_factory, vsn):
         c = await PhoenixClient.open(relay, vsn)
         topics = [unique_topic("flood") for _ in range(30)]
         refs = []
+        started = asyncio.get_running_loop().time()
         for t in topics:
             ref = c.next_ref()
             c.join_refs[t] = ref
             await c.push(t, "phx_join", {"config": join_config()}, join_ref=ref, ref=ref)
             refs.append(ref)
         replies = [(await c.reply(ref, t))["payload"] for ref, t in zip(refs, topics)]
+        elapsed = asyncio.get_running_loop().time() - started
         ok = [r for r in replies if r["status"] == "ok"]
         refused = [r for r in replies if r["status"] != "ok"]
-        assert len(ok) >= 5 and len(refused) >= 10, replies
+        # A burst of 5, then 5 per second for as long as the flood lasted.
+        assert 5 <= len(ok) <= 5 + 5 * elapsed + 1 and refused, (elapsed, replies)
         for r in refused:
             assert r == {"status": "error", "response": {
                 "reason": "ClientJoinRateLimitReached: Too many joins per second"}}
@@ -216,7 +219,7 @@ def test_message_flood(relay_factory, vsn):
         await c.join(room)
         await watcher.join(room)
         join_ref = c.join_refs[room]
-        for i in range(60):
+        for i in range(200):
             await c.broadcast(room, "spam", {"i": i})
         msg = await c.expect_event(room, "system")
         assert msg["payload"]["status"] == "error"
@@ -231,7 +234,7 @@ def test_message_flood(relay_factory, vsn):
                 got += 1
         except TimeoutError:
             pass
-        assert 1 <= got < 60
+        assert 1 <= got < 200
         assert relay.metrics()["realtime_rate_limited_total"] >= 1
         await still_fine(other, topic)
         await assert_serves(relay)
