@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -149,6 +150,16 @@ bool Replication::stream_once() {
             LOG_WARN("cannot create replication slot %s: %s", slot, pg_error_message(c, r).c_str());
         PQclear(r);
     }
+
+    // A holder that hangs (stopped, swapping, partitioned from its peers) keeps its TCP
+    // connection, and so the slot, until its walsender times out: the server's default is
+    // 60 s. We answer keepalives at once and report progress every second, so a few
+    // seconds of silence mean a hung holder, and another relay takes over.
+    std::string sender_timeout = std::to_string(std::max(cfg_.peer_down_ms + 2000, 5000));
+    r = PQexec(c, ("SET wal_sender_timeout = " + sender_timeout).c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        LOG_WARN("cannot set wal_sender_timeout: %s", pg_error_message(c, r).c_str());
+    PQclear(r);
 
     std::string start = "START_REPLICATION SLOT " + quote_ident(cfg_.slot) +
                         " LOGICAL 0/0 (\"subscription-events\" 'true', \"arrays-as-json\" 'true')";
