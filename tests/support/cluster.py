@@ -1,0 +1,274 @@
+"""Several relays in a ZeroMQ mesh on loopback, for the cluster tests.
+
+`start_cluster(relay_factory, ["a", "b", "c"], ...)` gives every relay a free cluster
+port and the others' endpoints as --peers (a full mesh), starts them together and waits
+until every one sees every other as up. The relays belong to relay_factory, so they are
+stopped when the test ends. Helpers here poll /api/health with deadlines.
+"""
+import asyncio
+import itertools
+import threading
+import time
+
+from .pg import free_port, wait_until
+
+FAST = ["--heartbeat-ms", "200", "--peer-down-ms", "1000"]  # quick failure detection
+
+
+def endpoint(port):
+    return f"tcp://127.0.0.1:{port}"
+
+
+class Cluster:
+    def __init__(self, relays, mesh_ports):
+        self.relays = relays            # node id -> Relay
+        self.mesh_ports = mesh_ports    # node id -> cluster port
+
+    def __getitem__(self, node):
+        return self.relays[node]
+
+    def __iter__(self):
+        return iter(self.relays.values())
+
+    def endpoint(self, node):
+        return endpoint(self.mesh_ports[node])
+
+    def alive(self):
+        return [r for r in self.relays.values() if r.alive()]
+
+    def wait_mesh(self, timeout=30, nodes=None):
+        """Every live relay (or those named) sees every other one as up."""
+        wait_mesh([self.relays[n] for n in nodes] if nodes else self.alive(), timeout)
+
+    def holder(self, timeout=30, among=None):
+        """The one relay that streams the slot (waits until exactly one says so)."""
+        return wait_holder(among or self.alive(), timeout)
+
+
+def start_cluster(relay_factory, names=("a", "b", "c"), db_dsn=None, args=(), node_args=None, slot=None,
+                  replication=True, full_mesh=True, wait=True):
+    """Starts one relay per name in a full mesh. args go to every relay, node_args[name]
+    to one; slot names the replication slot (slots are per Postgres server, so tests use
+    their own); replication=False adds --no-replication everywhere."""
+    node_args = node_args or {}
+    ports = {n: free_port() for n in names}
+    relays = {}
+    for n in names:
+        extra = ["--cluster-bind", endpoint(ports[n])]
+        peers = [endpoint(ports[m]) for m in names if m != n]
+        if full_mesh and peers:
+            extra += ["--peers", ",".join(peers)]
+        if slot:
+            extra += ["--slot", slot]
+        if db_dsn and not replication:
+            extra += ["--no-replication"]
+        relays[n] = relay_factory(start=False, db_dsn=db_dsn, node_id=n,
+                                  args=extra + list(args) + list(node_args.get(n, [])))
+    cluster = Cluster(relays, ports)
+    for r in relays.values():
+        r.start(wait=False)
+    for r in relays.values():
+        wait_until(r._healthy, timeout=30, what=f"relay {r.node_id} to answer /api/health")
+    if wait and full_mesh:
+        cluster.wait_mesh()
+    return cluster
+
+
+def peers(relay):
+    """{node_id: peer dict} from the relay's /api/health."""
+    h = relay.health()
+    return {p["node_id"]: p for p in h["peers"]} if h else {}
+
+
+def peer_state(relay, node):
+    p = peers(relay).get(node)
+    return p["state"] if p else None
+
+
+def wait_mesh(relays, timeout=30):
+    def meshed():
+        for r, other in itertools.permutations(relays, 2):
+            if peer_state(r, other.node_id) != "up":
+                return False
+        return True
+    wait_until(meshed, timeout=timeout, what="every relay to see every other as up: "
+               + ", ".join(r.node_id for r in relays))
+
+
+def wait_peer_state(relay, node, state, timeout=30):
+    wait_until(lambda: peer_state(relay, node) == state, timeout=timeout,
+               what=f"{relay.node_id} to see {node} {state}")
+
+
+def holders(relays):
+    out = []
+    for r in relays:
+        if not r.alive():
+            continue
+        h = r.health()
+        if h and h["slot_holder"]:
+            out.append(r)
+    return out
+
+
+def wait_holder(relays, timeout=30, exclude=()):
+    """The relay holding the slot, once exactly one of relays says it does."""
+    def one():
+        hs = [r for r in holders(relays) if r.node_id not in exclude]
+        return hs[0] if len(hs) == 1 else None
+    return wait_until(one, timeout=timeout, what="exactly one relay to hold the slot among "
+                      + ", ".join(r.node_id for r in relays))
+
+
+async def warm_up(sender, topic, receivers, timeout=20):
+    """Broadcasts probes on topic from sender until every receiver has one: then each
+    receiving node's subscription to the channel has reached the sender's node (ZeroMQ
+    forwards SUB subscriptions asynchronously, so a join's reply does not mean the
+    channel's messages from other nodes already flow). Probes are event "__probe"."""
+    deadline = time.monotonic() + timeout
+    waiting = list(receivers)
+    n = 0
+    while waiting:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"probes on {topic} did not reach {len(waiting)} receivers within {timeout}s")
+        n += 1
+        await sender.broadcast(topic, "__probe", {"n": n})
+        still = []
+        for c in waiting:
+            try:
+                await c.expect_event(topic, "broadcast", timeout=0.2,
+                                     where=lambda p: p["event"] == "__probe")
+            except TimeoutError:
+                still.append(c)
+        waiting = still
+    # Later probes may still be in flight: let them land, then forget every probe.
+    await asyncio.sleep(0.3)
+    for c in receivers:
+        await drain(c)
+        c.inbox = [m for m in c.inbox if not is_probe(m)]
+
+
+def is_probe(m):
+    return m["event"] == "broadcast" and isinstance(m["payload"], dict) and m["payload"].get("event") == "__probe"
+
+
+async def drain(client, quiet=0.05):
+    """Moves whatever has arrived on client's socket into its inbox."""
+    while True:
+        try:
+            frame = await asyncio.wait_for(client.ws.recv(), quiet)
+        except asyncio.TimeoutError:
+            return
+        client.inbox.append(client.decode(frame))
+
+
+# -- Postgres changes under load ---------------------------------------------------------
+
+async def subscribe_changes(relay, table="items", vsn="1.0.0", topic=None, token=None, timeout=30):
+    """A client of relay joined to a channel with a postgres_changes binding on table
+    (all events), once "Subscribed to PostgreSQL" came. Returns (client, topic, id)."""
+    from .phoenix import PhoenixClient, join_config, unique_topic
+    c = await PhoenixClient.open(relay, vsn, token=token)
+    topic = topic or unique_topic("db")
+    binding = {"event": "*", "schema": "public", "table": table}
+    reply = await c.join(topic, join_config(changes=[binding]), timeout=timeout)
+    assert reply["status"] == "ok", reply
+    [echo] = reply["response"]["postgres_changes"]
+    msg = await c.expect_event(topic, "system", timeout=timeout)
+    assert msg["payload"]["status"] == "ok" and msg["payload"]["message"] == "Subscribed to PostgreSQL", msg
+    return c, topic, echo["id"]
+
+
+class Collector:
+    """Reads a client's socket in the background and records the id of every row change
+    delivered on topic, with its arrival time (duplicates included)."""
+
+    def __init__(self, client, topic, name=""):
+        self.client, self.topic, self.name = client, topic, name
+        self.received = []  # (row id, monotonic time)
+        self.closed = False
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self):
+        import websockets
+        while True:
+            try:
+                msg = await self.client.recv(timeout=1)
+            except asyncio.TimeoutError:
+                continue
+            except websockets.ConnectionClosed:
+                self.closed = True
+                return
+            if msg["topic"] == self.topic and msg["event"] == "postgres_changes":
+                record = msg["payload"]["data"].get("record") or msg["payload"]["data"].get("old_record")
+                self.received.append((record["id"], time.monotonic()))
+
+    def ids(self):
+        return [i for i, _ in self.received]
+
+    async def wait_for(self, wanted, timeout=30):
+        """Waits until every id in wanted has arrived."""
+        wanted = set(wanted)
+        deadline = time.monotonic() + timeout
+        while not wanted <= set(self.ids()):
+            if self.task.done():
+                raise AssertionError(f"{self.name}: the connection closed with "
+                                     f"{len(wanted - set(self.ids()))} rows missing")
+            if time.monotonic() > deadline:
+                missing = sorted(wanted - set(self.ids()))
+                raise AssertionError(f"{self.name}: {len(missing)} of {len(wanted)} rows never arrived, "
+                                     f"e.g. {missing[:10]}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self):
+        self.task.cancel()
+        try:
+            await self.task
+        except (asyncio.CancelledError, Exception):
+            pass
+
+
+class Inserter(threading.Thread):
+    """Inserts a row into table every period seconds on its own connection, recording
+    (id, commit time) of each committed row. Database errors (a restart) are counted and
+    retried on a new connection; a commit whose outcome is unknown is not recorded, so
+    compare with the table itself after such errors."""
+
+    def __init__(self, dsn, table="items", period=0.015):
+        super().__init__(daemon=True)
+        self.dsn, self.table, self.period = dsn, table, period
+        self.committed = []
+        self.errors = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        import psycopg2
+        conn = None
+        while not self._halt.is_set():
+            try:
+                if conn is None:
+                    conn = psycopg2.connect(self.dsn, connect_timeout=3)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO {self.table} (note) VALUES ('x') RETURNING id")
+                    rid = cur.fetchone()[0]
+                self.committed.append((rid, time.monotonic()))
+            except psycopg2.Error:
+                self.errors += 1
+                try:
+                    conn and conn.close()
+                except Exception:
+                    pass
+                conn = None
+                self._halt.wait(0.1)
+                continue
+            self._halt.wait(self.period)
+        if conn is not None:
+            conn.close()
+
+    def ids(self):
+        return [i for i, _ in self.committed]
+
+    def stop(self):
+        self._halt.set()
+        self.join(timeout=30)
