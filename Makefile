@@ -44,12 +44,15 @@ test: deps all install
 test-unit: relay
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
+# realtime-js tests (tests/js, and the cluster's) need tests/js/node_modules: test-js.
+JS_TESTS = tests/js tests/cluster/test_cluster_realtime_js.py
+
 test-py:
-	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests --ignore=tests/js $(PYTEST_ARGS)
+	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(JS_TESTS)) $(PYTEST_ARGS)
 
 test-js:
 	cd tests/js && npm ci --no-audit --no-fund
-	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests/js $(PYTEST_ARGS)
+	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest $(JS_TESTS) $(PYTEST_ARGS)
 
 bench: deps deps-bench all install
 	$(PYTHON) bench/run_all.py
