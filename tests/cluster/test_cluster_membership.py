@@ -31,6 +31,9 @@ async def exchange(x, y):
 def test_health_lists_peers(relay_factory):
     cluster = start_cluster(relay_factory, ["a", "b", "c"])
     for r in cluster:
+        # A peer is up from its first message; its endpoint comes with its heartbeats.
+        wait_until(lambda: all(p["endpoint"] for p in peers(r).values()), timeout=10,
+                   what=f"{r.node_id} to know its peers' endpoints")
         ps = peers(r)
         assert set(ps) == {"a", "b", "c"} - {r.node_id}
         for node, p in ps.items():
