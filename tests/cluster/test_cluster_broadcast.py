@@ -7,6 +7,7 @@ import time
 import pytest
 
 from support.cluster import start_cluster, warm_up
+from support.pg import wait_until
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
 LIMITS = ["--max-events-per-second", "2000"]
@@ -114,7 +115,7 @@ def test_http_broadcast_reaches_every_node(relay_factory):
     async def body():
         name = unique_topic("http")[len("realtime:"):]
         topic = "realtime:" + name
-        members = await open_members(cluster, topic, ["a", "b", "c"], "1.0.0")
+        members = await open_members(cluster, topic, ["a", "c"], "1.0.0")
         members += await open_members(cluster, topic, ["a", "c"], "2.0.0")
         # The routes from B to A and C exist once a client broadcast on B reaches them.
         prober = await PhoenixClient.open(cluster["b"], "1.0.0")
@@ -125,7 +126,39 @@ def test_http_broadcast_reaches_every_node(relay_factory):
         for c in members + [prober]:
             got = await c.expect_event(topic, "broadcast", where=lambda p: p["event"] == "from-http")
             assert got["payload"]["payload"] == {"v": 7}
-        for c in members + [prober]:
+        # B without a member of the channel still publishes what it is sent over HTTP.
+        await prober.leave(topic)
+        await prober.close()
+        wait_until(lambda: cluster["b"].health()["channels"] == 0, timeout=10, what="B to drop the channel")
+        status, _ = cluster["b"].broadcast_http([{"topic": name, "event": "no-member", "payload": {"v": 8}}])
+        assert status == 202
+        for c in members:
+            got = await c.expect_event(topic, "broadcast", where=lambda p: p["event"] == "no-member")
+            assert got["payload"]["payload"] == {"v": 8}
+        for c in members:
+            await c.close()
+    run(body())
+
+
+def test_large_payload_crosses_the_mesh(relay_factory):
+    cluster = start_cluster(relay_factory, ["a", "b"], args=LIMITS)
+
+    async def body():
+        topic = unique_topic("big")
+        sender = await PhoenixClient.open(cluster["a"], "2.0.0")
+        assert (await sender.join(topic))["status"] == "ok"
+        receivers = await open_members(cluster, topic, ["b"], "1.0.0")
+        receivers += await open_members(cluster, topic, ["b"], "2.0.0")
+        await warm_up(sender, topic, receivers)
+        blob = {"text": "é" * 1000 + "x" * 300_000, "list": list(range(20_000))}  # ~0.45 MB as sent
+        await sender.broadcast(topic, "big-json", blob)
+        await sender.push_binary_broadcast(topic, "big-bin", bytes(range(256)) * 2000, json_encoding=False)
+        for c in receivers:
+            got = await c.expect_event(topic, "broadcast", where=lambda p: p["event"] == "big-json")
+            assert got["payload"]["payload"] == blob
+        got = await receivers[1].expect_event(topic, "broadcast", where=lambda p: p["event"] == "big-bin")
+        assert got.get("binary") and got["payload"]["payload"] == bytes(range(256)) * 2000
+        for c in [sender] + receivers:
             await c.close()
     run(body())
 
