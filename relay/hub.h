@@ -74,6 +74,7 @@ struct Connection {
     RateLimiter joins;
     int64_t last_rx_ms = 0;
     bool closing = false;
+    bool dirty = false;  // queued frames wait for the end of the loop turn (the transport's)
 
     Member* member(std::string_view topic);
 };

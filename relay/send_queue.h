@@ -22,6 +22,7 @@ public:
         items_.push_back(std::move(f));
     }
     Frame& front() { return *items_[head_]; }
+    Frame& at(size_t i) { return *items_[head_ + i]; }  // i < frames()
     void pop() {
         bytes_ -= static_cast<int64_t>(items_[head_]->size());
         items_[head_++].reset();

@@ -6,6 +6,7 @@
 #include <ev.h>
 #include <libwebsockets.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -13,13 +14,11 @@
 #include "relay/http_api.h"
 #include "relay/log.h"
 
-static_assert(LWS_PRE <= rt::kHeadroom, "frame headroom must hold the lws frame header");
 
 namespace rt {
 namespace {
 
-constexpr size_t kTxChunk = 64 * 1024;  // one write; larger frames go out as fragments
-constexpr int kFramesPerWriteable = 16;
+constexpr size_t kCoalesceBytes = 256 * 1024;  // one write gathers queued frames up to this
 
 
 int64_t mono_ms() {
@@ -88,8 +87,8 @@ int write_http_response(lws* wsi, const HttpResponse& r) {
 struct Session {
     Connection* conn;      // WebSocket connections
     std::string* rx;       // a message being reassembled from fragments
-    size_t tx_offset;      // bytes of the queue's front frame already written
     HttpRequest* http;     // HTTP requests with a body
+    HttpResponse* response;  // an HTTP answer waiting for the writeable callback
 };
 
 struct Server::Timer {
@@ -101,7 +100,7 @@ Server::Server(const Config& cfg, Metrics& metrics)
     : cfg_(cfg), metrics_(metrics), mailbox_([this] {
           if (context_) lws_cancel_service(context_);
       }),
-      scratch_(LWS_PRE + kTxChunk) {}
+      scratch_() {}
 
 Server::~Server() {
     if (context_) lws_context_destroy(context_);
@@ -110,7 +109,7 @@ Server::~Server() {
 
 static const lws_protocols kProtocols[] = {
     {"realtime", reinterpret_cast<lws_callback_function*>(&Server::callback), sizeof(Session), 1024, 0, nullptr,
-     kTxChunk},
+     kCoalesceBytes},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
@@ -169,9 +168,10 @@ void Server::run() {
     while (!finished_) {
         if (loop_) {
             ev_run(loop_, EVRUN_ONCE);
-            continue;
+        } else if (lws_service(context_, 0) < 0) {
+            break;
         }
-        if (lws_service(context_, 0) < 0) break;
+        flush_dirty();
     }
 }
 
@@ -187,16 +187,29 @@ void Server::refresh_clock() {
 // -- Transport ------------------------------------------------------------------------
 
 void Server::request_write(Connection& conn) {
-    // Write at once: the socket almost always has room, and waiting for a writeable
-    // callback costs two epoll_ctl calls and a loop turn per message. What does not fit
-    // stays queued (lws keeps a partial write and orders later writes after it) and goes
-    // out from the writeable callback.
+    // Corked: frames queued during this loop turn go out together at its end, one write
+    // per connection however many messages it got (see flush_dirty).
+    if (conn.dirty) return;
+    conn.dirty = true;
+    dirty_.push_back(&conn);
+}
+
+void Server::flush_dirty() {
+    for (Connection* conn : dirty_) {
+        conn->dirty = false;
+        flush(*conn);
+    }
+    dirty_.clear();
+}
+
+void Server::flush(Connection& conn) {
     auto* wsi = static_cast<lws*>(conn.transport);
-    auto* s = static_cast<Session*>(lws_wsi_user(wsi));
-    if (!conn.closing && s && s->conn == &conn && !write_frames(wsi, *s, conn, kFramesPerWriteable)) {
+    if (!write_frames(wsi, conn)) {
         conn.closing = true;  // the writeable callback closes it
         metrics_.dropped_messages += conn.queue.frames();
+        conn.queue.clear();
     }
+    // The rest (or the close once the queue is out) when the socket has room.
     if (!conn.queue.empty() || conn.closing) lws_callback_on_writable(wsi);
 }
 
@@ -232,9 +245,11 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
             return 0;
         case LWS_CALLBACK_WSI_DESTROY:
             self->pending_upgrades_.erase(wsi);
-            if (session && session->http) {
+            if (session) {
                 delete session->http;
                 session->http = nullptr;
+                delete session->response;
+                session->response = nullptr;
             }
             return 0;
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -258,8 +273,8 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
                 session->http = new HttpRequest(std::move(req));
                 return 0;
             }
-            if (self->shutting_down_) return write_http_response(wsi, HttpApi::unavailable());
-            return write_http_response(wsi, self->http_->handle(req));
+            return self->answer_http(wsi, session,
+                                     self->shutting_down_ ? HttpApi::unavailable() : self->http_->handle(req));
         }
         case LWS_CALLBACK_HTTP_BODY:
             if (session && session->http) {
@@ -275,11 +290,28 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
             HttpResponse r = self->http_->handle(*session->http);
             delete session->http;
             session->http = nullptr;
-            return write_http_response(wsi, r);
+            return self->answer_http(wsi, session, std::move(r));
+        }
+        case LWS_CALLBACK_HTTP_WRITEABLE: {
+            if (!session || !session->response) return 0;
+            std::unique_ptr<HttpResponse> r(session->response);
+            session->response = nullptr;
+            return write_http_response(wsi, *r);
         }
         default:
             return 0;
     }
+}
+
+// Answers from the writeable callback, not from inside lws's parsing of the request:
+// completing the transaction there loses pipelined requests that follow in the same
+// read (and left lws spinning on them).
+int Server::answer_http(lws* wsi, Session* session, HttpResponse response) {
+    if (!session) return -1;
+    delete session->response;
+    session->response = new HttpResponse(std::move(response));
+    lws_callback_on_writable(wsi);
+    return 0;
 }
 
 int Server::refuse_upgrade(lws* wsi, int status, const std::string& message) {
@@ -367,35 +399,31 @@ int Server::on_receive(lws* wsi, void* user, const char* in, size_t len) {
     return 0;
 }
 
-// Writes queued frames while the socket takes them, at most `budget`, one 64 KiB
-// fragment of a large frame at a time. False on a write error.
-bool Server::write_frames(lws* wsi, Session& s, Connection& conn, int budget) {
-    for (int i = 0; i < budget && !conn.queue.empty(); ++i) {
-        if (lws_partial_buffered(wsi)) return true;  // lws still holds part of the last write
-        Frame& f = conn.queue.front();
-        size_t total = f.size();
-        size_t chunk = total - s.tx_offset < kTxChunk ? total - s.tx_offset : kTxChunk;
-        bool first = s.tx_offset == 0, last = s.tx_offset + chunk == total;
-        int flags = lws_write_ws_flags(f.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, first, last);
-        // lws writes the frame header in the LWS_PRE bytes before the data pointer. The
-        // frame's own headroom serves its first fragment; a later fragment is copied out,
-        // since the bytes before it belong to a buffer other connections still read.
-        unsigned char* data = f.data();
-        if (!first) {
-            data = scratch_.data() + LWS_PRE;
-            memcpy(data, f.data() + s.tx_offset, chunk);
+// Writes the queued frames as one raw write of complete WebSocket frames, gathered up to
+// kCoalesceBytes, unless lws still holds part of an earlier write. Complete frames only:
+// lws keeps what the socket does not take and writes its own control frames (pong,
+// close) after it, so frames never interleave. False on a write error.
+bool Server::write_frames(lws* wsi, Connection& conn) {
+    if (conn.queue.empty() || lws_partial_buffered(wsi)) return true;
+    const Frame& first = conn.queue.front();
+    const char* data = first.wire();
+    size_t len = first.wire_size();
+    size_t frames = 1;
+    if (conn.queue.frames() > 1 && len < kCoalesceBytes) {
+        scratch_.assign(data, len);
+        while (frames < conn.queue.frames() &&
+               scratch_.size() + conn.queue.at(frames).wire_size() <= kCoalesceBytes) {
+            const Frame& next = conn.queue.at(frames++);
+            scratch_.append(next.wire(), next.wire_size());
         }
-        if (lws_write(wsi, data, chunk, static_cast<lws_write_protocol>(flags)) < static_cast<int>(chunk))
-            return false;
-        metrics_.bytes_out += chunk;
-        if (!last) {
-            s.tx_offset += chunk;
-            return true;  // the rest on the next turn, so one big frame does not stall the loop
-        }
-        s.tx_offset = 0;
-        metrics_.messages_out++;
-        conn.queue.pop();
+        data = scratch_.data();
+        len = scratch_.size();
     }
+    auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(data));
+    if (lws_write(wsi, bytes, len, LWS_WRITE_RAW) < static_cast<int>(len)) return false;
+    metrics_.bytes_out += len;
+    metrics_.messages_out += frames;
+    for (size_t i = 0; i < frames; ++i) conn.queue.pop();
     return true;
 }
 
@@ -403,7 +431,7 @@ int Server::on_writeable(lws* wsi, void* user) {
     auto* s = static_cast<Session*>(user);
     if (!s || !s->conn) return 0;
     Connection& conn = *s->conn;
-    if (!write_frames(wsi, *s, conn, kFramesPerWriteable)) return -1;
+    if (!write_frames(wsi, conn)) return -1;
     if (!conn.queue.empty()) {
         lws_callback_on_writable(wsi);
         return 0;
@@ -419,6 +447,7 @@ void Server::on_closed(void* user) {
     if (s->conn) {
         Connection* c = s->conn;
         s->conn = nullptr;
+        if (c->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), c));
         hub_->closed(*c);
     }
     if (shutting_down_ && hub_->connection_count() == 0) finished_ = true;

@@ -67,12 +67,15 @@ private:
     int on_established(lws* wsi, void* user);
     int on_receive(lws* wsi, void* user, const char* in, size_t len);
     int on_writeable(lws* wsi, void* user);
-    bool write_frames(lws* wsi, Session& s, Connection& conn, int budget);
+    bool write_frames(lws* wsi, Connection& conn);
+    void flush(Connection& conn);
+    void flush_dirty();
     void on_closed(void* user);
     void on_wake();
     void on_tick();
     void begin_shutdown();
     int refuse_upgrade(lws* wsi, int status, const std::string& message);
+    int answer_http(lws* wsi, Session* session, struct HttpResponse response);
 
     const Config& cfg_;
     Metrics& metrics_;
@@ -91,7 +94,8 @@ private:
     struct Timer;
     std::unique_ptr<Timer> tick_timer_;
     std::unique_ptr<Timer> shutdown_timer_;
-    std::vector<unsigned char> scratch_;  // later fragments of large frames
+    std::string scratch_;                // frames gathered into one write
+    std::vector<Connection*> dirty_;     // connections with frames queued this loop turn
 };
 
 }  // namespace rt
