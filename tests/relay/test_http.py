@@ -1,5 +1,8 @@
 """The HTTP API on the relay's port: POST /api/broadcast, GET /api/health, GET /metrics."""
 import json
+import os
+import socket
+import time
 
 import pytest
 
@@ -219,3 +222,33 @@ def test_metrics_of_postgres_changes(db, client_roles, pg_relay):
         assert after["realtime_decode_to_send_seconds_count"] >= before["realtime_decode_to_send_seconds_count"] + 3
         await c.close()
     run(body())
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_pipelined_posts_never_leave_the_server_spinning(relay):
+    """lws 4.1 cannot parse a POST pipelined behind another POST's body: the relay answers
+    the first and closes the connection, and must not busy-loop on the leftover bytes."""
+    body = json.dumps({"messages": [{"topic": "pipe", "event": "e", "payload": {"n": 1}}]}).encode()
+    request = (f"POST /api/broadcast HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {relay.token()}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as s:
+        s.sendall(request * 3)
+        received = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 202")
+    before = cpu_seconds(relay.proc.pid)
+    time.sleep(1.0)
+    assert cpu_seconds(relay.proc.pid) - before < 0.3, "the relay is busy with nothing to do"
+    assert relay.health()["status"] == "ok"
