@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <zmq.hpp>
@@ -18,6 +19,7 @@ namespace {
 
 constexpr int kHighWaterMark = 200000;  // messages per peer before ZeroMQ drops
 constexpr int kMaxReadsPerWake = 2000;
+constexpr int64_t kRouteProbeIntervalMs = 20;
 
 int64_t mono_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -172,7 +174,8 @@ void Mesh::run() {
     next_heartbeat_ms_ = 0;
     while (running_) {
         int64_t now = mono_ms();
-        long timeout = next_heartbeat_ms_ > now ? std::min<long>(next_heartbeat_ms_ - now, 50) : 0;
+        long cap = route_checks_.empty() ? 50 : static_cast<long>(kRouteProbeIntervalMs);
+        long timeout = next_heartbeat_ms_ > now ? std::min<long>(next_heartbeat_ms_ - now, cap) : 0;
         zmq_pollitem_t items[] = {{static_cast<void*>(*sub_), 0, ZMQ_POLLIN, 0},
                                   {static_cast<void*>(*pull_), 0, ZMQ_POLLIN, 0}};
         try {
@@ -193,6 +196,7 @@ void Mesh::run() {
             }
             for (const std::string& ep : endpoints) membership_.add_endpoint(ep, actions);
         }
+        check_routes(now);
         if (now >= next_heartbeat_ms_) {
             heartbeat(now);
             next_heartbeat_ms_ = now + cfg_.heartbeat_ms;
@@ -250,6 +254,23 @@ void Mesh::receive() {
                 loop_.post([msg = std::move(msg)](Hub& hub) { hub.deliver_broadcast(msg); });
                 break;
             }
+            case MsgType::RouteProbe: {
+                membership_.node_stream_gap(h);
+                RouteCheck probe;
+                if (!decode(body, probe)) break;
+                // Answered on the channel's topic: the asker gets it once its route is here.
+                probe.asker = h.node;
+                std::string routing = routing_broadcast(probe.topic);
+                publish(routing, MsgType::RouteAck, encode(probe), next_seq(routing));
+                break;
+            }
+            case MsgType::RouteAck: {
+                RouteCheck ack;
+                if (!decode(body, ack)) break;
+                if (uint64_t gap = membership_.broadcast_gap(h, ack.topic)) metrics_.mesh_dropped += gap;
+                if (ack.asker == cfg_.node_id) route_confirmed(ack.topic, h.node, ack.token);
+                break;
+            }
             case MsgType::Change: {
                 ChangeEvent ev;
                 if (!decode(body, ev)) break;
@@ -280,15 +301,22 @@ void Mesh::forward() {
             std::string key = parts[2].to_string();
             int& count = subscriptions_[key];
             if (parts[1].to_string_view() == "S") {
+                bool channel = key.size() > 3 && key.compare(0, 2, "B:") == 0;
+                std::string topic = channel ? key.substr(2, key.size() - 3) : "";
                 if (count++ == 0) {
                     sub_->set(zmq::sockopt::subscribe, key);
                     // "B:<topic>\0": a channel's broadcasts, whose sequences restart for us.
-                    if (key.size() > 3 && key.compare(0, 2, "B:") == 0)
-                        membership_.forget_broadcast_seq(key.substr(2, key.size() - 3));
+                    if (channel) {
+                        membership_.forget_broadcast_seq(topic);
+                        start_route_check(topic);
+                    }
+                } else if (channel) {
+                    route_ready(topic);
                 }
             } else if (count > 0 && --count == 0) {
                 sub_->set(zmq::sockopt::unsubscribe, key);
                 subscriptions_.erase(key);
+                if (key.size() > 3 && key.compare(0, 2, "B:") == 0) route_checks_.erase(key.substr(2, key.size() - 3));
             }
             continue;
         }
@@ -304,6 +332,67 @@ void Mesh::forward() {
         }
         publish(routing, type, parts[2].to_string(), seq);
     }
+}
+
+// -- route checks (see RouteCheck in wire.h) --------------------------------------------
+
+void Mesh::start_route_check(const std::string& topic) {
+    RouteState& check = route_checks_[topic];
+    check.token = ++route_token_;
+    check.waiting.clear();
+    for (const auto& [node, p] : membership_.peers())
+        if (p.state == PeerState::Up) check.waiting.push_back(node);
+    int64_t now = mono_ms();
+    check.deadline_ms = now + std::max(1000, 2 * cfg_.heartbeat_ms);
+    check.next_probe_ms = 0;
+    check_routes(now);
+}
+
+void Mesh::check_routes(int64_t now) {
+    for (auto it = route_checks_.begin(); it != route_checks_.end();) {
+        RouteState& check = it->second;
+        // Peers that went down meanwhile no longer hold the join back.
+        check.waiting.erase(std::remove_if(check.waiting.begin(), check.waiting.end(),
+                                           [&](const std::string& node) {
+                                               auto p = membership_.peers().find(node);
+                                               return p == membership_.peers().end() ||
+                                                      p->second.state != PeerState::Up;
+                                           }),
+                            check.waiting.end());
+        if (check.waiting.empty() || now >= check.deadline_ms) {
+            if (!check.waiting.empty())
+                LOG_WARN("cluster: %zu peers did not confirm the route of %s in time; answering the join anyway",
+                         check.waiting.size(), it->first.c_str());
+            std::string topic = it->first;
+            it = route_checks_.erase(it);
+            route_ready(topic);
+            continue;
+        }
+        if (now >= check.next_probe_ms) {
+            // Until the subscription arrives, the peer's answer is filtered out: ask again.
+            check.next_probe_ms = now + kRouteProbeIntervalMs;
+            for (const std::string& node : check.waiting) {
+                std::string routing = routing_node(node);
+                publish(routing, MsgType::RouteProbe, encode(RouteCheck{it->first, "", check.token}), next_seq(routing));
+            }
+        }
+        ++it;
+    }
+}
+
+void Mesh::route_confirmed(const std::string& topic, const std::string& peer, uint64_t token) {
+    auto it = route_checks_.find(topic);
+    if (it == route_checks_.end() || it->second.token != token) return;
+    auto& waiting = it->second.waiting;
+    waiting.erase(std::remove(waiting.begin(), waiting.end(), peer), waiting.end());
+    if (waiting.empty()) {
+        route_checks_.erase(it);
+        route_ready(topic);
+    }
+}
+
+void Mesh::route_ready(const std::string& topic) {
+    loop_.post([topic](Hub& hub) { hub.on_channel_routed(topic); });
 }
 
 uint64_t Mesh::next_seq(const std::string& routing) { return ++stream_seq_[routing]; }

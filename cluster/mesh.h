@@ -80,6 +80,10 @@ private:
     void apply(Actions& actions);
     void publish(const std::string& routing, MsgType type, std::string body, uint64_t seq);
     uint64_t next_seq(const std::string& routing);
+    void start_route_check(const std::string& topic);
+    void check_routes(int64_t now_ms);
+    void route_confirmed(const std::string& topic, const std::string& peer, uint64_t token);
+    void route_ready(const std::string& topic);
     void refresh_views();
 
     const Config& cfg_;
@@ -100,6 +104,14 @@ private:
     Membership membership_;
     std::unordered_map<std::string, uint64_t> stream_seq_;
     std::unordered_map<std::string, int> subscriptions_;  // routing -> count
+    struct RouteState {
+        uint64_t token = 0;
+        std::vector<std::string> waiting;  // peers whose RouteAck has not arrived
+        int64_t deadline_ms = 0;
+        int64_t next_probe_ms = 0;
+    };
+    std::unordered_map<std::string, RouteState> route_checks_;  // topic -> check in progress
+    uint64_t route_token_ = 0;
     uint64_t presence_seq_ = 0;  // the last presence delta published
     uint64_t heartbeat_seq_ = 0;
     int64_t next_heartbeat_ms_ = 0;

@@ -111,7 +111,7 @@ bool decode_header(std::string_view data, Header& out) {
     if (!in.u8(version) || version != kVersion || !in.u8(type) || !in.str(out.node) || !in.u64(out.incarnation) ||
         !in.u64(out.seq) || !in.done())
         return false;
-    if (type < 1 || type > 6) return false;
+    if (type < 1 || type > 8) return false;
     out.type = static_cast<MsgType>(type);
     return true;
 }
@@ -215,6 +215,19 @@ bool decode(std::string_view data, ChangeEvent& m) {
         m.ids.push_back(static_cast<int64_t>(id));
     }
     return in.str(m.payload) && in.done();
+}
+
+std::string encode(const RouteCheck& m) {
+    Out o;
+    o.str(m.topic);
+    o.str(m.asker);
+    o.u64(m.token);
+    return o.take();
+}
+
+bool decode(std::string_view data, RouteCheck& m) {
+    In in(data);
+    return in.str(m.topic) && in.str(m.asker) && in.u64(m.token) && in.done();
 }
 
 }  // namespace rt::cluster

@@ -27,6 +27,8 @@ enum class MsgType : uint8_t {
     SnapshotRequest = 4,
     Snapshot = 5,
     Change = 6,
+    RouteProbe = 7,  // to one node: "publish a RouteAck on this channel's topic"
+    RouteAck = 8,    // on the channel's topic: received only once the asker's subscription is in effect
 };
 
 struct Header {
@@ -42,6 +44,16 @@ struct Heartbeat {
     uint64_t presence_seq = 0;
     bool competes = false;     // takes part in the slot election
     bool slot_holder = false;
+};
+
+// A node that started listening to a channel asks each peer whether its subscription
+// has reached it: ZeroMQ filters at the publisher, and the subscription travels there
+// asynchronously. The answer goes out on the channel's own topic, so receiving it proves
+// the route. A join is answered only then, so its first broadcasts are not lost.
+struct RouteCheck {
+    std::string topic;
+    std::string asker;  // RouteAck: the node that asked
+    uint64_t token = 0;
 };
 
 struct PresenceSnapshot {
@@ -62,11 +74,13 @@ std::string encode(const BroadcastMsg& m);
 std::string encode(const PresenceDelta& m);
 std::string encode(const PresenceSnapshot& m);
 std::string encode(const ChangeEvent& m);
+std::string encode(const RouteCheck& m);
 
 bool decode(std::string_view data, Heartbeat& out);
 bool decode(std::string_view data, BroadcastMsg& out);
 bool decode(std::string_view data, PresenceDelta& out);
 bool decode(std::string_view data, PresenceSnapshot& out);
 bool decode(std::string_view data, ChangeEvent& out);
+bool decode(std::string_view data, RouteCheck& out);
 
 }  // namespace rt::cluster

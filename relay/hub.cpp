@@ -3,6 +3,7 @@
 // broadcasts and presence diffs. Postgres changes are in postgres_changes.cpp.
 #include "relay/hub.h"
 
+#include <algorithm>
 #include <random>
 
 #include "relay/ids.h"
@@ -326,12 +327,37 @@ bool Hub::parse_bindings(const json::Value* config, std::vector<Binding>& out, s
 }
 
 void Hub::complete_join(Member& m) {
+    Channel& ch = *m.channel;
+    if (cluster_ && !ch.interest) {
+        // The first member here: peers must learn to send the channel's broadcasts to
+        // this node before the join is answered, or its first messages would be lost.
+        ch.interest = true;
+        ch.routed = false;
+        cluster_->channel_interest(ch.topic, true);
+    }
+    if (!ch.routed) {
+        ch.routing.push_back(&m);
+        return;
+    }
+    admit(m);
+}
+
+void Hub::on_channel_routed(const std::string& topic) {
+    auto it = channels_.find(topic);
+    if (it == channels_.end() || it->second->routed) return;
+    Channel& ch = *it->second;
+    ch.routed = true;
+    std::vector<Member*> waiting;
+    waiting.swap(ch.routing);
+    for (Member* m : waiting) admit(*m);
+}
+
+void Hub::admit(Member& m) {
     Connection& conn = *m.conn;
     Channel& ch = *m.channel;
     m.joined = true;
     m.slot = ch.members.size();
     ch.members.push_back(&m);
-    if (ch.members.size() == 1 && cluster_) cluster_->channel_interest(ch.topic, true);
     register_bindings(m);
 
     std::string response = "{\"postgres_changes\":[";
@@ -383,12 +409,17 @@ void Hub::remove_member(Member& m, bool send_close) {
         ch.members.pop_back();
     } else {
         pending_joins_.erase(m.id);  // its subscribe result will find nobody and undo itself
+        ch.routing.erase(std::remove(ch.routing.begin(), ch.routing.end(), &m), ch.routing.end());
     }
     release_bindings(m);
-    // The cluster routes a channel's messages here while it has joined members; the
-    // channel itself lives on while a pending join still points at it.
-    if (m.joined && ch.members.empty() && cluster_) cluster_->channel_interest(ch.topic, false);
-    if (ch.members.empty()) {
+    // The cluster routes a channel's messages here while it has members; the channel
+    // itself lives on while a pending join still points at it.
+    if (ch.interest && ch.members.empty() && ch.routing.empty()) {
+        ch.interest = false;
+        ch.routed = true;
+        cluster_->channel_interest(ch.topic, false);
+    }
+    if (ch.members.empty() && ch.routing.empty()) {
         bool referenced = false;
         for (auto& [id, p] : pending_joins_)
             if (p->channel == &ch && p != &m) referenced = true;

@@ -81,7 +81,10 @@ struct Connection {
 
 struct Channel {
     std::string topic;
-    std::vector<Member*> members;
+    std::vector<Member*> members;   // joined
+    std::vector<Member*> routing;   // joins answered once the cluster routes the channel here
+    bool interest = false;          // this node listens to the channel on the mesh
+    bool routed = true;             // every peer delivers the channel's broadcasts here
 };
 
 class Hub {
@@ -110,6 +113,8 @@ public:
     void on_subscribe_result(SubscribeResult&& r);
     void adopt_orphans(std::vector<OrphanRow> rows);  // this node's rows left by a crash
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
+    // The peers confirmed this node's subscription to topic: waiting joins are answered.
+    void on_channel_routed(const std::string& topic);
     void remove_remote_presence(const std::string& node);  // a peer went down
     void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
 
@@ -141,6 +146,7 @@ private:
     void handle_access_token(Connection& conn, Member& m, const phoenix::Inbound& msg);
     bool parse_bindings(const json::Value* config, std::vector<Binding>& out, std::string& error);
     void complete_join(Member& m);
+    void admit(Member& m);
     void remove_member(Member& m, bool send_close);
     void close_channel_with_error(Member& m, std::string_view message);
 

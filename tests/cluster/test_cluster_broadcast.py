@@ -274,9 +274,6 @@ def test_only_nodes_with_members_receive_a_channel(relay_factory):
     run(body())
 
 
-@pytest.mark.xfail(strict=False, reason="a join is answered before the node's ZeroMQ subscription to the channel "
-                   "has reached the other nodes, so a broadcast sent from another node right after the reply can "
-                   "be filtered out there (5 to 25% of the trials here; see the cluster report)")
 def test_first_broadcast_after_join_reply_is_delivered(relay_factory):
     cluster = start_cluster(relay_factory, ["a", "b"],
                             args=["--max-events-per-second", "100000", "--max-joins-per-second", "100000"])

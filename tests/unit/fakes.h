@@ -74,9 +74,13 @@ public:
     void publish_broadcast(const BroadcastMsg& msg) override { broadcasts.push_back(msg); }
     void channel_interest(const std::string& topic, bool interested) override {
         interest.emplace_back(topic, interested);
+        // A mesh with no peers routes at once; tests of the wait clear auto_route.
+        if (interested && hub && auto_route) hub->on_channel_routed(topic);
     }
     void publish_presence(const PresenceDelta& delta) override { presence.push_back(delta); }
 
+    Hub* hub = nullptr;
+    bool auto_route = true;
     std::vector<BroadcastMsg> broadcasts;
     std::vector<std::pair<std::string, bool>> interest;
     std::vector<PresenceDelta> presence;

@@ -132,6 +132,7 @@ protected:
 
     void make_hub() {
         hub = std::make_unique<Hub>(cfg, transport, metrics, &db, &cluster);
+        cluster.hub = hub.get();
         hub->set_clock(mono, wall());
     }
 
@@ -1367,3 +1368,37 @@ TEST_F(HubTest, AdoptedReplayOfAChangeMatchingTwoIdsIsSentOnce) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(ids_of(out[0]), "[55,56]");
 }
+
+TEST_F(HubTest, JoinOfANewChannelIsAnsweredOnceTheClusterRoutesIt) {
+    cluster.auto_route = false;
+    Connection* a = connect(Vsn::V2);
+    EXPECT_TRUE(join(a, "realtime:room1").empty()) << "the reply waits for the peers";
+    Connection* b = connect(Vsn::V2, "user-2");
+    EXPECT_TRUE(join(b, "realtime:room1").empty()) << "a second join waits as well";
+    EXPECT_EQ(cluster.interest.size(), 1u);
+
+    hub->on_channel_routed("realtime:room1");
+    auto fa = take(*a);
+    auto fb = take(*b);
+    ASSERT_FALSE(fa.empty());
+    EXPECT_EQ(fa[0].event, "phx_reply");
+    ASSERT_FALSE(fb.empty());
+    EXPECT_EQ(fb[0].event, "phx_reply");
+
+    Connection* c = connect(Vsn::V1, "user-3");
+    joined(c, "realtime:room1");  // a routed channel answers at once
+    EXPECT_EQ(cluster.interest.size(), 1u);
+}
+
+TEST_F(HubTest, LeavingBeforeTheRouteIsConfirmedReleasesTheChannel) {
+    cluster.auto_route = false;
+    Connection* a = connect(Vsn::V2);
+    join(a, "realtime:room1");
+    hub->closed(*a);
+    ASSERT_EQ(cluster.interest.size(), 2u);
+    EXPECT_EQ(cluster.interest[1], (std::pair<std::string, bool>{"realtime:room1", false}));
+    EXPECT_FALSE(hub->has_channel("realtime:room1"));
+    hub->on_channel_routed("realtime:room1");  // a late confirmation is harmless
+    EXPECT_FALSE(hub->has_channel("realtime:room1"));
+}
+

@@ -97,7 +97,7 @@ TEST(WireHeader, UnknownVersionOrTypeIsRefused) {
     std::string bad_version = enc;
     bad_version[0] = 2;
     EXPECT_FALSE(decode_header(bad_version, out));
-    for (char type : {0, 7, 100}) {
+    for (char type : {0, 9, 100}) {
         std::string bad_type = enc;
         bad_type[1] = type;
         EXPECT_FALSE(decode_header(bad_type, out)) << int(type);
