@@ -42,9 +42,12 @@ Target:
                                nchan 127.0.0.1:8080)
   --url URL                    subscriber URL; phoenix default
                                ws://TARGET/socket/websocket, nchan default
-                               ws://TARGET/sub/{channel}
+                               ws://TARGET/sub/{channel}; several URLs separated
+                               by commas spread the clients round robin over them
   --pub-url URL                publisher URL; phoenix default http://TARGET/api/broadcast,
-                               nchan default http://TARGET/pub/{channel}
+                               nchan default http://TARGET/pub/{channel}; phoenix ws
+                               publishers: ws://HOST:PORT/socket/websocket (default:
+                               the first --url)
   --vsn 1.0.0|2.0.0            phoenix protocol version (default 1.0.0)
   --token JWT                  apikey for phoenix (query apikey=, HTTP Bearer)
   --jwt-secret SECRET          mint an HS256 token instead (claims role, exp)
@@ -90,7 +93,8 @@ Measurement:
   --server-pid PID[,PID..]     sample the server's CPU (utime+stime) over the window
                                and its VmRSS (idle); repeatable
   --pg-changes JSON            latency-watch bindings, e.g.
-                               '[{"event":"INSERT","schema":"public","table":"t"}]'
+                               '[{"event":"INSERT","schema":"public","table":"t"}]';
+                               "{channel}" in it becomes the client's channel index
   --ts-field NAME              latency-watch: record column with epoch microseconds
                                (or a timestamptz text) (default ts)
   --id-field NAME              latency-watch: record column printed by --print-ids

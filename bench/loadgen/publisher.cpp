@@ -144,7 +144,7 @@ public:
         reconnect_at_ = 0;
         std::fill(joined_.begin(), joined_.end(), false);
         joined_count_ = 0;
-        if (!ws_.connect(ctx_->sub_addr, ctx_->sources.pick(size_t(index_)), ctx_->sub_host,
+        if (!ws_.connect(ctx_->pub_ws_addr, ctx_->sources.pick(size_t(index_)), ctx_->pub_ws_host,
                          ctx_->pub_ws_target, &err)) {
             sink_->on_publisher_error("publisher connect: " + errno_name(err));
             reconnect_at_ = now + kReconnectNs;

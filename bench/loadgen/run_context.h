@@ -30,6 +30,17 @@ struct RunContext {
     std::vector<std::string> channel_names;
     std::vector<std::string> sub_targets;   // per channel (nchan) or one (phoenix)
     std::string join_payload_sub;           // phoenix phx_join payload for subscribers
+    // --url may list several servers (comma-separated): client i uses endpoint i % n.
+    // Endpoint 0 is also sub_addr / sub_host / sub_targets above.
+    struct SubEndpoint {
+        sockaddr_in addr{};
+        std::string host;
+        std::vector<std::string> targets;   // per channel (nchan) or one (phoenix)
+    };
+    std::vector<SubEndpoint> sub_endpoints;
+    // --pg-changes with "{channel}": one phx_join payload per channel, the placeholder
+    // replaced by the channel's index (e.g. a filter value per channel)
+    std::vector<std::string> join_payloads_sub;
     std::string token;
     SourceAddrs sources;
 
@@ -38,6 +49,8 @@ struct RunContext {
     std::string pub_host;
     std::vector<std::string> pub_targets;   // per channel (nchan) or one (phoenix http)
     std::string pub_ws_target;              // phoenix ws publishers
+    sockaddr_in pub_ws_addr{};              // ... at --pub-url ws://..., else endpoint 0
+    std::string pub_ws_host;
     std::string join_payload_pub;
 
     std::unique_ptr<std::atomic<int>[]> joined_per_channel;
@@ -60,6 +73,12 @@ struct RunContext {
     int channel_of_client(int client) const { return client % int(channel_names.size()); }
     const std::string& sub_target(int channel) const {
         return sub_targets.size() == 1 ? sub_targets[0] : sub_targets[size_t(channel)];
+    }
+    const SubEndpoint& endpoint_of(int client) const {
+        return sub_endpoints[size_t(client) % sub_endpoints.size()];
+    }
+    const std::string& join_payload_of(int channel) const {
+        return join_payloads_sub.empty() ? join_payload_sub : join_payloads_sub[size_t(channel)];
     }
     uint64_t total_deliveries() const {
         uint64_t n = 0;

@@ -32,22 +32,58 @@ bool Runner::prepare(std::string* err) {
     ctx.joined_per_channel.reset(new std::atomic<int>[ctx.channel_names.size()]);
     for (size_t i = 0; i < ctx.channel_names.size(); i++) ctx.joined_per_channel[i].store(0);
 
-    Url sub;
-    if (!parse_url(opt.url, &sub, err)) return false;
-    if (sub.scheme != "ws") {
-        *err = "--url must be ws://";
+    // --url: one ws:// URL, or several separated by commas (clients go round robin)
+    size_t from = 0;
+    while (from <= opt.url.size()) {
+        size_t comma = opt.url.find(',', from);
+        if (comma == std::string::npos) comma = opt.url.size();
+        std::string one = opt.url.substr(from, comma - from);
+        from = comma + 1;
+        if (one.empty()) continue;
+        Url sub;
+        if (!parse_url(one, &sub, err)) return false;
+        if (sub.scheme != "ws") {
+            *err = "--url must be ws://";
+            return false;
+        }
+        RunContext::SubEndpoint ep;
+        if (!resolve_ipv4(sub.host, sub.port, &ep.addr, err)) return false;
+        ep.host = sub.host_header();
+        if (ctx.phoenix()) ep.targets.push_back(phx::socket_target(sub.target, ctx.token, opt.vsn));
+        else
+            for (auto& c : ctx.channel_names) ep.targets.push_back(nchan::expand(sub.target, c));
+        ctx.sub_endpoints.push_back(std::move(ep));
+    }
+    if (ctx.sub_endpoints.empty()) {
+        *err = "--url is empty";
         return false;
     }
-    if (!resolve_ipv4(sub.host, sub.port, &ctx.sub_addr, err)) return false;
-    ctx.sub_host = sub.host_header();
+    ctx.sub_addr = ctx.sub_endpoints[0].addr;
+    ctx.sub_host = ctx.sub_endpoints[0].host;
+    ctx.sub_targets = ctx.sub_endpoints[0].targets;
     if (ctx.phoenix()) {
-        ctx.sub_targets.push_back(phx::socket_target(sub.target, ctx.token, opt.vsn));
         ctx.pub_ws_target = ctx.sub_targets[0];
+        ctx.pub_ws_addr = ctx.sub_addr;
+        ctx.pub_ws_host = ctx.sub_host;
         std::string pg = opt.scenario == Scenario::kLatencyWatch ? opt.pg_changes : "[]";
         ctx.join_payload_sub = phx::join_payload(false, false, pg);
+        if (pg.find("{channel}") != std::string::npos) {
+            for (size_t c = 0; c < ctx.channel_names.size(); c++) {
+                std::string p = pg;
+                for (size_t at; (at = p.find("{channel}")) != std::string::npos;)
+                    p.replace(at, 9, std::to_string(c));
+                ctx.join_payloads_sub.push_back(phx::join_payload(false, false, p));
+            }
+        }
         ctx.join_payload_pub = phx::join_payload(false, opt.publish_ack, "[]");
-    } else {
-        for (auto& c : ctx.channel_names) ctx.sub_targets.push_back(nchan::expand(sub.target, c));
+        // --pub-url ws://...: WebSocket publishers on another server than the subscribers
+        if (opt.publish_via == PublishVia::kWs && opt.pub_url.rfind("ws://", 0) == 0) {
+            Url pub;
+            if (!parse_url(opt.pub_url, &pub, err)) return false;
+            if (!resolve_ipv4(pub.host, pub.port, &ctx.pub_ws_addr, err)) return false;
+            ctx.pub_ws_host = pub.host_header();
+            ctx.pub_ws_target = phx::socket_target(pub.target, ctx.token, opt.vsn);
+        }
     }
 
     bool needs_http_pub = opt.scenario == Scenario::kFanout &&

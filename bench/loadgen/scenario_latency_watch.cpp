@@ -60,6 +60,8 @@ int run_latency_watch(Runner& r, const NofileLimits& limits) {
     for (auto& [k, v] : r.merged.pg_types) j.key(k).value(v);
     j.end_object();
     j.key("ts_field").value(o.ts_field);
+    j.key("first_record_unix_us").value(r.merged.pg_first_us);
+    j.key("last_record_unix_us").value(r.merged.pg_last_us);
     j.end_object();
     rep.section("latency-watch");
     rep.row("subscribed", std::to_string(t.subscribed) + " / " + std::to_string(o.clients));

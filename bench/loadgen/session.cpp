@@ -11,8 +11,9 @@ bool Session::start(int64_t now_ns) {
     started_at_ = now_ns;
     state_ = State::kPending;
     int err = 0;
-    const std::string& target = ctx_->sub_target(channel_);
-    if (!ws_.connect(ctx_->sub_addr, ctx_->sources.pick(size_t(index_)), ctx_->sub_host, target, &err)) {
+    const auto& ep = ctx_->endpoint_of(index_);
+    const std::string& target = ep.targets.size() == 1 ? ep.targets[0] : ep.targets[size_t(channel_)];
+    if (!ws_.connect(ep.addr, ctx_->sources.pick(size_t(index_)), ep.host, target, &err)) {
         sink_->on_ended(*this, WsEnd::kConnectFailed, errno_name(err));
         state_ = State::kEnded;
         return false;
@@ -30,7 +31,7 @@ void Session::on_ws_open(WsClient& c) {
     }
     std::string frame;
     phx::encode(&frame, ctx_->opt.vsn, "1", "1", phx::topic_of(ctx_->channel_names[size_t(channel_)]),
-                "phx_join", ctx_->join_payload_sub);
+                "phx_join", ctx_->join_payload_of(channel_));
     c.send_text(frame);
 }
 

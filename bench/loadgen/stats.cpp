@@ -51,6 +51,8 @@ void ThreadResults::merge(const ThreadResults& o) {
     for (auto& [k, v] : o.pg_types) pg_types[k] += v;
     pg_without_ts += o.pg_without_ts;
     if (o.last_join_ns > last_join_ns) last_join_ns = o.last_join_ns;
+    if (o.pg_first_us && (!pg_first_us || o.pg_first_us < pg_first_us)) pg_first_us = o.pg_first_us;
+    if (o.pg_last_us > pg_last_us) pg_last_us = o.pg_last_us;
     ids.insert(ids.end(), o.ids.begin(), o.ids.end());
 }
 

@@ -68,6 +68,8 @@ struct ThreadResults {
     std::map<std::string, uint64_t> pg_types;  // latency-watch: INSERT/UPDATE/DELETE counts
     uint64_t pg_without_ts = 0;  // latency-watch: records lacking --ts-field
     int64_t last_join_ns = 0;    // CLOCK_MONOTONIC of the last successful join
+    int64_t pg_first_us = 0;     // latency-watch: CLOCK_REALTIME of the first record received
+    int64_t pg_last_us = 0;      // ... and of the last
     std::vector<std::pair<int, std::vector<std::string>>> ids;  // client index, ids
 
     void note_error(const std::string& what);

@@ -233,6 +233,8 @@ void Worker::on_pg_change(Session& s, std::string_view payload) {
     }
     int64_t now_us = real_us();
     bump(live_.pg_records);
+    if (!res_.pg_first_us) res_.pg_first_us = now_us;
+    res_.pg_last_us = now_us;
     s.records++;
     res_.pg_types[ch.type.empty() ? "?" : ch.type]++;
     if (ch.has_ts) {
