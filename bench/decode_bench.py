@@ -22,10 +22,12 @@ them. The 10 000 subscriptions hold the 1 000 of the middle variant plus 9 000 o
 values no row has, so the same rows match.
 
 Usage: /usr/bin/python3 bench/decode_bench.py [--output PATH]
-  BENCH_SIZE          rows per workload (default 200000)
+  BENCH_SIZE          rows per workload: a number, or tiny (2 000), small (200 000),
+                      full (1 000 000, the published run); default 200000
+  BENCH_DECODE_ROWS   rows per workload, overriding BENCH_SIZE
   BENCH_REPEATS       timings per variant, the best is kept (default 5)
   REALTIME_TEST_DSN   use that server instead of starting one (superuser, wal_level=logical)
-Writes bench/results/decode.json by default and prints a table.
+Writes bench/results/decode.json (BENCH_RESULTS_DIR) by default and prints a table.
 """
 import argparse
 import json
@@ -64,9 +66,20 @@ WORKLOAD = """INSERT INTO events
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results", "decode.json"),
+    results = os.environ.get("BENCH_RESULTS_DIR", os.path.join(ROOT, "bench", "results"))
+    parser.add_argument("--output", default=os.path.join(results, "decode.json"),
                         help="where to write the JSON results")
     return parser.parse_args()
+
+
+NAMED_SIZES = {"tiny": 2000, "small": 200000, "full": 1000000}
+
+
+def rows_wanted():
+    if os.environ.get("BENCH_DECODE_ROWS"):
+        return int(os.environ["BENCH_DECODE_ROWS"])
+    size = os.environ.get("BENCH_SIZE", "200000")
+    return NAMED_SIZES[size] if size in NAMED_SIZES else int(size)
 
 
 def backend_cpu_ns(pid):
@@ -309,7 +322,7 @@ def print_table(results, targets, size):
 
 def main():
     args = parse_args()
-    size = int(os.environ.get("BENCH_SIZE", "200000"))
+    size = rows_wanted()
     dsn = os.environ.get("REALTIME_TEST_DSN")
     server = PgServer(dsn=dsn).start()
     bench = Bench(server, size)
