@@ -12,8 +12,20 @@ namespace {
 constexpr int kPeriodMs = 1000;
 }
 
-Registry::Registry(const Config& cfg, DbWorker& db, Mesh* mesh, std::function<bool()> holds_slot)
-    : cfg_(cfg), db_(db), mesh_(mesh), holds_slot_(std::move(holds_slot)), incarnation_(random_uuid()) {}
+Registry::Registry(const Config& cfg, DbWorker& db, Mesh* mesh, std::function<bool()> holds_slot,
+                   RowsCheck on_rows_checked)
+    : cfg_(cfg),
+      db_(db),
+      mesh_(mesh),
+      holds_slot_(std::move(holds_slot)),
+      on_rows_checked_(std::move(on_rows_checked)),
+      incarnation_(random_uuid()) {}
+
+double Registry::removal_after_s(const Config& cfg) {
+    double down = (cfg.peer_down_ms + 2 * kPeriodMs) / 1000.0;
+    double resume = cfg.resume_grace_s + 2.0;
+    return down > resume ? down : resume;
+}
 
 Registry::~Registry() { stop(); }
 
@@ -40,6 +52,16 @@ void Registry::stop() {
 void Registry::beat(pg_conn* c) {
     std::string endpoint = mesh_ ? mesh_->endpoint() : "";
     std::string error;
+    // Our own previous beat: if it is older than the removal delay, the slot holder may
+    // have removed our subscriptions meanwhile (we were paused or cut off).
+    std::vector<std::vector<std::string>> previous;
+    bool maybe_removed = false;
+    if (beaten_ && pg_query(c,
+                            "SELECT extract(epoch FROM now() - last_heartbeat) FROM realtime.nodes "
+                            "WHERE node_id = $1 AND incarnation = $2",
+                            {cfg_.node_id, incarnation_}, &previous, &error) &&
+        !previous.empty())
+        maybe_removed = std::stod(previous[0][0]) > removal_after_s(cfg_);
     if (!pg_query(c,
                   "INSERT INTO realtime.nodes AS n (node_id, cluster_endpoint, region, incarnation) "
                   "VALUES ($1, NULLIF($2, ''), $3, $4) ON CONFLICT (node_id) DO UPDATE SET "
@@ -49,6 +71,17 @@ void Registry::beat(pg_conn* c) {
                   {cfg_.node_id, endpoint, cfg_.region, incarnation_}, nullptr, &error)) {
         LOG_WARN("node registry update failed: %s", error.c_str());
         return;
+    }
+    beaten_ = true;
+    if (maybe_removed && on_rows_checked_) {
+        std::vector<std::vector<std::string>> rows;
+        if (pg_query(c, "SELECT id FROM realtime.subscription WHERE node_id = $1", {cfg_.node_id}, &rows, &error)) {
+            LOG_WARN("this node was silent longer than %.0f s: checking which of its subscriptions survived",
+                     removal_after_s(cfg_));
+            std::unordered_set<int64_t> present;
+            for (auto& row : rows) present.insert(std::stoll(row[0]));
+            on_rows_checked_(std::move(present));
+        }
     }
     if (mesh_) {
         std::vector<std::vector<std::string>> rows;
@@ -62,8 +95,8 @@ void Registry::beat(pg_conn* c) {
         }
     }
     if (holds_slot_ && holds_slot_()) {
-        // A node is dead for the registry after the mesh's down period plus two beats of slack.
-        std::string stale_s = std::to_string((cfg_.peer_down_ms + 2 * kPeriodMs) / 1000.0);
+        // A node is dead for the registry after removal_after_s() of silence.
+        std::string stale_s = std::to_string(removal_after_s(cfg_));
         std::vector<std::vector<std::string>> rows;
         if (!pg_query(c,
                       "SELECT n.node_id, realtime.unsubscribe_node(n.node_id) FROM realtime.nodes n "

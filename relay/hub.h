@@ -113,6 +113,10 @@ public:
     void on_subscribe_result(SubscribeResult&& r);
     void adopt_orphans(std::vector<OrphanRow> rows);  // this node's rows left by a crash
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
+    // The registry found which of this node's subscription rows still exist after this
+    // node was silent long enough for the slot holder to remove them: channels whose rows
+    // are gone get phx_error, which makes realtime-js rejoin (and subscribe again).
+    void drop_lost_subscriptions(const std::unordered_set<int64_t>& present);
     // The peers confirmed this node's subscription to topic: waiting joins are answered.
     void on_channel_routed(const std::string& topic);
     void remove_remote_presence(const std::string& node);  // a peer went down

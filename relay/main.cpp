@@ -139,9 +139,12 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<rt::cluster::Registry> registry;
     if (db)
-        registry = std::make_unique<rt::cluster::Registry>(cfg, *db, mesh.get(), [&replication] {
-            return replication && replication->holding();
-        });
+        registry = std::make_unique<rt::cluster::Registry>(
+            cfg, *db, mesh.get(), [&replication] { return replication && replication->holding(); },
+            [&server](std::unordered_set<int64_t> present) {
+                server.mailbox().post(
+                    [present = std::move(present)](rt::Hub& hub) { hub.drop_lost_subscriptions(present); });
+            });
 
     server.on_shutdown = [&] {
         // Stop taking work first, then give back what this node holds in Postgres.

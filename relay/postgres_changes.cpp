@@ -91,6 +91,20 @@ void Hub::on_subscribe_result(SubscribeResult&& r) {
     complete_join(m);
 }
 
+void Hub::drop_lost_subscriptions(const std::unordered_set<int64_t>& present) {
+    std::vector<Member*> lost;
+    for (const auto& [id, m] : bindings_by_id_)
+        if (!present.count(id) && std::find(lost.begin(), lost.end(), m) == lost.end()) lost.push_back(m);
+    for (Member* m : lost) {
+        LOG_WARN("channel %s of connection %llu lost its subscriptions while this node was cut off; asking it to rejoin",
+                 m->channel->topic.c_str(), static_cast<unsigned long long>(m->conn->id));
+        send_system(*m, "postgres_changes", "error",
+                    "Subscription to PostgreSQL lost while this node was cut off from the cluster; rejoining");
+        push(*m->conn, m->join_ref, m->channel->topic, "phx_error", "{}", m->join_ref);
+        remove_member(*m, false);
+    }
+}
+
 void Hub::announce_if_live(Member& m) {
     if (!m.joined || m.announced || m.bindings.empty()) return;
     for (const Binding& b : m.bindings)

@@ -2,7 +2,7 @@
 reach C promptly, A's WebSocket loop answers, the slot stream keeps delivering changes to
 C; once resumed, the peer gets what was queued for it. A peer stopped for longer than the
 down period is declared down (its presence leaves) and comes back when it resumes; its
-change subscribers are not served again (a known gap, xfail). A stopped slot holder loses
+change subscribers are told to rejoin (phx_error) when it resumes. A stopped slot holder loses
 the slot within seconds, and another node streams."""
 import asyncio
 import os
@@ -145,9 +145,6 @@ def test_peer_stopped_past_down_period_comes_back(relay_factory, items, slot):
     run(body(), timeout=120)
 
 
-@pytest.mark.xfail(strict=True, reason="a node declared dead loses its subscription rows (removed by the slot "
-                   "holder) and, when it resumes, neither recreates them nor tells its clients: they silently "
-                   "get no more changes (see the cluster report)")
 def test_resumed_node_keeps_serving_its_change_subscribers(relay_factory, items, slot):
     """B is stopped long enough for the slot holder's registry to call it dead and remove
     its subscriptions. When B resumes, its client that is still joined must get changes

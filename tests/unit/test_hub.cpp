@@ -1402,3 +1402,22 @@ TEST_F(HubTest, LeavingBeforeTheRouteIsConfirmedReleasesTheChannel) {
     EXPECT_FALSE(hub->has_channel("realtime:room1"));
 }
 
+
+TEST_F(HubTest, ChannelsWhoseRowsWereRemovedAreToldToRejoin) {
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V2, "user-2");
+    pg_joined(a, "realtime:db1", R"([{"event":"*","schema":"public","table":"todos"}])", {5});
+    pg_joined(b, "realtime:db2", R"([{"event":"*","schema":"public","table":"todos"}])", {6});
+    take(*a);
+    take(*b);
+
+    hub->drop_lost_subscriptions({6});  // 5 is gone, 6 survived
+    auto fa = take(*a);
+    ASSERT_EQ(fa.size(), 2u);
+    EXPECT_EQ(fa[0].event, "system");
+    EXPECT_EQ(fa[1].event, "phx_error");
+    EXPECT_EQ(fa[1].join_ref, std::optional<std::string>("1"));
+    EXPECT_TRUE(take(*b).empty());
+    EXPECT_EQ(a->member("realtime:db1"), nullptr);
+    ASSERT_NE(b->member("realtime:db2"), nullptr);
+}
