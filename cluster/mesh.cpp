@@ -1,6 +1,7 @@
 // The mesh thread: ZeroMQ sockets, heartbeats, stream sequence numbers, and the routing
 // of what peers send to the loop.
 #include "cluster/mesh.h"
+#include "relay/clock.h"
 
 #include <unistd.h>
 
@@ -20,18 +21,6 @@ namespace {
 constexpr int kHighWaterMark = 200000;  // messages per peer before ZeroMQ drops
 constexpr int kMaxReadsPerWake = 2000;
 constexpr int64_t kRouteProbeIntervalMs = 20;
-
-int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-int64_t mono_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string out_endpoint(uint64_t incarnation) { return "inproc://mesh-out-" + std::to_string(incarnation); }
 

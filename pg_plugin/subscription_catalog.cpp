@@ -4,6 +4,7 @@
  * a destructor lives on these stacks, so Postgres errors may be raised anywhere here.
  */
 #include "subscription_catalog.h"
+#include "tuple_desc.h"
 
 static const char *const subscription_schema = "realtime";
 static const char *const subscription_table = "subscription";
@@ -24,19 +25,6 @@ relation_is_subscription_table(Relation rel)
 	if (nspname)
 		pfree(nspname);
 	return result;
-}
-
-static AttrNumber
-attnum_by_name(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	return 0;
 }
 
 bool

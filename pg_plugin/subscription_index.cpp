@@ -3,23 +3,11 @@
  * against them (see subscription_index.h).
  */
 #include "subscription_index.h"
+#include "tuple_desc.h"
 
 #include <algorithm>
 
 /* ---- phase 1: plain code, Postgres calls over plain data ---- */
-
-static AttrNumber
-attnum_by_name(TupleDesc desc, const char *name)
-{
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	return 0;
-}
 
 static const char *
 op_name(FilterOp op)

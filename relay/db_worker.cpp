@@ -1,6 +1,7 @@
 // The database thread: subscription rows through realtime.subscribe/unsubscribe, the
 // rows a crashed run left behind, and the node's cleanup at shutdown.
 #include "relay/db_worker.h"
+#include "relay/clock.h"
 
 #include <libpq-fe.h>
 
@@ -11,12 +12,6 @@
 
 namespace rt {
 namespace {
-
-int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // Owns a PGresult.
 struct Result {

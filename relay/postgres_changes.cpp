@@ -3,6 +3,7 @@
 // PostgreSQL" announcement once the decoder has a subscription, and the adoption of
 // subscriptions a crashed run of this node left behind.
 #include "relay/hub.h"
+#include "relay/clock.h"
 #include "relay/log.h"
 
 #include <algorithm>
@@ -13,12 +14,6 @@ namespace {
 
 constexpr int64_t kMaxHeldBytesPerOrphan = 16 << 20;
 constexpr size_t kMaxLiveBeforeBound = 100000;
-
-int64_t mono_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 bool same_binding(const BindingSpec& a, const BindingSpec& b) {
     return a.event == b.event && a.schema == b.schema && a.table == b.table && a.filter == b.filter;

@@ -1,6 +1,7 @@
 // Streaming the pg_realtime slot: slot creation, START_REPLICATION, the copy stream's
 // messages (XLogData 'w', keepalive 'k'), standby status updates, and reconnection.
 #include "relay/replication.h"
+#include "relay/clock.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -20,18 +21,6 @@ namespace {
 constexpr int64_t kStatusIntervalMs = 1000;
 constexpr int64_t kSettleMs = 50;
 constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;  // 2000-01-01 in Unix time
-
-int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-int64_t mono_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 int64_t pg_now_us() {
     auto unix_us = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -2,6 +2,7 @@
 // HTTP API on the same port, the upgrade's authentication, frame reassembly and the
 // write path, the 1 s tick, and the graceful shutdown.
 #include "relay/server.h"
+#include "relay/clock.h"
 
 #include <ev.h>
 #include <libwebsockets.h>
@@ -20,12 +21,6 @@ namespace {
 
 constexpr size_t kCoalesceBytes = 256 * 1024;  // one write gathers queued frames up to this
 
-
-int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 bool is_websocket_path(std::string_view path) {
     return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
