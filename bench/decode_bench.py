@@ -127,9 +127,10 @@ class Bench:
     def __init__(self, server, size):
         self.server = server
         self.size = size
-        self.accounts = max(size // 2, 1)
-        # About 1% of the rows: each account appears twice in 200 000 rows.
+        # About 1% of the rows match: `present` accounts (1 000 from 200 000 rows up)
+        # out of 100 times as many, each appearing size / accounts times.
         self.present = max(1, min(1000, size // 200))
+        self.accounts = 100 * self.present
         self.databases = {count: f"rt_decode_bench_{count}" for count in SUBSCRIPTION_COUNTS}
         self.slots = []  # (variant name, database, slot, plugin, options)
         self.tail_slots = []  # the same, for the session start measurement
