@@ -114,11 +114,12 @@ class BenchPostgres:
             return cur.fetchall() if cur.description else None
 
     def pids(self):
-        """The postmaster and its children (backends, walsenders), when local."""
+        """The postmaster (with the children it reaped, e.g. autovacuum workers) and its
+        live children (backends, walsenders), when local."""
         if self.external or not self.server.proc:
             return []
         root = self.server.proc.pid
-        return [root] + C.children_of(root)
+        return [-root] + C.children_of(root)
 
     def drop_slot(self, slot):
         with closing(self.server.connect("postgres")) as conn, conn.cursor() as cur:
@@ -223,6 +224,15 @@ def summarize(r, rows):
             out["relay_cpu_us_per_change"] = round(cpu.get("relays_cpu_s", 0) * 1e6 / rows, 2)
             out["relay_cpu_us_per_delivery"] = round(cpu.get("relays_cpu_s", 0) * 1e6 / w["records"], 2)
             out["postgres_cpu_us_per_change"] = round(cpu.get("postgres_cpu_s", 0) * 1e6 / rows, 2)
+            # which side limited the throughput run: the relays' core, or the client core
+            # (load generator + Postgres + this driver)
+            client = sum(cpu.get(k, 0) for k in ("loadgen_util", "postgres_util", "driver_util"))
+            out["relay_core_util"] = cpu.get("relays_util")
+            out["client_core_util"] = round(client, 3)
+            out["bound_by"] = "relay core" if (cpu.get("relays_util") or 0) >= 0.85 else \
+                "client core" if client >= 0.85 else "neither"
+            if out["relay_cpu_us_per_change"]:
+                out["projected_changes_per_relay_core_s"] = round(1e6 / out["relay_cpu_us_per_change"])
     return out
 
 

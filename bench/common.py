@@ -168,11 +168,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def proc_cpu_s(pid):
-    """utime+stime of a process (all its threads), seconds; 0 when it is gone."""
+    """utime+stime of a process (all its threads), seconds; 0 when it is gone. A
+    negative pid also counts the children it has reaped (cutime+cstime): a postmaster's
+    short-lived workers."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(f"/proc/{abs(pid)}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        own = int(fields[11]) + int(fields[12])
+        return (own + (int(fields[13]) + int(fields[14]) if pid < 0 else 0)) / TICK
     except (OSError, ValueError, IndexError):
         return 0.0
 
@@ -274,13 +277,23 @@ class CpuTrace:
     def between(self, t0, t1):
         if not self.samples:
             return {"foreign_util": 0.0}
-        a = min(self.samples, key=lambda s: abs(s[0] - t0))
-        b = min(self.samples, key=lambda s: abs(s[0] - t1))
+        ia = min(range(len(self.samples)), key=lambda i: abs(self.samples[i][0] - t0))
+        ib = min(range(len(self.samples)), key=lambda i: abs(self.samples[i][0] - t1))
+        a, b = self.samples[ia], self.samples[ib]
         wall = max(b[0] - a[0], 1e-9)
         out = {"wall_s": round(wall, 3)}
         known = 0.0
+
+        def last_seen(name, pid):
+            """A process gone by sample b counts with its last reading."""
+            for i in range(ib, ia - 1, -1):
+                v = self.samples[i][2][name].get(pid, 0.0)
+                if v:
+                    return v
+            return 0.0
         for name in self.window.groups:
-            used = sum(v - a[2][name].get(pid, 0.0) for pid, v in b[2][name].items())
+            pids = set(a[2][name]) | set(b[2][name])
+            used = sum(max(0.0, last_seen(name, pid) - a[2][name].get(pid, 0.0)) for pid in pids)
             out[name + "_cpu_s"] = round(used, 3)
             out[name + "_util"] = round(used / wall, 3)
             known += used

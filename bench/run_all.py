@@ -18,6 +18,7 @@ Environment:
     BENCH_DOCS_DIR               where benchmarks.md and img/ go (default docs)
     BENCH_SERVER_CPU / BENCH_CLIENT_CPU   cores for the server / the load generator (0 / 1)
     BENCH_TRIES                  tries of a run disturbed by other processes (default 4)
+    BENCH_PROFILE=0|1            perf profiles of the fan-out afterwards (default 1 at full size)
 
 Usage: /usr/bin/python3 bench/run_all.py [--only fanout,idle] [--skip decode] [--no-report]
 Exits non-zero if a benchmark failed (the others still run, and the report is written
@@ -33,6 +34,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common as C  # noqa: E402
+
+# perf profiles of the fan-out (bench/profile_relay.py) after the benchmarks; on by default
+# at full size
+PROFILE = os.environ.get("BENCH_PROFILE", "1" if C.SIZE == "full" else "0") == "1"
 
 BENCHMARKS = [
     ("decode", "decode_bench.py", ["decode"]),
@@ -107,6 +112,19 @@ def main():
             C.log(f"===== {name} FAILED (exit {rc}{', no ' + ', '.join(missing) if missing else ''})")
         else:
             C.log(f"===== {name} done in {timings[name]} s")
+    if PROFILE and "fanout" in wanted and shutil.which("perf"):
+        # perf profiles of both servers under the fan-out load (10 000 subscribers), the
+        # evidence behind "what the profiles show" in docs/benchmarks.md
+        for args in (["--server", "relay", "--rate", "50000"], ["--server", "nchan", "--rate", "50000"],
+                     ["--server", "relay", "--saturation"], ["--server", "nchan", "--saturation"]):
+            C.log(f"\n===== profile {' '.join(args)}")
+            p = C.spawn([sys.executable, os.path.join(HERE, "profile_relay.py")] + args, env=env,
+                        stdout=subprocess.DEVNULL)
+            try:
+                if p.wait() != 0:
+                    failed.append("profile " + " ".join(args))
+            finally:
+                C.stop_process(p)
     if not opts.no_report:
         sys.argv = [sys.argv[0]]
         import report
