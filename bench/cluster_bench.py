@@ -11,7 +11,7 @@ started fresh for every run.
   publisher and every subscriber on node a. Cross-node: the publisher on a, the
   subscribers spread over b and c. The hop is cross-node minus local, at p50 and p99.
 - Cross-node throughput: 10 000 subscribers spread over a, b and c, the publisher on a,
-  as fast as 10 000 deliveries in flight allow; beside it the same with one relay (no
+  as fast as 100 000 deliveries in flight allow (common.SATURATION_IN_FLIGHT); beside it the same with one relay (no
   mesh). Server CPU is the sum of the three relays.
 - Failover: three relays with a database; a writer inserts a row every 10 ms and a
   client on each of the two relays that do not hold the slot receives them. The slot
@@ -92,10 +92,11 @@ def bench_latency():
 
 def bench_throughput():
     clients = C.by_size(300, 10000, 10000)
-    load = ["--rate", 0, "--max-outstanding", 10000]
+    load = ["--rate", 0, "--max-outstanding", C.SATURATION_IN_FLIGHT]
     one = fanout_on_cluster("throughput, one relay", 1, [0], 0, clients, load)
     three = fanout_on_cluster("throughput, a -> a, b, c", 3, [0, 1, 2], 0, clients, load)
-    return {"clients": clients, "channels": CHANNELS, "one_node": one, "three_nodes": three}
+    return {"clients": clients, "channels": CHANNELS, "in_flight": C.SATURATION_IN_FLIGHT,
+            "one_node": one, "three_nodes": three}
 
 
 # -- failover ----------------------------------------------------------------------------

@@ -5,8 +5,8 @@ Method. For each size (1 000, 10 000 and as many subscribers as the open-file li
 each process hold), on the same machine in the same run, with the same load generator
 (build/rt-loadgen, pinned to BENCH_CLIENT_CPU) and the server pinned to BENCH_SERVER_CPU:
 
-1. saturation: publishers send as fast as 10 000 deliveries in flight allow (closed
-   loop, --rate 0); deliveries/s received. The load generator itself tops out around
+1. saturation: publishers send as fast as 100 000 deliveries in flight allow (closed
+   loop, --rate 0; see common.SATURATION_IN_FLIGHT); deliveries/s received. The load generator itself tops out around
    140-150k deliveries/s on one core, so when the server did not use its whole core the
    saturation figure is projected from its CPU time per delivery (1e6 / us per
    delivery) and marked so;
@@ -72,7 +72,7 @@ def run_once(server, clients, load_args, label):
 
 
 def saturation_args(server):
-    args = ["--rate", 0, "--max-outstanding", 10000]
+    args = ["--rate", 0, "--max-outstanding", C.SATURATION_IN_FLIGHT]
     return args + (["--pipeline", 16] if server == "nchan" else [])
 
 
@@ -239,7 +239,8 @@ def main():
             results[str(n)] = bench_size(n, opts.repeats, with_nchan=not opts.no_nchan)
     finally:
         C.stop_all()
-    data = {"channels": CHANNELS, "payload_bytes": PAYLOAD, "repeats": opts.repeats,
+    data = {"channels": CHANNELS, "payload_bytes": PAYLOAD, "saturation_in_flight": C.SATURATION_IN_FLIGHT,
+            "repeats": opts.repeats,
             "limits": {"nofile_hard": hard, "relay_capacity": relay_cap, "limit_clients": limit},
             "publishing": {"nchan": "HTTP POST per message, keep-alive, pipelined",
                            "relay": "Phoenix broadcast push over one WebSocket"},

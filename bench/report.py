@@ -343,7 +343,8 @@ def dagger(v):
 def fanout_section(fan, images):
     out = "## Fan-out: relay vs nginx+nchan\n\n"
     out += (f"{fan['channels']} channels, {fan['payload_bytes']}-byte messages, one publisher connection. "
-            "Saturation: publishers send as fast as 10 000 deliveries in flight allow. "
+            "Saturation: publishers send as fast as "
+            f"{fan.get('saturation_in_flight', 10000):,} deliveries in flight allow. "
             "Latency is publish → receive at the subscriber; CPU is the server's, per delivery.\n\n")
     for key, s in fan["sizes"].items():
         out += f"### {int(key):,} subscribers ({s['subscribers_per_channel']} per channel)\n\n"
@@ -473,7 +474,7 @@ def cluster_section(clu, image):
     if "throughput" in clu:
         t = clu["throughput"]
         out += (f"### Cross-node throughput\n\n{t['clients']:,} subscribers in {t['channels']} channels, publisher on a, as "
-                "fast as 10 000 deliveries in flight allow. Three nodes: subscribers spread over a, b and c (all "
+                f"fast as {t.get('in_flight', 10000):,} deliveries in flight allow. Three nodes: subscribers spread over a, b and c (all "
                 "three relays on the one server core). CPU is the sum over the relays.\n\n")
         rows = [[k.replace("_", " "), n(v["deliveries_per_s"]) + dagger(v), pct(v["server_cpu_util"]),
                  n(v["cpu_us_per_delivery"]), n(v["projected_deliveries_per_core_s"]), pct(v["loadgen_cpu_util"]),

@@ -21,6 +21,10 @@ namespace {
 
 constexpr size_t kCoalesceBytes = 256 * 1024;  // one write gathers queued frames up to this
 
+// Adaptive batching (see Server::run): how long the loop may keep reading input that is
+// already waiting before it writes what that input produced.
+constexpr int64_t kBatchWindowUs = 2000;
+
 
 bool is_websocket_path(std::string_view path) {
     return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
@@ -168,12 +172,28 @@ bool Server::start() {
     return true;
 }
 
+// Adaptive batching. lws reads at most rx_buffer_size (1 KB, a few messages) from a
+// socket per turn, so a publisher's backlog would otherwise be fanned out a few messages
+// at a time, one write per subscriber each. While the last turn received messages, the
+// loop serves once more without waiting (up to kBatchWindowUs) before flushing: under
+// load a subscriber then gets several frames in one write, which is what the kernel's
+// per-write cost rewards. A turn that finds nothing ready ends the batch at once, so an
+// idle or lightly loaded relay writes as soon as it has read, as before.
 void Server::run() {
     while (!finished_) {
-        if (loop_) {
-            ev_run(loop_, EVRUN_ONCE);
-        } else if (lws_service(context_, 0) < 0) {
-            break;
+        if (!loop_) {
+            if (lws_service(context_, 0) < 0) break;
+            flush_dirty();
+            continue;
+        }
+        received_in_turn_ = 0;
+        ev_run(loop_, EVRUN_ONCE);
+        if (received_in_turn_ && !finished_) {
+            int64_t deadline = mono_us() + kBatchWindowUs;
+            do {
+                received_in_turn_ = 0;
+                ev_run(loop_, EVRUN_NOWAIT);
+            } while (received_in_turn_ && !finished_ && mono_us() < deadline);
         }
         flush_dirty();
     }
@@ -241,6 +261,7 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
         case LWS_CALLBACK_ESTABLISHED:
             return self->on_established(wsi, user);
         case LWS_CALLBACK_RECEIVE:
+            ++self->received_in_turn_;
             return self->on_receive(wsi, user, static_cast<const char*>(in), len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
             return self->on_writeable(wsi, user);

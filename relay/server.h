@@ -96,6 +96,7 @@ private:
     std::unique_ptr<Timer> shutdown_timer_;
     std::string scratch_;                // frames gathered into one write
     std::vector<Connection*> dirty_;     // connections with frames queued this loop turn
+    uint64_t received_in_turn_ = 0;      // WebSocket messages read in this loop turn
 };
 
 }  // namespace rt
