@@ -6,8 +6,9 @@ each process hold), on the same machine in the same run, with the same load gene
 (build/rt-loadgen, pinned to BENCH_CLIENT_CPU) and the server pinned to BENCH_SERVER_CPU:
 
 1. saturation: publishers send as fast as 100 000 deliveries in flight allow (closed
-   loop, --rate 0; see common.SATURATION_IN_FLIGHT); deliveries/s received. The load generator itself tops out around
-   140-150k deliveries/s on one core, so when the server did not use its whole core the
+   loop, --rate 0; see common.SATURATION_IN_FLIGHT); deliveries/s received. The load
+   generator itself tops out around 140-150k deliveries/s on one core when each segment
+   carries one message, so when the server did not use its whole core the
    saturation figure is projected from its CPU time per delivery (1e6 / us per
    delivery) and marked so;
 2. fixed loads at 25 %, 50 % and 75 % of nchan's measured saturation at that size (and

@@ -51,7 +51,7 @@ def main():
     data = os.path.join(work, "perf.data")
     ready = os.path.join(work, "ready")
     warmup = 3
-    load = ["--rate", 0, "--max-outstanding", 10000] if opts.saturation else ["--deliveries-rate", opts.rate]
+    load = ["--rate", 0, "--max-outstanding", C.SATURATION_IN_FLIGHT] if opts.saturation else ["--deliveries-rate", opts.rate]
     args = ["fanout", "--clients", opts.clients, "--channels", opts.channels, "--payload-size", 64,
             "--warmup", warmup, "--duration", opts.seconds, "--drain", 1] + load
     server = C.nchan_server() if opts.server == "nchan" else C.Relay(args=opts.relay_args.split())

@@ -312,8 +312,9 @@ histogram. nchan's publishers POST each message to `/pub/<channel>` over keep-al
 HTTP (pipelined); the relay's publisher sends Phoenix `broadcast` pushes over one
 WebSocket, as realtime-js does. Server CPU is utime+stime of the server process over
 the measurement window (/proc), divided by the deliveries received in it. The load
-generator costs about 7 µs per delivery itself (mostly the kernel's receive path) and
-tops out around 140 000-150 000 deliveries/s on its core: a saturation run where the
+generator costs about 7 µs per read itself (mostly the kernel's receive path), so with one
+message per read it tops out around 140 000-150 000 deliveries/s on its core (more when
+a server batches several messages into one segment): a saturation run where the
 server did not use at least {int((fan or {}).get('saturation_server_bound_util', 0.85) * 100)} % of its core was limited by the
 generator, so its saturation is **projected** from its CPU per delivery
 (1e6 / µs per delivery) and marked so; measured figures are given beside it.
