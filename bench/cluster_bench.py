@@ -43,21 +43,6 @@ def timing():
     return ["--duration", d, "--warmup", w, "--drain", dr]
 
 
-def summarize(r):
-    srv = r.get("server") or {}
-    lat = r.get("latency_us") or {}
-    return {"joined": r["connections"]["joined"], "deliveries_per_s": r["deliveries"]["per_second"],
-            "expected": r["deliveries"]["expected"], "received": r["deliveries"]["received"],
-            "loss_ratio": r["deliveries"]["loss_ratio"],
-            "p50_ms": lat.get("p50", 0) / 1000, "p90_ms": lat.get("p90", 0) / 1000,
-            "p99_ms": lat.get("p99", 0) / 1000, "p999_ms": lat.get("p999", 0) / 1000,
-            "server_cpu_util": srv.get("cpu_util"), "cpu_us_per_delivery": srv.get("cpu_us_per_delivery"),
-            "projected_deliveries_per_core_s": srv.get("projected_deliveries_per_core_s"),
-            "loadgen_cpu_util": (r.get("loadgen") or {}).get("cpu_util"),
-            "foreign_util": C.foreign_of(r), "tries": r.get("tries"), "disturbed": r.get("disturbed"),
-            "errors": r.get("errors")}
-
-
 def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load):
     """One fanout run on a fresh cluster of `nodes` relays (1: a lone relay): subscribers
     on sub_nodes (indexes), the publisher on pub_node."""
@@ -77,7 +62,7 @@ def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load):
         finally:
             for r in relays:
                 r.stop()
-    return summarize(C.quiet_run(label, once))
+    return C.fanout_summary(C.quiet_run(label, once))
 
 
 def bench_latency():

@@ -150,17 +150,7 @@ for _sig in (signal.SIGTERM, signal.SIGHUP):
 def pin_tree(root_pid, cpu):
     """Pins root_pid and its current children (e.g. a postmaster and its helpers) to cpu;
     processes it forks later inherit the affinity."""
-    pids = [root_pid]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if ppid == root_pid:
-                pids.append(int(entry))
-    for pid in pids:
+    for pid in [root_pid] + children_of(root_pid):
         try:
             for tid in os.listdir(f"/proc/{pid}/task"):
                 os.sched_setaffinity(int(tid), {cpu})
@@ -563,6 +553,34 @@ def loadgen(args, cpu=CLIENT_CPU, timeout=900, ready_file=None, on_ready=None):
 def foreign_of(result):
     m = result.get("machine") or {}
     return float(m.get("foreign_util") or 0.0)
+
+
+def fanout_summary(r):
+    """The figures of one rt-loadgen fanout run that the benchmarks keep."""
+    srv = r.get("server") or {}
+    lat = r.get("latency_us") or {}
+    return {
+        "joined": r["connections"]["joined"],
+        "deliveries_per_s": r["deliveries"]["per_second"],
+        "expected": r["deliveries"]["expected"],
+        "received": r["deliveries"]["received"],
+        "loss_ratio": r["deliveries"]["loss_ratio"],
+        "publish_rate_target": r["publish"]["rate_target"],
+        "publish_rate_actual": r["publish"]["rate_actual"],
+        "publish_skipped": r["publish"]["skipped"],
+        "p50_ms": lat.get("p50", 0) / 1000, "p90_ms": lat.get("p90", 0) / 1000,
+        "p99_ms": lat.get("p99", 0) / 1000,
+        "p999_ms": lat.get("p999", 0) / 1000, "max_ms": lat.get("max", 0) / 1000,
+        "server_cpu_util": srv.get("cpu_util"),
+        "cpu_us_per_delivery": srv.get("cpu_us_per_delivery"),
+        "projected_deliveries_per_core_s": srv.get("projected_deliveries_per_core_s"),
+        "server_rss_kb": srv.get("rss_kb"),
+        "loadgen_cpu_util": (r.get("loadgen") or {}).get("cpu_util"),
+        "foreign_util": foreign_of(r),
+        "tries": r.get("tries"),
+        "disturbed": r.get("disturbed"),
+        "errors": r.get("errors"),
+    }
 
 
 def quiet_run(label, fn, tries=None, foreign=foreign_of):

@@ -33,14 +33,15 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from contextlib import closing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import common as C  # noqa: E402
 from support.pg import PgServer  # noqa: E402
 
 BATCH = 1000               # rows per transaction
@@ -66,8 +67,7 @@ WORKLOAD = """INSERT INTO events
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    results = os.environ.get("BENCH_RESULTS_DIR", os.path.join(ROOT, "bench", "results"))
-    parser.add_argument("--output", default=os.path.join(results, "decode.json"),
+    parser.add_argument("--output", default=os.path.join(C.RESULTS_DIR, "decode.json"),
                         help="where to write the JSON results")
     return parser.parse_args()
 
@@ -92,34 +92,6 @@ def backend_cpu_ns(pid):
         with open(f"/proc/{pid}/schedstat") as f:
             return int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
-        return None
-
-
-def machine_info():
-    info = {"cores": os.cpu_count(), "cpu_model": platform.processor() or "unknown",
-            "memory_bytes": None, "kernel": platform.release()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu_model"] = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    info["memory_bytes"] = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    return info
-
-
-def package_version(name):
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", name],
-                             capture_output=True, text=True, check=True)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
         return None
 
 
@@ -355,9 +327,9 @@ def main():
         "repeats": REPEATS,
         "results": results,
         "targets": targets,
-        "machine": machine_info(),
+        "machine": C.machine_info(),
         "versions": {"postgres": pg_version,
-                     "wal2json": package_version("postgresql-15-wal2json"),
+                     "wal2json": C.package_version("postgresql-15-wal2json"),
                      "python": platform.python_version()},
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

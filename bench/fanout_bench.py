@@ -77,32 +77,6 @@ def saturation_args(server):
     return args + (["--pipeline", 16] if server == "nchan" else [])
 
 
-def summarize(r):
-    srv = r.get("server") or {}
-    lat = r.get("latency_us") or {}
-    return {
-        "joined": r["connections"]["joined"],
-        "deliveries_per_s": r["deliveries"]["per_second"],
-        "expected": r["deliveries"]["expected"],
-        "received": r["deliveries"]["received"],
-        "loss_ratio": r["deliveries"]["loss_ratio"],
-        "publish_rate_target": r["publish"]["rate_target"],
-        "publish_rate_actual": r["publish"]["rate_actual"],
-        "publish_skipped": r["publish"]["skipped"],
-        "p50_ms": lat.get("p50", 0) / 1000, "p99_ms": lat.get("p99", 0) / 1000,
-        "p999_ms": lat.get("p999", 0) / 1000, "max_ms": lat.get("max", 0) / 1000,
-        "server_cpu_util": srv.get("cpu_util"),
-        "cpu_us_per_delivery": srv.get("cpu_us_per_delivery"),
-        "projected_deliveries_per_core_s": srv.get("projected_deliveries_per_core_s"),
-        "server_rss_kb": srv.get("rss_kb"),
-        "loadgen_cpu_util": (r.get("loadgen") or {}).get("cpu_util"),
-        "foreign_util": C.foreign_of(r),
-        "tries": r.get("tries"),
-        "disturbed": r.get("disturbed"),
-        "errors": r.get("errors"),
-    }
-
-
 def combine(runs):
     """Median of each figure over repeats; the runs themselves are kept."""
     out = {}
@@ -137,7 +111,7 @@ def bench_size(clients, repeats, with_nchan=True):
     for i in range(repeats):
         for s in servers:
             r = run_once(s, clients, saturation_args(s), f"{clients} subs {s} saturation #{i + 1}")
-            sat_runs[s].append(summarize(r))
+            sat_runs[s].append(C.fanout_summary(r))
     sat = {s: combine(runs) for s, runs in sat_runs.items()}
     for s in servers:
         fig, basis = saturation_figure(sat[s])
@@ -156,7 +130,7 @@ def bench_size(clients, repeats, with_nchan=True):
             for s in servers:
                 r = run_once(s, clients, ["--deliveries-rate", rate],
                              f"{clients} subs {s} {rate}/s #{i + 1}")
-                runs[s].append(summarize(r))
+                runs[s].append(C.fanout_summary(r))
         point = {"fraction_of_nchan_saturation": fraction, "deliveries_per_s_target": rate}
         point.update({s: combine(v) for s, v in runs.items()})
         fixed.append(point)
