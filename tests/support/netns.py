@@ -9,12 +9,9 @@ Postgres listens on the test's loopback only, so these relays run without a data
 `Topology.create()` raises NamespacesUnavailable when the machine does not allow it
 (not root, no CAP_NET_ADMIN / CAP_SYS_ADMIN, no `ip`): callers skip.
 """
-import json
 import os
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 
 from .relay import Relay
 
@@ -78,30 +75,11 @@ class Topology:
 class NsRelay(Relay):
     """A relay started inside a network namespace, listening on that namespace's address."""
 
+    http_timeout = 3  # a request to a cut-off node must not hold the test long
+
     def __init__(self, ns, host, **kwargs):
         self.ns, self.host = ns, host
         super().__init__(**kwargs)
 
     def command(self):
-        cmd = super().command()
-        cmd[cmd.index("--listen") + 1] = f"{self.host}:{self.port}"
-        return ["ip", "netns", "exec", self.ns] + cmd
-
-    def url(self, token=None, vsn="1.0.0", path="/socket/websocket"):
-        return super().url(token, vsn, path).replace("ws://127.0.0.1:", f"ws://{self.host}:", 1)
-
-    def http(self, path, method="GET", body=None, headers=None):
-        data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
-        req = urllib.request.Request(f"http://{self.host}:{self.port}{path}", data=data, method=method,
-                                     headers=headers or {})
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=3) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:
-            return status, raw.decode(errors="replace")
+        return ["ip", "netns", "exec", self.ns] + super().command()

@@ -22,6 +22,9 @@ RELAY_BIN = os.environ.get("REALTIME_RELAY_BIN", os.path.join(ROOT, "build", "re
 
 
 class Relay:
+    host = "127.0.0.1"  # where it listens and where tests reach it
+    http_timeout = 10   # seconds an HTTP request to it may take
+
     def __init__(self, db_dsn=None, node_id=None, secret=DEFAULT_SECRET, args=(), port=None, env=None):
         self.port = port or free_port()
         self.secret = secret
@@ -35,7 +38,7 @@ class Relay:
 
     # -- lifecycle -------------------------------------------------------------------
     def command(self):
-        cmd = [RELAY_BIN, "--listen", f"127.0.0.1:{self.port}", "--node-id", self.node_id,
+        cmd = [RELAY_BIN, "--listen", f"{self.host}:{self.port}", "--node-id", self.node_id,
                "--jwt-secret", self.secret]
         if self.db_dsn:
             cmd += ["--db", self.db_dsn]
@@ -128,17 +131,17 @@ class Relay:
         query = f"apikey={token}" if token else ""
         if vsn:
             query += ("&" if query else "") + f"vsn={vsn}"
-        return f"ws://127.0.0.1:{self.port}{path}?{query}"
+        return f"ws://{self.host}:{self.port}{path}?{query}"
 
     def http(self, path, method="GET", body=None, headers=None):
         """(status, parsed JSON or text) of an HTTP request to the relay."""
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+        req = urllib.request.Request(f"http://{self.host}:{self.port}{path}", data=data, method=method,
                                      headers=headers or {})
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=self.http_timeout) as resp:
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as err:
             status, raw = err.code, err.read()
@@ -150,7 +153,7 @@ class Relay:
     def upgrade(self, query, path="/socket/websocket", headers=None):
         """(status, parsed JSON body) of a WebSocket upgrade request: what a client that
         is refused at connect reads."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("GET", f"{path}?{query}" if query else path, headers={
                 "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
