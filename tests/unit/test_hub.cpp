@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fakes.h"
+#include "client_frames.h"
 #include "relay/change_doc.h"
 #include "relay/hub.h"
 #include "relay/jwt.h"
@@ -68,21 +69,16 @@ std::string join_payload(const JoinOpts& o) {
     return p;
 }
 
-// A kind 3 binary frame.
-std::string kind3(std::string_view join_ref, std::string_view ref, std::string_view topic, std::string_view event,
-                  std::string_view meta, uint8_t encoding, std::string_view payload) {
-    std::string f;
-    f.push_back(3);
-    for (size_t n : {join_ref.size(), ref.size(), topic.size(), event.size(), meta.size()})
-        f.push_back(static_cast<char>(n));
-    f.push_back(static_cast<char>(encoding));
-    f.append(join_ref);
-    f.append(ref);
-    f.append(topic);
-    f.append(event);
-    f.append(meta);
-    f.append(payload);
-    return f;
+// A presence entry of another node, as the mesh hands it to the hub.
+PresenceDelta remote_entry(std::string_view topic, uint64_t owner, std::string_view key, std::string_view phx_ref,
+                           std::string_view meta_json = "{}") {
+    PresenceDelta d;
+    d.topic = topic;
+    d.entry.owner = owner;
+    d.entry.key = key;
+    d.entry.phx_ref = phx_ref;
+    d.entry.meta_json = meta_json;
+    return d;
 }
 
 ChangeEvent row(std::vector<int64_t> ids, uint64_t lsn, uint32_t index,
@@ -754,13 +750,7 @@ TEST_F(HubTest, RemotePresenceReachesLocalMembers) {
     JoinOpts p;
     p.presence = true;
     join(a, "realtime:room1", p);
-    PresenceDelta d;
-    d.topic = "realtime:room1";
-    d.entry.owner = 77;
-    d.entry.key = "remote";
-    d.entry.phx_ref = "R1";
-    d.entry.meta_json = R"({"n":1})";
-    hub->apply_remote_presence("node-b", d);
+    hub->apply_remote_presence("node-b", remote_entry("realtime:room1", 77, "remote", "R1", R"({"n":1})"));
     auto out = take(*a);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].payload, R"({"joins":{"remote":{"metas":[{"phx_ref":"R1","n":1}]}},"leaves":{}})");
@@ -775,12 +765,7 @@ TEST_F(HubTest, RemoteSnapshotDiffsOnlyWhatChanged) {
     JoinOpts p;
     p.presence = true;
     join(a, "realtime:room1", p);
-    PresenceDelta one;
-    one.topic = "realtime:room1";
-    one.entry.owner = 1;
-    one.entry.key = "x";
-    one.entry.phx_ref = "R1";
-    one.entry.meta_json = "{}";
+    PresenceDelta one = remote_entry("realtime:room1", 1, "x", "R1");
     hub->replace_remote_presence("node-b", {one});
     auto first = take(*a);
     ASSERT_EQ(first.size(), 1u);
@@ -800,12 +785,7 @@ TEST_F(HubTest, PresenceSnapshotForPeersHasOnlyLocalEntries) {
     p.key = "mine";
     join(a, "realtime:room1", p);
     send(a, msg(Vsn::V2, "1", "2", "realtime:room1", "presence", R"({"type":"presence","event":"track","payload":{"n":1}})"));
-    PresenceDelta remote;
-    remote.topic = "realtime:room1";
-    remote.entry.owner = 5;
-    remote.entry.key = "theirs";
-    remote.entry.phx_ref = "R";
-    hub->apply_remote_presence("node-b", remote);
+    hub->apply_remote_presence("node-b", remote_entry("realtime:room1", 5, "theirs", "R", ""));
     std::vector<PresenceDelta> local;
     hub->for_each_presence_entry([&](const PresenceDelta& d) { local.push_back(d); });
     ASSERT_EQ(local.size(), 1u);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "client_frames.h"
 #include "relay/json.h"
 #include "relay/phoenix.h"
 
@@ -11,6 +12,7 @@ namespace phoenix = rt::phoenix;
 namespace json = rt::json;
 using phoenix::Inbound;
 using phoenix::Vsn;
+using rt::testing::kind3;
 
 namespace {
 
@@ -27,27 +29,6 @@ bool decode(std::string_view frame, Vsn vsn, Inbound& in, std::string* error_out
 bool refused(std::string_view frame, Vsn vsn) {
     Inbound in;
     return !decode(frame, vsn, in);
-}
-
-// A kind 3 frame: kind, join_ref_len, ref_len, topic_len, event_len, metadata_len,
-// encoding, then the fields and the payload.
-std::string kind3(std::string_view join_ref, std::string_view ref, std::string_view topic, std::string_view event,
-                  std::string_view meta, uint8_t encoding, std::string_view payload) {
-    std::string f;
-    f.push_back(3);
-    f.push_back(static_cast<char>(join_ref.size()));
-    f.push_back(static_cast<char>(ref.size()));
-    f.push_back(static_cast<char>(topic.size()));
-    f.push_back(static_cast<char>(event.size()));
-    f.push_back(static_cast<char>(meta.size()));
-    f.push_back(static_cast<char>(encoding));
-    f.append(join_ref);
-    f.append(ref);
-    f.append(topic);
-    f.append(event);
-    f.append(meta);
-    f.append(payload);
-    return f;
 }
 
 bool binary_refused(std::string_view frame, std::string* error_out = nullptr) {
