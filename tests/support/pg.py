@@ -17,7 +17,18 @@ from contextlib import closing
 import psycopg2
 import psycopg2.extensions
 
-PG_BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+def _bindir():
+    """The Postgres the tests run: PG_BINDIR, else the one PG_CONFIG names (as make does)."""
+    if os.environ.get("PG_BINDIR"):
+        return os.environ["PG_BINDIR"]
+    pg_config = os.environ.get("PG_CONFIG")
+    if pg_config:
+        return subprocess.run([pg_config, "--bindir"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    return "/usr/lib/postgresql/15/bin"
+
+
+PG_BINDIR = _bindir()
 OUTPUT_PLUGINS = ["pgoutput", "test_decoding", "pg_realtime", "wal2json"]
 
 
