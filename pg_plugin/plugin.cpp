@@ -1,11 +1,13 @@
 /*
  * plugin.cpp: the pg_realtime output plugin's callbacks.
  *
- * Owns the decoding session: its state (options, subscriptions, relation cache, the
- * current transaction), one callback per decoding event, and the order of work inside
- * each. Like contrib/test_decoding and pgoutput, each callback is short; the work lives
- * in the files named after what they own:
+ * Owns the decoding session's callbacks: one per decoding event, and the order of work
+ * inside each. Like contrib/test_decoding and pgoutput, each callback is short; the
+ * work lives in the files named after what they own:
+ *   session.h                the session's state (PluginState)
  *   options.cpp              the plugin options
+ *   subscription_feed.cpp    keeping the subscriptions current (startup, positioning,
+ *                            decoded changes of realtime.subscription)
  *   subscription_catalog.cpp reading realtime.subscription tuples and the whole table
  *   subscription_set.cpp     the raw subscriptions, by id and relation
  *   subscription_index.cpp   a relation's compiled subscriptions and matching
@@ -17,29 +19,14 @@
  *
  * Every callback is extern "C" and runs its C++ body inside pg_guard(); see pg_guard.h
  * for the rules on exceptions, Postgres errors and memory that all files follow.
- *
- * Subscriptions are kept current from the decoded stream: changes to
- * realtime.subscription arrive in commit order like any other, so a transaction
- * committing after a subscription's commit is matched against it. The starting point
- * of a session (docs/architecture.md, "Keeping the index current") is read at the
- * first decoded transaction, as of just before that transaction's commit, with the
- * snapshot builder's historic snapshot: exact. A copy taken at startup with a fresh
- * MVCC snapshot (every subscription committed before the resume point, possibly later
- * ones too) stands in when that read is impossible.
  */
 #include "pg_headers.h"
 #include "pg_guard.h"
 
-#include "options.h"
-#include "relation_cache.h"
-#include "row_view.h"
-#include "row_writer.h"
-#include "subscription_catalog.h"
-#include "subscription_index.h"
-#include "subscription_set.h"
+#include "session.h"
+#include "subscription_feed.h"
 
 #include <algorithm>
-#include <vector>
 
 extern "C"
 {
@@ -54,178 +41,12 @@ static const char *const broadcast_prefix = "realtime.broadcast";
  * the walsender's peer informed (PG 15 does not do it for the plugin). */
 static const uint32 progress_every = 100;
 
-struct TxnState
-{
-	TxnText		text;
-	/* Position of the next change in the transaction: every decoded change counts. */
-	int64		next_change_index = 0;
-	bool		emitted = false;
-	/* Subscriptions inserted by the transaction (for the subscription-events option). */
-	std::vector<Match> subscribed;
-};
-
-struct PluginState
-{
-	PluginOptions options;
-	MemoryContext change_memory;	/* reset after every change and message */
-	NodeNames	nodes;
-	SubscriptionSet subscriptions;
-	RelationCache relations;
-	TxnState	txn;
-	/* The startup load (copied rows), kept until the session's first transaction. */
-	MemoryContext startup_memory = nullptr;
-	SubscriptionTuples startup = {};
-	/* The subscription set holds the session's starting point (first transaction). */
-	bool		positioned = false;
-	std::vector<Match> matches; /* scratch: the current change's matches */
-	uint32		skipped_since_progress = 0;
-
-	PluginState(const PluginOptions &opts, MemoryContext change_cxt, MemoryContext cache_cxt)
-		: options(opts), change_memory(change_cxt), relations(cache_cxt, opts.arrays_as_json)
-	{
-	}
-};
-
 /*
  * The session whose relation cache the relcache callback invalidates. A backend runs
  * at most one decoding session at a time; the callback is registered once per backend.
  */
 static PluginState *active_state = nullptr;
 static bool relcache_callback_registered = false;
-
-/* ---- subscriptions ---- */
-
-/* Pure C++: applies one row of realtime.subscription to the set. */
-static void
-apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inserted,
-					   bool full_load = false)
-{
-	/* A full load starts from an empty set: there is no previous version to look up. */
-	const Subscription *previous = full_load ? nullptr : state->subscriptions.find(row.id);
-	Subscription sub = SubscriptionSet::from_row(row, previous, state->nodes);
-	const Match match{sub.node, sub.id};
-	const uint32_t relid = sub.relid;
-	const uint32_t previous_relid = state->subscriptions.upsert(std::move(sub));
-
-	if (!full_load)
-	{
-		state->relations.subscriptions_changed(relid);
-		if (previous_relid != 0 && previous_relid != relid)
-			state->relations.subscriptions_changed(previous_relid);
-	}
-	if (inserted && state->options.subscription_events)
-		state->txn.subscribed.push_back(match);
-}
-
-static void
-remove_subscription(PluginState *state, int64 id)
-{
-	uint32_t	relid = state->subscriptions.remove(id);
-
-	if (relid != 0)
-		state->relations.subscriptions_changed(relid);
-}
-
-/* Pure C++: replaces the set with rows (a load). */
-static void
-replace_subscriptions(PluginState *state, const SubscriptionRow *rows, int nrows)
-{
-	state->subscriptions.clear();
-	state->subscriptions.reserve(nrows);
-	state->relations.all_subscriptions_changed();
-	for (int i = 0; i < nrows; i++)
-		apply_subscription_row(state, rows[i], false, true);
-}
-
-/*
- * Startup: every subscription committed so far, read with a fresh snapshot. The rows
- * are only copied: the session's first transaction usually replaces them with an exact
- * reload (position_subscriptions), and then they are never parsed.
- */
-static void
-load_subscriptions(LogicalDecodingContext *ctx, PluginState *state)
-{
-	MemoryContext old;
-
-	state->startup_memory = AllocSetContextCreate(ctx->context, "pg_realtime startup rows",
-												  ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(state->startup_memory);
-	load_subscription_tuples(&state->startup, ctx->slot->data.catalog_xmin);
-	MemoryContextSwitchTo(old);
-	if (state->startup.exact_load_certain)
-		elog(DEBUG1, "pg_realtime: realtime.subscription predates the slot's catalog horizon: "
-			 "no fallback load needed");
-	else
-		elog(DEBUG1, "pg_realtime: loaded %d subscriptions with a fresh snapshot",
-			 state->startup.count);
-}
-
-/*
- * The session's first transaction: the subscriptions exactly as they were before it
- * committed, or the startup load if that cannot be read. Nothing was matched yet.
- */
-static void
-position_subscriptions(LogicalDecodingContext *ctx, PluginState *state, ReorderBufferTXN *txn)
-{
-	MemoryContext old = MemoryContextSwitchTo(state->change_memory);
-	SubscriptionRow *rows = NULL;
-	int			nrows = -1;
-
-	state->positioned = true;
-	if (OidIsValid(state->startup.relid))
-	{
-		nrows = load_subscription_rows_before(ctx, txn, &state->startup, &rows);
-		if (nrows >= 0)
-			elog(DEBUG1, "pg_realtime: loaded %d subscriptions as of transaction %u",
-				 nrows, txn->xid);
-		else if (state->startup.exact_load_certain)
-			ereport(WARNING,
-					(errmsg("pg_realtime: realtime.subscription is not readable as of "
-							"transaction %u although it predates the slot; "
-							"no subscription was loaded", txn->xid)));
-		else
-			elog(DEBUG1, "pg_realtime: kept the startup load: realtime.subscription is not "
-				 "readable as of transaction %u", txn->xid);
-	}
-	if (nrows < 0)
-		nrows = parse_subscription_tuples(&state->startup, &rows);
-	pg_guard("loading realtime.subscription", [&] { replace_subscriptions(state, rows, nrows); });
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(state->change_memory);
-	if (state->startup_memory)
-		MemoryContextDelete(state->startup_memory);
-	state->startup_memory = nullptr;
-	memset(&state->startup, 0, sizeof(state->startup));
-}
-
-static void
-apply_subscription_change(PluginState *state, RelationEntry *entry, Relation rel,
-						  ReorderBufferChange *change)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
-	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
-	SubscriptionRow row;
-	int64		old_id;
-
-	if (oldtuple && read_subscription_id(&oldtuple->tuple, desc, &entry->layout, &old_id))
-	{
-		/* A DELETE, or an UPDATE that changed the id (then the old id is gone). */
-		if (change->action == REORDER_BUFFER_CHANGE_DELETE || newtuple == NULL ||
-			!read_subscription_row(&newtuple->tuple, desc, &entry->layout, &row) ||
-			row.id != old_id)
-			remove_subscription(state, old_id);
-	}
-	else if (change->action == REORDER_BUFFER_CHANGE_DELETE)
-		ereport(WARNING,
-				(errmsg("pg_realtime: a DELETE from realtime.subscription carries no id"),
-				 errhint("Keep the replica identity of realtime.subscription at DEFAULT.")));
-
-	if (change->action != REORDER_BUFFER_CHANGE_DELETE && newtuple &&
-		read_subscription_row(&newtuple->tuple, desc, &entry->layout, &row))
-		apply_subscription_row(state, row,
-							   change->action == REORDER_BUFFER_CHANGE_INSERT);
-}
 
 /* ---- row changes ---- */
 
@@ -276,6 +97,31 @@ emit_row_change(LogicalDecodingContext *ctx, PluginState *state, RowChange *doc)
 	state->txn.emitted = true;
 }
 
+/*
+ * Collects into state->matches the subscriptions a change matches, reading only the
+ * filter columns: most changes stop here. False if the change is not to be emitted.
+ */
+static bool
+match_change(PluginState *state, RelationEntry *entry, Relation rel,
+			 ReorderBufferChange *change, uint8 kind)
+{
+	const RelationIndex *index = state->relations.index_for(entry, rel, state->subscriptions);
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+
+	state->matches.clear();
+	if (index)
+	{
+		const RowView *probe = probe_change(index->compiled(), kind,
+											newtuple ? &newtuple->tuple : NULL,
+											oldtuple ? &oldtuple->tuple : NULL,
+											RelationGetDescr(rel), entry->shape);
+
+		index->match(kind, probe, &state->matches);
+	}
+	return !state->matches.empty() || state->options.include_unmatched;
+}
+
 static void
 handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 			  ReorderBufferChange *change)
@@ -283,7 +129,6 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 	const int64 change_index = state->txn.next_change_index++;
 	const uint8 kind = change_kind(change->action);
 	RelationEntry *entry;
-	const RelationIndex *index;
 	TupleDesc	desc = RelationGetDescr(rel);
 	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
 	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
@@ -297,29 +142,10 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 	if (entry->kind == RelationKind::Subscriptions)
 	{
 		/* Feeds the index; never emitted (its rows hold clients' JWT claims). */
-		apply_subscription_change(state, entry, rel, change);
+		feed_apply_change(state, entry, rel, change);
 		return;
 	}
-
-	index = state->relations.index_for(entry, rel, state->subscriptions);
-	if (index == nullptr && !state->options.include_unmatched)
-	{
-		note_skipped(ctx, state);
-		return;
-	}
-
-	/* Match on the filter columns alone: most changes stop here. */
-	state->matches.clear();
-	if (index)
-	{
-		const RowView *probe = probe_change(index->compiled(), kind,
-											newtuple ? &newtuple->tuple : NULL,
-											oldtuple ? &oldtuple->tuple : NULL,
-											desc, entry->shape);
-
-		index->match(kind, probe, &state->matches);
-	}
-	if (state->matches.empty() && !state->options.include_unmatched)
+	if (!match_change(state, entry, rel, change, kind))
 	{
 		note_skipped(ctx, state);
 		return;
@@ -400,7 +226,7 @@ rt_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 
 	/* Creating a slot decodes nothing: there is no session to prepare. */
 	if (!is_init)
-		load_subscriptions(ctx, state);
+		feed_load_startup(ctx, state);
 }
 
 static void
@@ -415,7 +241,7 @@ rt_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
 
 	if (!state->positioned)
-		position_subscriptions(ctx, state, txn);
+		feed_position(ctx, state, txn);
 	pg_guard("begin", [&] { state->txn.subscribed.clear(); });
 	state->txn.next_change_index = 0;
 	state->txn.emitted = false;
@@ -450,10 +276,7 @@ rt_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 			RelationEntry *entry = state->relations.entry_for(relations[i]);
 
 			if (entry->kind == RelationKind::Subscriptions)
-			{
-				state->subscriptions.clear();
-				state->relations.all_subscriptions_changed();
-			}
+				feed_truncate(state);
 		}
 	});
 	MemoryContextSwitchTo(old);
