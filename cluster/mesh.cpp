@@ -1,7 +1,7 @@
 // The mesh thread: ZeroMQ sockets, heartbeats, stream sequence numbers, and the routing
 // of what peers send to the loop.
 #include "cluster/mesh.h"
-#include "relay/clock.h"
+#include "relay/core/clock.h"
 
 #include <unistd.h>
 
@@ -12,8 +12,8 @@
 #include <zmq_addon.hpp>
 
 #include "cluster/slot_election.h"
-#include "relay/json.h"
-#include "relay/log.h"
+#include "relay/core/json.h"
+#include "relay/core/log.h"
 
 namespace rt::cluster {
 namespace {

@@ -19,11 +19,11 @@
 
 #include "cluster/membership.h"
 #include "cluster/wire.h"
-#include "relay/config.h"
-#include "relay/hub.h"
-#include "relay/mailbox.h"
-#include "relay/metrics.h"
-#include "relay/ports.h"
+#include "relay/core/config.h"
+#include "relay/hub/hub.h"
+#include "relay/core/mailbox.h"
+#include "relay/core/metrics.h"
+#include "relay/hub/ports.h"
 
 namespace zmq {
 class context_t;

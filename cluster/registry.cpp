@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "cluster/mesh.h"
-#include "relay/ids.h"
-#include "relay/log.h"
+#include "relay/core/ids.h"
+#include "relay/core/log.h"
 
 namespace rt::cluster {
 namespace {

@@ -14,8 +14,8 @@
 #include <thread>
 #include <unordered_set>
 
-#include "relay/config.h"
-#include "relay/db_worker.h"
+#include "relay/core/config.h"
+#include "relay/io/db_worker.h"
 
 namespace rt::cluster {
 

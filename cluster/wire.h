@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/messages.h"
+#include "relay/core/events.h"
 
 namespace rt::cluster {
 

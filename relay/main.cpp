@@ -9,13 +9,13 @@
 
 #include "cluster/mesh.h"
 #include "cluster/registry.h"
-#include "relay/config.h"
-#include "relay/db_worker.h"
-#include "relay/http_api.h"
-#include "relay/log.h"
-#include "relay/metrics.h"
-#include "relay/replication.h"
-#include "relay/server.h"
+#include "relay/core/config.h"
+#include "relay/io/db_worker.h"
+#include "relay/io/http_api.h"
+#include "relay/core/log.h"
+#include "relay/core/metrics.h"
+#include "relay/slot/replication.h"
+#include "relay/io/server.h"
 
 namespace {
 

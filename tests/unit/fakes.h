@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/hub.h"
-#include "relay/json.h"
-#include "relay/ports.h"
+#include "relay/hub/hub.h"
+#include "relay/core/json.h"
+#include "relay/hub/ports.h"
 
 namespace rt::testing {
 

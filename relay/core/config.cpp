@@ -1,0 +1,125 @@
+// Command-line and environment parsing for the relay, with CLI11.
+#include "relay/core/config.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+
+namespace rt {
+namespace {
+
+std::string env_name(const std::string& flag) {
+    std::string name = "REALTIME_";
+    for (char c : flag.substr(2)) name += c == '-' ? '_' : static_cast<char>(toupper(c));
+    return name;
+}
+
+template <typename T>
+CLI::Option* option(CLI::App& app, const std::string& flag, T& target, const std::string& help) {
+    return app.add_option(flag, target, help)->envname(env_name(flag))->capture_default_str();
+}
+
+bool split_host_port(const std::string& text, std::string& host, int& port) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    char* end = nullptr;
+    long p = strtol(text.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || p <= 0 || p > 65535) return false;
+    port = static_cast<int>(p);
+    return true;
+}
+
+std::string default_node_id(int port) {
+    char host[256] = "relay";
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + "-" + std::to_string(port);
+}
+
+}  // namespace
+
+Config parse_config(int argc, char** argv) {
+    Config cfg;
+    CLI::App app{"realtime-relay: a Supabase Realtime compatible server for Postgres.\n"
+                 "Every flag can also be set by the environment variable REALTIME_<FLAG>,\n"
+                 "e.g. --jwt-secret as REALTIME_JWT_SECRET.",
+                 "realtime-relay"};
+    app.get_formatter()->column_width(40);
+
+    std::string listen = "127.0.0.1:4000";
+    std::string peers;
+    std::string log_level = "info";
+    Limits& lim = cfg.limits;
+
+    option(app, "--node-id", cfg.node_id, "Unique id of this relay in the cluster (default: HOSTNAME-PORT)");
+    option(app, "--listen", listen, "HOST:PORT for WebSocket and HTTP");
+    option(app, "--db", cfg.db, "libpq connection string of the Postgres database (required for Postgres Changes)");
+    option(app, "--slot", cfg.slot, "Logical replication slot to stream (created if missing)");
+    app.add_flag("--no-replication", cfg.no_replication, "Never take the replication slot")
+        ->envname(env_name("--no-replication"));
+    option(app, "--jwt-secret", cfg.jwt_secret, "HS256 secret that signs client JWTs (required)");
+    option(app, "--cluster-bind", cfg.cluster_bind, "tcp://HOST:PORT this node publishes the cluster mesh on");
+    option(app, "--peers", peers, "Comma-separated tcp://HOST:PORT of other nodes");
+    option(app, "--region", cfg.region, "Region of this node");
+    option(app, "--db-region", cfg.db_region, "Region of the database; its relays take the slot first (default: --region)");
+    option(app, "--log-level", log_level, "debug, info, warn or error");
+    option(app, "--max-connections", lim.max_connections, "Maximum client connections (0: as many as the open-file limit allows)");
+    option(app, "--max-channels-per-client", lim.max_channels_per_client, "Channels one connection may join");
+    option(app, "--max-joins-per-second", lim.max_joins_per_second, "Joins per second per connection");
+    option(app, "--max-events-per-second", lim.max_events_per_second, "Messages per second per connection");
+    option(app, "--max-payload-bytes", lim.max_payload_bytes, "Largest inbound WebSocket message or HTTP body");
+    option(app, "--max-send-queue-bytes", lim.max_send_queue_bytes, "Bytes queued to a slow client before it is disconnected");
+    option(app, "--idle-timeout", lim.idle_timeout_s, "Seconds of client silence before its socket is closed");
+    option(app, "--resume-grace", cfg.resume_grace_s, "Seconds a restarted node keeps its old subscriptions for reconnecting clients");
+    option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
+    option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
+    option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        std::exit(app.exit(e));
+    } catch (const CLI::ParseError& e) {
+        fprintf(stderr, "realtime-relay: %s (see --help)\n", e.what());
+        std::exit(2);
+    }
+
+    auto fail = [](const std::string& msg) {
+        fprintf(stderr, "realtime-relay: %s (see --help)\n", msg.c_str());
+        std::exit(2);
+    };
+    if (!split_host_port(listen, cfg.listen_host, cfg.listen_port))
+        fail("--listen must be HOST:PORT, got '" + listen + "'");
+    if (!log::parse_level(log_level, cfg.log_level))
+        fail("--log-level must be debug, info, warn or error, got '" + log_level + "'");
+    if (cfg.jwt_secret.empty()) fail("--jwt-secret (or REALTIME_JWT_SECRET) is required");
+    if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
+    if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
+    for (size_t start = 0; start < peers.size();) {
+        size_t comma = peers.find(',', start);
+        std::string peer = peers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        while (!peer.empty() && peer.back() == ' ') peer.pop_back();
+        while (!peer.empty() && peer.front() == ' ') peer.erase(0, 1);
+        if (!peer.empty()) {
+            if (peer.rfind("tcp://", 0) != 0) fail("--peers entries must look like tcp://HOST:PORT, got '" + peer + "'");
+            cfg.peers.push_back(peer);
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (!cfg.cluster_bind.empty() && cfg.cluster_bind.rfind("tcp://", 0) != 0)
+        fail("--cluster-bind must look like tcp://HOST:PORT, got '" + cfg.cluster_bind + "'");
+    if (lim.max_channels_per_client <= 0 || lim.max_joins_per_second <= 0 || lim.max_events_per_second <= 0 ||
+        lim.max_payload_bytes < 1024 || lim.max_send_queue_bytes < 4096 || lim.max_connections < 0 ||
+        lim.idle_timeout_s <= 0)
+        fail("limits must be positive (--max-payload-bytes >= 1024, --max-send-queue-bytes >= 4096)");
+    if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
+        fail("--peer-down-ms must be at least twice --heartbeat-ms");
+    if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");
+    return cfg;
+}
+
+}  // namespace rt

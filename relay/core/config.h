@@ -1,0 +1,50 @@
+// The relay's configuration: every flag of design 3.4 (each also read from
+// REALTIME_<FLAG>), with defaults, and its parsing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/core/log.h"
+
+namespace rt {
+
+struct Limits {
+    int max_connections = 0;             // 0: as many as the open-file limit allows
+    int max_channels_per_client = 100;
+    int max_joins_per_second = 100;      // per connection
+    int max_events_per_second = 100;     // per connection, messages of any kind
+    int64_t max_payload_bytes = 1 << 20; // one inbound WebSocket message
+    int64_t max_send_queue_bytes = 4 << 20;  // per connection, then it is disconnected
+    int idle_timeout_s = 60;             // a socket silent this long is closed
+};
+
+struct Config {
+    std::string node_id;
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 4000;
+    std::string db;                      // libpq conninfo; empty: no Postgres Changes
+    std::string slot = "realtime_relay";
+    bool no_replication = false;
+    std::string jwt_secret;
+    std::string cluster_bind;            // tcp://HOST:PORT, empty: single node
+    std::vector<std::string> peers;
+    std::string region;
+    std::string db_region;               // empty: same as region
+    log::Level log_level = log::Level::Info;
+    Limits limits;
+    int resume_grace_s = 10;
+    int heartbeat_ms = 500;
+    int peer_down_ms = 3000;
+    int region_takeover_s = 5;
+
+    // The region whose relays take the slot first.
+    const std::string& slot_region() const { return db_region.empty() ? region : db_region; }
+};
+
+// Parses argv and the REALTIME_* environment. On --help prints usage and exits 0; on a
+// bad flag prints one line to stderr and exits 2.
+Config parse_config(int argc, char** argv);
+
+}  // namespace rt

@@ -1,0 +1,83 @@
+// Plain messages exchanged between the loop thread and the other threads (database,
+// replication, cluster mesh). Each is self-contained: it owns all of its data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rt {
+
+// Position of a decoded change in the commit order: (commit LSN, index in the txn).
+struct ChangePos {
+    uint64_t commit_lsn = 0;
+    uint32_t change_index = 0;
+    bool operator<=(const ChangePos& o) const {
+        return commit_lsn < o.commit_lsn || (commit_lsn == o.commit_lsn && change_index <= o.change_index);
+    }
+    bool valid() const { return commit_lsn != 0; }
+};
+
+// A user broadcast, whatever its origin (client, HTTP, SQL, another node).
+struct BroadcastMsg {
+    std::string topic;         // full topic, "realtime:<name>"
+    std::string event;         // the user's event name
+    std::string payload;       // JSON text, or raw bytes when !json_payload
+    bool json_payload = true;
+    bool binary_origin = false;  // came as binary kind 3: vsn 2.0.0 members get kind 4
+    std::string meta_json;     // {"id":"..."} for SQL and HTTP messages, else empty
+    bool is_private = false;
+    ChangePos pos;             // set for broadcasts read from the slot
+};
+
+// One postgres_changes binding as a client asked for it.
+struct BindingSpec {
+    std::string event = "*";   // *, INSERT, UPDATE or DELETE
+    std::string schema = "public";
+    std::string table;
+    std::string filter;        // empty: none
+};
+
+struct SubscribeResult {
+    uint64_t member_id = 0;
+    bool ok = false;
+    std::string error;
+    std::vector<int64_t> ids;  // in the order of the request's bindings
+};
+
+// A subscription row this node left behind (a crash), waiting to be adopted.
+struct OrphanRow {
+    int64_t id = 0;
+    BindingSpec spec;
+    std::string role;
+    std::string sub;
+};
+
+// A change document for this node, ready for clients.
+struct ChangeEvent {
+    enum class Kind : uint8_t { Row, Subscribed };
+    Kind kind = Kind::Row;
+    ChangePos pos;
+    std::vector<int64_t> ids;  // this node's matching subscription ids
+    std::string payload;       // Row: {"ids":[...],"data":{...}}
+    int64_t received_us = 0;   // monotonic arrival on this node
+};
+
+// One presence entry, owned by one connection's membership of one channel on some node.
+struct PresenceEntry {
+    std::string node;       // "" for entries of this relay
+    uint64_t owner = 0;     // membership id on the owning node
+    std::string key;
+    std::string phx_ref;
+    std::string phx_ref_prev;
+    std::string meta_json;  // the tracked JSON object as the client sent it
+};
+
+// A change to presence owned by some node, for replication.
+struct PresenceDelta {
+    bool join = true;          // false: the entry of (node, owner) leaves
+    std::string topic;
+    PresenceEntry entry;
+};
+
+}  // namespace rt

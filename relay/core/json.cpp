@@ -1,0 +1,146 @@
+// JSON conveniences over rapidjson.
+#include "relay/core/json.h"
+
+namespace rt::json {
+
+bool parse(Document& doc, std::string_view text, std::string* error) {
+    // Strict: trailing content and invalid UTF-8 are errors, since what we accept is
+    // re-emitted to other clients.
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    if (!doc.HasParseError()) return true;
+    if (error) {
+        *error = std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
+                 std::to_string(doc.GetErrorOffset());
+    }
+    return false;
+}
+
+const Value* member(const Value& obj, const char* name) {
+    if (!obj.IsObject()) return nullptr;
+    auto it = obj.FindMember(name);
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string_view string_or(const Value* v, std::string_view fallback) {
+    if (v && v->IsString()) return {v->GetString(), v->GetStringLength()};
+    return fallback;
+}
+
+bool bool_or(const Value* v, bool fallback) {
+    if (!v) return fallback;
+    if (v->IsBool()) return v->GetBool();
+    if (v->IsString()) {
+        std::string_view s(v->GetString(), v->GetStringLength());
+        if (s == "true") return true;
+        if (s == "false") return false;
+    }
+    return fallback;
+}
+
+namespace {
+
+size_t skip_ws(std::string_view t, size_t i) {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+    return i;
+}
+
+// Index just past the string starting at t[i] == '"', or npos.
+size_t skip_string(std::string_view t, size_t i) {
+    for (++i; i < t.size(); ++i) {
+        if (t[i] == '\\') {
+            ++i;
+        } else if (t[i] == '"') {
+            return i + 1;
+        }
+    }
+    return std::string_view::npos;
+}
+
+// Index just past the value starting at t[i], or npos.
+size_t skip_value(std::string_view t, size_t i) {
+    if (i >= t.size()) return std::string_view::npos;
+    char c = t[i];
+    if (c == '"') return skip_string(t, i);
+    if (c == '{' || c == '[') {
+        int depth = 0;
+        for (; i < t.size(); ++i) {
+            char d = t[i];
+            if (d == '"') {
+                i = skip_string(t, i);
+                if (i == std::string_view::npos) return i;
+                --i;
+            } else if (d == '{' || d == '[') {
+                ++depth;
+            } else if (d == '}' || d == ']') {
+                if (--depth == 0) return i + 1;
+            }
+        }
+        return std::string_view::npos;
+    }
+    size_t start = i;
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' &&
+           t[i] != '\r' && t[i] != '\t')
+        ++i;
+    return i > start ? i : std::string_view::npos;
+}
+
+}  // namespace
+
+bool object_members(std::string_view t, std::vector<RawMember>& out) {
+    size_t i = skip_ws(t, 0);
+    if (i >= t.size() || t[i] != '{') return false;
+    i = skip_ws(t, i + 1);
+    if (i < t.size() && t[i] == '}') return true;
+    while (i < t.size()) {
+        if (t[i] != '"') return false;
+        size_t key_end = skip_string(t, i);
+        if (key_end == std::string_view::npos) return false;
+        std::string_view key = t.substr(i + 1, key_end - i - 2);
+        i = skip_ws(t, key_end);
+        if (i >= t.size() || t[i] != ':') return false;
+        i = skip_ws(t, i + 1);
+        size_t value_end = skip_value(t, i);
+        if (value_end == std::string_view::npos) return false;
+        out.push_back({key, t.substr(i, value_end - i)});
+        i = skip_ws(t, value_end);
+        if (i < t.size() && t[i] == '}') return true;
+        if (i >= t.size() || t[i] != ',') return false;
+        i = skip_ws(t, i + 1);
+    }
+    return false;
+}
+
+std::string stringify(const Value& v) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+void append_string(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
+    out.push_back('"');
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out.push_back(hex[c >> 4]);
+                    out.push_back(hex[c & 15]);
+                } else {
+                    out.push_back(static_cast<char>(c));
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+}  // namespace rt::json

@@ -1,0 +1,82 @@
+// Prometheus text rendering of the relay's metrics.
+#include "relay/core/metrics.h"
+
+#include <cstdio>
+
+namespace rt {
+
+constexpr std::array<double, 12> LatencyHistogram::kBoundsMs;
+
+void LatencyHistogram::observe_ms(double ms) {
+    size_t i = 0;
+    while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_us_.fetch_add(static_cast<uint64_t>(ms * 1000.0), std::memory_order_relaxed);
+}
+
+void LatencyHistogram::render(std::string& out, const char* name, const char* help) const {
+    char line[256];
+    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    out += line;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= kBoundsMs.size(); ++i) {
+        cumulative += buckets_[i].load(std::memory_order_relaxed);
+        if (i < kBoundsMs.size())
+            snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name, kBoundsMs[i] / 1000.0,
+                     static_cast<unsigned long long>(cumulative));
+        else
+            snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                     static_cast<unsigned long long>(cumulative));
+        out += line;
+    }
+    snprintf(line, sizeof line, "%s_sum %.6f\n%s_count %llu\n", name,
+             sum_us_.load(std::memory_order_relaxed) / 1e6, name,
+             static_cast<unsigned long long>(count_.load(std::memory_order_relaxed)));
+    out += line;
+}
+
+namespace {
+template <typename T>
+void metric(std::string& out, const char* name, const char* type, const char* help, const std::atomic<T>& v) {
+    char line[320];
+    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name,
+             static_cast<long long>(v.load(std::memory_order_relaxed)));
+    out += line;
+}
+}  // namespace
+
+std::string Metrics::render() const {
+    std::string out;
+    out.reserve(4096);
+    metric(out, "realtime_connections", "gauge", "Open client WebSocket connections", connections);
+    metric(out, "realtime_channels", "gauge", "Channels with at least one member on this node", channels);
+    metric(out, "realtime_presence_entries", "gauge", "Presence entries known to this node", presence_entries);
+    metric(out, "realtime_subscriptions", "gauge", "postgres_changes bindings of this node's clients", subscriptions);
+    metric(out, "realtime_connections_total", "counter", "Client connections accepted", connections_total);
+    metric(out, "realtime_connections_refused_total", "counter", "Client connections refused (auth, limits)", connections_refused);
+    metric(out, "realtime_messages_in_total", "counter", "WebSocket messages received from clients", messages_in);
+    metric(out, "realtime_messages_out_total", "counter", "WebSocket messages written to clients", messages_out);
+    metric(out, "realtime_bytes_in_total", "counter", "Bytes received from clients", bytes_in);
+    metric(out, "realtime_bytes_out_total", "counter", "Bytes written to clients", bytes_out);
+    metric(out, "realtime_protocol_errors_total", "counter", "Malformed or refused client messages", protocol_errors);
+    metric(out, "realtime_rate_limited_total", "counter", "Messages or joins refused by rate limits", rate_limited);
+    metric(out, "realtime_slow_client_disconnects_total", "counter", "Clients disconnected for a full send queue", slow_client_disconnects);
+    metric(out, "realtime_dropped_messages_total", "counter", "Messages that could not be delivered", dropped_messages);
+    metric(out, "realtime_broadcasts_total", "counter", "Broadcasts fanned out on this node", broadcasts);
+    metric(out, "realtime_changes_received_total", "counter", "Change documents received from the slot or the mesh", changes_received);
+    metric(out, "realtime_changes_delivered_total", "counter", "postgres_changes messages queued to clients", changes_delivered);
+    metric(out, "realtime_changes_duplicate_total", "counter", "Change documents dropped as already delivered", changes_duplicate);
+    metric(out, "realtime_change_gaps_total", "counter", "Gaps in the per-node change sequence from the slot holder", change_gaps);
+    metric(out, "realtime_mesh_sent_total", "counter", "Messages published to the cluster mesh", mesh_sent);
+    metric(out, "realtime_mesh_received_total", "counter", "Messages received from the cluster mesh", mesh_received);
+    metric(out, "realtime_mesh_dropped_total", "counter", "Mesh messages dropped at the high-water mark", mesh_dropped);
+    metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
+    metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
+    metric(out, "realtime_peers_up", "gauge", "Cluster peers currently up", peers_up);
+    decode_to_send.render(out, "realtime_decode_to_send_seconds",
+                          "From a change document's arrival on this node to its frames being queued");
+    return out;
+}
+
+}  // namespace rt

@@ -1,0 +1,174 @@
+// relay/core/json: raw member spans, string escaping, lenient booleans, strict parsing.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "relay/core/json.h"
+
+using rt::json::RawMember;
+namespace json = rt::json;
+
+namespace {
+
+std::vector<RawMember> members_ok(std::string_view text) {
+    std::vector<RawMember> m;
+    EXPECT_TRUE(json::object_members(text, m)) << text;
+    return m;
+}
+
+bool members_fail(std::string_view text) {
+    std::vector<RawMember> m;
+    return !json::object_members(text, m);
+}
+
+}  // namespace
+
+TEST(JsonObjectMembers, EmptyObjectHasNoMembers) {
+    EXPECT_TRUE(members_ok("{}").empty());
+    EXPECT_TRUE(members_ok("  { \n }  ").empty());
+}
+
+TEST(JsonObjectMembers, ScalarValuesAreRawSpans) {
+    auto m = members_ok(R"({"s":"text","t":true,"f":false,"n":null,"i":-42})");
+    ASSERT_EQ(m.size(), 5u);
+    EXPECT_EQ(m[0].key, "s");
+    EXPECT_EQ(m[0].value, "\"text\"");
+    EXPECT_EQ(m[1].key, "t");
+    EXPECT_EQ(m[1].value, "true");
+    EXPECT_EQ(m[2].value, "false");
+    EXPECT_EQ(m[3].value, "null");
+    EXPECT_EQ(m[4].key, "i");
+    EXPECT_EQ(m[4].value, "-42");
+}
+
+TEST(JsonObjectMembers, NumbersKeptExactlyAsWritten) {
+    auto m = members_ok(R"({"a":1.00,"b":12345678901234567890.123,"c":-0.5e10,"d":1E+2})");
+    ASSERT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[0].value, "1.00");
+    EXPECT_EQ(m[1].value, "12345678901234567890.123");
+    EXPECT_EQ(m[2].value, "-0.5e10");
+    EXPECT_EQ(m[3].value, "1E+2");
+}
+
+TEST(JsonObjectMembers, NestedObjectsAndArraysAreOneSpan) {
+    auto m = members_ok(R"({"o":{"x":[1,{"y":[]}],"z":{}},"a":[[1,2],[3]],"last":0})");
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m[0].key, "o");
+    EXPECT_EQ(m[0].value, R"({"x":[1,{"y":[]}],"z":{}})");
+    EXPECT_EQ(m[1].key, "a");
+    EXPECT_EQ(m[1].value, "[[1,2],[3]]");
+    EXPECT_EQ(m[2].key, "last");
+    EXPECT_EQ(m[2].value, "0");
+}
+
+TEST(JsonObjectMembers, StringsWithEscapedQuotesAndBracesDoNotEndValues) {
+    auto m = members_ok(R"({"s":"a\"}{b\\","o":{"t":"}]\"{["},"after":1})");
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m[0].value, R"("a\"}{b\\")");
+    EXPECT_EQ(m[1].value, R"({"t":"}]\"{["})");
+    EXPECT_EQ(m[2].key, "after");
+    EXPECT_EQ(m[2].value, "1");
+}
+
+TEST(JsonObjectMembers, KeysAreReturnedRawWithEscapes) {
+    auto m = members_ok(R"({"k\"ey":1,"b\\":2})");
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].key, R"(k\"ey)");
+    EXPECT_EQ(m[1].key, R"(b\\)");
+    EXPECT_EQ(m[1].value, "2");
+}
+
+TEST(JsonObjectMembers, WhitespaceAroundTokensIsSkipped) {
+    auto m = members_ok("\n{ \"a\" :\t1 ,\r\n \"b\" : [ 1 , 2 ] , \"c\" : { \"d\" : 3 } }\n");
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(m[0].key, "a");
+    EXPECT_EQ(m[0].value, "1");
+    EXPECT_EQ(m[1].key, "b");
+    EXPECT_EQ(m[1].value, "[ 1 , 2 ]");
+    EXPECT_EQ(m[2].value, "{ \"d\" : 3 }");
+}
+
+TEST(JsonObjectMembers, MalformedInputsAreRefused) {
+    for (const char* bad : {"", "   ", "[]", "\"s\"", "1", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":1 \"b\":2}",
+                            "{a:1}", "{\"a\":\"x}", "{\"a\":{\"b\":1}", "{\"a\":1", "{\"a\" 1}", "{\"a\":[1,2}",
+                            "{,}", "{\"a\":1,,\"b\":2}"}) {
+        EXPECT_TRUE(members_fail(bad)) << "accepted: " << bad;
+    }
+}
+
+TEST(JsonAppendString, EscapesQuotesBackslashesAndControls) {
+    std::string out = "prefix:";
+    json::append_string(out, std::string("a\"b\\c\n\r\t\b\f") + '\x01' + '\x1f' + "/é");
+    EXPECT_EQ(out, "prefix:\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f/é\"");
+}
+
+TEST(JsonAppendString, EmbeddedNulIsEscaped) {
+    std::string out;
+    json::append_string(out, std::string_view("a\0b", 3));
+    EXPECT_EQ(out, "\"a\\u0000b\"");
+}
+
+TEST(JsonAppendString, EveryByteRoundTripsThroughTheParser) {
+    std::string all;
+    for (int c = 0; c < 128; ++c) all.push_back(static_cast<char>(c));
+    all += "ünïcødé ✓";
+    std::string text;
+    json::append_string(text, all);
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, text));
+    ASSERT_TRUE(d.IsString());
+    EXPECT_EQ(std::string(d.GetString(), d.GetStringLength()), all);
+}
+
+TEST(JsonBoolOr, AcceptsBooleansAndTheirStrings) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, R"({"t":true,"f":false,"st":"true","sf":"false","yes":"yes","one":1,"n":null})"));
+    EXPECT_TRUE(json::bool_or(json::member(d, "t"), false));
+    EXPECT_FALSE(json::bool_or(json::member(d, "f"), true));
+    EXPECT_TRUE(json::bool_or(json::member(d, "st"), false));
+    EXPECT_FALSE(json::bool_or(json::member(d, "sf"), true));
+    // Anything else falls back.
+    EXPECT_TRUE(json::bool_or(json::member(d, "yes"), true));
+    EXPECT_FALSE(json::bool_or(json::member(d, "yes"), false));
+    EXPECT_FALSE(json::bool_or(json::member(d, "one"), false));
+    EXPECT_TRUE(json::bool_or(json::member(d, "n"), true));
+    EXPECT_TRUE(json::bool_or(json::member(d, "missing"), true));
+    EXPECT_FALSE(json::bool_or(nullptr, false));
+}
+
+TEST(JsonMember, MissingMemberOrNonObjectGivesNull) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, R"({"a":"x","arr":[1]})"));
+    ASSERT_NE(json::member(d, "a"), nullptr);
+    EXPECT_EQ(json::member(d, "b"), nullptr);
+    EXPECT_EQ(json::member(*json::member(d, "arr"), "a"), nullptr);
+    EXPECT_EQ(json::string_or(json::member(d, "a"), "fb"), "x");
+    EXPECT_EQ(json::string_or(json::member(d, "arr"), "fb"), "fb");
+    EXPECT_EQ(json::string_or(nullptr, "fb"), "fb");
+}
+
+TEST(JsonParse, RefusesTrailingContentAndInvalidUtf8) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, "{} x", &error));
+    EXPECT_FALSE(error.empty());
+    error.clear();
+    EXPECT_FALSE(json::parse(d, "\"\xff\xfe\"", &error));
+    EXPECT_FALSE(error.empty());
+    EXPECT_FALSE(json::parse(d, "{\"a\":1", nullptr));
+    EXPECT_TRUE(json::parse(d, " {\"a\":[1,2]} "));
+}
+
+TEST(JsonParse, UsesOnlyTheGivenLength) {
+    std::string text = "{\"a\":1}garbage";
+    json::Document d;
+    EXPECT_TRUE(json::parse(d, std::string_view(text).substr(0, 7)));
+    EXPECT_EQ(json::member(d, "a")->GetInt(), 1);
+}
+
+TEST(JsonStringify, IsCompact) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, "{ \"a\" : [ 1 , \"x\" ] , \"b\" : { } }"));
+    EXPECT_EQ(json::stringify(d), R"({"a":[1,"x"],"b":{}})");
+}
