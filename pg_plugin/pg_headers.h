@@ -30,6 +30,7 @@ extern "C" {
 #include "replication/output_plugin.h"
 #include "replication/reorderbuffer.h"
 #include "replication/snapbuild.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"

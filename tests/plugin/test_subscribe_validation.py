@@ -93,3 +93,50 @@ def test_values_are_checked_like_the_plugin_parses_them(db, slot):
     rounded = subscribe(db, "n", "v", "n=eq.1.005")
     db.execute("INSERT INTO v VALUES (1, 'abc', 1.01, 1), (2, 'abd', 1.00, 2)")
     assert [(d["record"]["id"], d["targets"]) for d in slot.get()] == [(1, {"n": [rounded]})]
+
+
+def test_an_over_long_filter_is_refused(db, table):
+    """The bound is checked before any parsing (the old parser took 18 s on 120 KB)."""
+    limit = db.scalar("SELECT realtime._max_filter_bytes()")
+    assert limit == 16384
+    huge = "status=in.(" + ",".join(["x"] * 60000) + ")"
+    just_over = "status=eq." + "x" * (limit - len("status=eq.") + 1)
+    for text in (huge, just_over):
+        with pytest.raises(psycopg2.Error) as err:
+            subscribe(db, "n", "t", text)
+        assert err.value.pgcode == "54000"
+        assert (f"filter is {len(text)} bytes long; at most {limit} bytes are allowed"
+                in err.value.diag.message_primary)
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+def test_a_long_legal_filter_parses_and_matches(db, slot):
+    """Just under the bound: an in list of 100 uuids (Supabase's largest) and hundreds
+    of conditions, every one of them kept and applied."""
+    db.execute("CREATE TABLE big (id int PRIMARY KEY, owner uuid, n int, tag text)")
+    owners = [f"{i:08x}-0000-4000-8000-{i:012x}" for i in range(100)]
+    conditions = ["owner=in.(" + ",".join(owners) + ")"]
+    conditions += [f"n=gt.{i}" for i in range(500)] + [f'tag=neq."x,{i}"' for i in range(500)]
+    text = ",".join(conditions)
+    assert 15000 < len(text) <= db.scalar("SELECT realtime._max_filter_bytes()")
+    sub = subscribe(db, "n", "big", text)
+    stored = db.scalar("SELECT filters FROM realtime.subscription WHERE id = %s", (sub,))
+    assert len(stored) == len(conditions)
+    assert stored[0] == {"column": "owner", "op": "in", "values": owners}
+    assert stored[-1] == {"column": "tag", "op": "neq", "values": ["x,499"]}
+
+    db.execute("""INSERT INTO big VALUES (1, %s, 1000, 'a'), (2, %s, 499, 'a'),
+                  (3, %s, 1000, 'x,7'), (4, '00000000-0000-0000-0000-000000000000', 1000, 'a')""",
+               (owners[42], owners[0], owners[99]))
+    got = {d["record"]["id"]: d["targets"] for d in slot.get()}
+    assert got == {1: {"n": [sub]}}
+
+
+def test_a_bad_value_deep_in_a_long_filter_is_named(db, table):
+    conditions = [f"user_id=eq.{i}" for i in range(1000)]
+    conditions[789] = "user_id=eq.12x"
+    with pytest.raises(psycopg2.Error) as err:
+        subscribe(db, "n", "t", ",".join(conditions))
+    assert err.value.diag.message_primary.startswith(
+        'invalid value "12x" for column "user_id" of type integer in filter "user_id=eq.12x"')
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
