@@ -131,7 +131,7 @@ def test_change_index_counts_every_change_and_is_stable(db, slot):
         SELECT pg_logical_emit_message(true, 'someone.else', 'x');
         SELECT pg_logical_emit_message(false, 'not.transactional', 'x');
         INSERT INTO t VALUES (2, 1);
-        SELECT realtime.broadcast('room', 'e', '{}');
+        SELECT pg_logical_emit_message(true, 'realtime.broadcast', '{"topic": "room"}');
         UPDATE t SET k = 1 WHERE id = 1;
         COMMIT""")
     first = slot.peek()

@@ -317,7 +317,9 @@ def test_sql_broadcast(todos, pg_relay, vsn):
 
         db.execute("SELECT realtime.send('{\"b\": 2}', 'sent', 'room1', false)")
         msg = await c.expect_event("realtime:room1", "broadcast")
-        assert (msg["payload"]["event"], msg["payload"]["payload"]) == ("sent", {"b": 2})
+        # As Supabase's send, the message id is added to the payload.
+        assert (msg["payload"]["event"], msg["payload"]["payload"]) == (
+            "sent", {"b": 2, "id": msg["payload"]["meta"]["id"]})
 
         # Rolled back: never delivered. Private (realtime.send's default): not for a
         # public channel. The committed marker after them shows nothing else is coming.
