@@ -51,9 +51,11 @@ $$;
 -- transaction (and subtransaction) commits, in commit order with the row changes around
 -- it. The id is the row's, so a client can match what it receives live with what replay
 -- returns. A binary payload travels as base64 (logical messages here carry JSON text).
+-- It runs as the extension's owner, so a site may revoke pg_logical_emit_message from
+-- PUBLIC (which otherwise lets any role emit a broadcast past the table's policies).
 CREATE FUNCTION realtime._deliver_message()
 RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
     PERFORM pg_logical_emit_message(true, 'realtime.broadcast',
         CASE WHEN NEW.binary_payload IS NULL

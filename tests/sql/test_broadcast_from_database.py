@@ -224,3 +224,15 @@ def test_payload_of_any_size_and_json_survives(app_db, slot):
     app_db.execute("SELECT realtime.send(%s::jsonb, 'big', 'room1')", (json.dumps(payload),))
     (doc,) = broadcasts(slot.get())
     assert doc["payload"] == {**payload, "id": doc["id"]}
+
+
+def test_sites_may_revoke_logical_messages_from_users(app_db, slot):
+    """Delivery does not need the sender to be allowed pg_logical_emit_message, so a site
+    can take it away from roles that could otherwise emit broadcasts past the policies."""
+    app_db.execute("""REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC;
+                      CREATE POLICY "send" ON realtime.messages FOR INSERT TO authenticated WITH CHECK (true)""")
+    assert as_user(app_db, user(ALICE), "SELECT realtime.send('{}', 'allowed', 'room1')") == []
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        as_user(app_db, user(ALICE), """SELECT pg_logical_emit_message(true, 'realtime.broadcast',
+                                        '{"topic": "room1", "event": "forged"}')""")
+    assert [d["event"] for d in broadcasts(slot.get())] == ["allowed"]
