@@ -38,6 +38,7 @@ column_ops_create(TupleDesc desc, AttrNumber attnum)
 
 	ops->attnum = attnum;
 	ops->typid = att->atttypid;
+	ops->is_row = type_is_rowtype(ops->typid);
 	ops->typmod = att->atttypmod;
 	ops->collation = att->attcollation;
 	ops->typlen = att->attlen;
@@ -49,6 +50,7 @@ column_ops_create(TupleDesc desc, AttrNumber attnum)
 
 	/* Comparison and hashing come from the base type's default opclasses. */
 	basetype = getBaseType(ops->typid);
+	ops->basetype = basetype;
 	typentry = lookup_type_cache(basetype, TYPECACHE_CMP_PROC_FINFO |
 								 TYPECACHE_EQ_OPR_FINFO | TYPECACHE_HASH_PROC_FINFO);
 	if (OidIsValid(typentry->cmp_proc_finfo.fn_oid))
@@ -70,7 +72,8 @@ column_ops_create(TupleDesc desc, AttrNumber attnum)
 	return ops;
 }
 
-bool
+/* True if op can be evaluated for this column's type (not for is and the patterns). */
+static bool
 column_ops_support(const ColumnOps *ops, FilterOp op)
 {
 	switch (op)
@@ -78,6 +81,7 @@ column_ops_support(const ColumnOps *ops, FilterOp op)
 		case FilterOp::Eq:
 		case FilterOp::Neq:
 		case FilterOp::In:
+		case FilterOp::IsDistinct:
 			return ops->has_cmp || ops->has_eq;
 		default:
 			return ops->has_cmp;
@@ -139,32 +143,179 @@ equal(const ColumnOps *ops, Datum value, Datum constant)
 										  ops->collation, value, constant));
 }
 
+/* ---- compiling ---- */
+
+static const char *
+compile_values(const FilterSpec *spec, CompiledFilter *out)
+{
+	out->nvalues = (int) spec->values.size();
+	out->values = (Datum *) palloc(sizeof(Datum) * Max(out->nvalues, 1));
+	for (int v = 0; v < out->nvalues; v++)
+	{
+		char	   *error = NULL;
+
+		if (!filter_parse_value(out->column, spec->values[v].c_str(), &out->values[v], &error))
+			return psprintf("value \"%s\": %s", spec->values[v].c_str(), error);
+	}
+	return NULL;
+}
+
+const char *
+filter_compile(const FilterSpec *spec, const ColumnOps *column, CompiledFilter *out)
+{
+	out->column = column;
+	out->op = spec->op;
+	out->negate = spec->negate;
+	out->has_null = spec->has_null;
+
+	switch (spec->op)
+	{
+		case FilterOp::Is:
+			if (!parse_is_test(spec->values[0].c_str(), &out->is_test))
+				return "an is filter takes null, true, false or unknown";
+			if (out->is_test != IsTest::Null && column->basetype != BOOLOID)
+				return psprintf("is %s needs a boolean column, not one of type %s",
+								spec->values[0].c_str(), format_type_be(column->typid));
+			return NULL;
+		case FilterOp::Like:
+		case FilterOp::ILike:
+		case FilterOp::Match:
+		case FilterOp::IMatch:
+			out->pattern = (PatternOp *) palloc0(sizeof(PatternOp));
+			return pattern_op_prepare(spec->op, spec->oper, column->typid, column->collation,
+									  spec->values[0].c_str(), out->pattern);
+		default:
+			if (!column_ops_support(column, spec->op))
+				return psprintf("operator %s is not supported for type %s",
+								filter_op_name(spec->op), format_type_be(column->typid));
+			return compile_values(spec, out);
+	}
+}
+
 bool
-filter_matches(const CompiledFilter *filter, Datum value)
+filter_anchors(const CompiledFilter *filter)
+{
+	return filter->column->has_hash && !filter->negate &&
+		(filter->op == FilterOp::Eq || filter->op == FilterOp::In);
+}
+
+/* ---- evaluating ---- */
+
+/* True if every live field of a composite value is NULL (want_null) or none is. */
+static bool
+row_fields_all(Datum value, bool want_null)
+{
+	HeapTupleHeader header = DatumGetHeapTupleHeader(value);
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(header),
+											  HeapTupleHeaderGetTypMod(header));
+	HeapTupleData tuple;
+	bool		all = true;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(header);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = header;
+	for (int i = 0; i < desc->natts && all; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			all = heap_attisnull(&tuple, i + 1, desc) == want_null;
+	}
+	ReleaseTupleDesc(desc);
+	return all;
+}
+
+/* col IS [NOT] NULL / TRUE / FALSE / UNKNOWN, never NULL itself. */
+static bool
+is_holds(const CompiledFilter *filter, bool isnull, Datum value)
 {
 	const ColumnOps *ops = filter->column;
+
+	switch (filter->is_test)
+	{
+		case IsTest::Null:
+			/* SQL's row rule: IS NULL when all fields are, IS NOT NULL when none is. */
+			if (filter->negate)
+				return !isnull && (!ops->is_row || row_fields_all(value, false));
+			return isnull || (ops->is_row && row_fields_all(value, true));
+		case IsTest::True:
+			return (!isnull && DatumGetBool(value)) != filter->negate;
+		case IsTest::False:
+			return (!isnull && !DatumGetBool(value)) != filter->negate;
+		case IsTest::Unknown:
+			return isnull != filter->negate;
+	}
+	return false;
+}
+
+/* The value of the operator on a non-NULL value: true, false or (in lists) NULL. */
+enum class Truth : uint8
+{
+	False, True, Unknown
+};
+
+static Truth
+operator_truth(const CompiledFilter *filter, Datum value)
+{
+	const ColumnOps *ops = filter->column;
+	bool		result = false;
 
 	switch (filter->op)
 	{
 		case FilterOp::Eq:
-			return equal(ops, value, filter->values[0]);
+			result = equal(ops, value, filter->values[0]);
+			break;
 		case FilterOp::Neq:
-			return !equal(ops, value, filter->values[0]);
+			result = !equal(ops, value, filter->values[0]);
+			break;
 		case FilterOp::In:
 			for (int i = 0; i < filter->nvalues; i++)
 			{
 				if (equal(ops, value, filter->values[i]))
-					return true;
+					return Truth::True;
 			}
-			return false;
+			/* x = ANY('{a,NULL}') is NULL when x is not a. */
+			return filter->has_null ? Truth::Unknown : Truth::False;
 		case FilterOp::Lt:
-			return compare(ops, value, filter->values[0]) < 0;
+			result = compare(ops, value, filter->values[0]) < 0;
+			break;
 		case FilterOp::Lte:
-			return compare(ops, value, filter->values[0]) <= 0;
+			result = compare(ops, value, filter->values[0]) <= 0;
+			break;
 		case FilterOp::Gt:
-			return compare(ops, value, filter->values[0]) > 0;
+			result = compare(ops, value, filter->values[0]) > 0;
+			break;
 		case FilterOp::Gte:
-			return compare(ops, value, filter->values[0]) >= 0;
+			result = compare(ops, value, filter->values[0]) >= 0;
+			break;
+		case FilterOp::Like:
+		case FilterOp::ILike:
+		case FilterOp::Match:
+		case FilterOp::IMatch:
+			result = pattern_op_matches(filter->pattern, value);
+			break;
+		case FilterOp::Is:
+		case FilterOp::IsDistinct:
+			break;				/* never NULL: see filter_holds */
 	}
-	return false;
+	return result ? Truth::True : Truth::False;
+}
+
+bool
+filter_holds(const CompiledFilter *filter, bool isnull, Datum value)
+{
+	Truth		truth;
+
+	if (filter->op == FilterOp::Is)
+		return is_holds(filter, isnull, value);
+	if (filter->op == FilterOp::IsDistinct)
+		return (isnull || !equal(filter->column, value, filter->values[0])) != filter->negate;
+	/*
+	 * The operators are strict: NULL in, NULL out, and NOT NULL is NULL too. Except
+	 * that x = ANY('{}') is false whatever x, the operator being called zero times.
+	 */
+	if (isnull)
+		return filter->op == FilterOp::In && filter->nvalues == 0 && !filter->has_null &&
+			filter->negate;
+	truth = operator_truth(filter, value);
+	return truth != Truth::Unknown && (truth == Truth::True) != filter->negate;
 }

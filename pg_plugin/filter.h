@@ -2,15 +2,22 @@
  * filter.h: one compiled filter condition and how a column value is tested against it.
  *
  * Owns the typed side of filters: how a filter column's type is resolved (input
- * function, btree comparator, hash function, collation), parsing the stored text values
- * once into Datums, and evaluating eq/neq/lt/lte/gt/gte/in with the type's own
- * comparison. Plain code over plain data (see pg_guard.h); everything is palloc'd in
- * the memory context of the relation index that owns it.
+ * function, btree comparator, hash function, collation), compiling a stored filter
+ * (parsing its text values once into Datums), and evaluating it on a column value with
+ * Postgres' semantics: a filter holds when the WHERE clause Supabase runs for it,
+ * `col = v`, `NOT (col = ANY('{...}'))`, `col IS NOT NULL`, `col IS DISTINCT FROM v`,
+ * would be true. So NULL columns and NULLs in an in list follow three-valued logic, the
+ * not. prefix is NOT (IS NOT for is), and composite values are NULL for is when all
+ * their fields are. eq..gte and in use the type's btree comparison, like..imatch the
+ * operator the subscription resolved (pattern_op.h). Plain code over plain data (see
+ * pg_guard.h); everything is palloc'd in the memory context of the relation index that
+ * owns it.
  */
 #ifndef PG_REALTIME_FILTER_H
 #define PG_REALTIME_FILTER_H
 
 #include "pg_headers.h"
+#include "pattern_op.h"
 #include "subscription_set.h"
 
 /* How values of one filtered column are parsed, compared and hashed. */
@@ -18,6 +25,8 @@ struct ColumnOps
 {
 	AttrNumber	attnum;
 	Oid			typid;
+	Oid			basetype;		/* under any domains */
+	bool		is_row;			/* composite (or a domain over one): see is null */
 	int32		typmod;
 	Oid			collation;
 	int16		typlen;
@@ -38,15 +47,26 @@ struct CompiledFilter
 {
 	const ColumnOps *column;
 	FilterOp	op;
-	int			nvalues;
+	bool		negate;			/* the not. prefix */
+	bool		has_null;		/* in: the list holds a NULL */
+	IsTest		is_test;		/* is */
+	int			nvalues;		/* eq..gte, in, isdistinct: the non-NULL constants */
 	Datum	   *values;
+	PatternOp  *pattern;		/* like, ilike, match, imatch */
 };
 
 /* Resolves the operations of attribute attnum of desc; allocates in CurrentMemoryContext. */
 ColumnOps  *column_ops_create(TupleDesc desc, AttrNumber attnum);
 
-/* True if op can be evaluated for this column's type. */
-bool		column_ops_support(const ColumnOps *ops, FilterOp op);
+/*
+ * Compiles spec on column into *out (allocating in CurrentMemoryContext). Returns NULL,
+ * or why the filter cannot be evaluated: the subscription then matches nothing.
+ */
+const char *filter_compile(const FilterSpec *spec, const ColumnOps *column,
+						   CompiledFilter *out);
+
+/* True if the filter can anchor its subscription: an equality on hashable values. */
+bool		filter_anchors(const CompiledFilter *filter);
 
 /*
  * Parses text with the column type's input function (typmod respected). A value that
@@ -80,7 +100,7 @@ column_hash(const ColumnOps *ops, Datum value)
 	return column_hash_by_function(ops, value);
 }
 
-/* Tests a non-NULL column value against the filter. */
-bool		filter_matches(const CompiledFilter *filter, Datum value);
+/* True if the filter holds for a column value (isnull: it is NULL). */
+bool		filter_holds(const CompiledFilter *filter, bool isnull, Datum value);
 
 #endif

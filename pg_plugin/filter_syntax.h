@@ -1,11 +1,14 @@
 /*
- * filter_syntax.h: reading the text of Supabase filters, for the extension's SQL.
+ * filter_syntax.h: splitting the text of Supabase filters, for the extension's SQL.
  *
- * Owns the SQL-callable functions of pg_realtime.so that split filter text
- * (realtime._split_top_level). They are C so that parsing is one linear pass: the
- * PL/pgSQL that preceded them built strings one character at a time, quadratic in the
- * filter's length. Typed validation (columns, values, operators) stays in
- * sql/filter.sql. Plain code over plain data (see pg_guard.h): nothing here throws.
+ * Owns realtime._split_filter, the SQL-callable function of pg_realtime.so that splits
+ * a filter into its conditions exactly as Supabase's server does
+ * (Extensions.PostgresCdcRls.Subscriptions.split_top_level): commas separate
+ * conditions except inside parentheses and double quotes; a double quote opens a
+ * quoted stretch only after '.', '(' or ',', and inside one a backslash escapes the next
+ * byte. It is C so that the split is one linear pass: the PL/pgSQL before it built
+ * strings one character at a time, quadratic in the filter's length. Reading each
+ * condition and the typed checks stay in sql/filter.sql. Plain code (see pg_guard.h).
  */
 #ifndef PG_REALTIME_FILTER_SYNTAX_H
 #define PG_REALTIME_FILTER_SYNTAX_H
@@ -14,8 +17,8 @@
 
 extern "C"
 {
-/* realtime._split_top_level(s text, sep text, parens boolean) RETURNS text[] */
-PGDLLEXPORT Datum pg_realtime_split_top_level(PG_FUNCTION_ARGS);
+/* realtime._split_filter(filter text) RETURNS text[]: the conditions, trimmed. */
+PGDLLEXPORT Datum pg_realtime_split_filter(PG_FUNCTION_ARGS);
 }
 
 #endif

@@ -13,6 +13,7 @@
  *   subscription_index.cpp   a relation's compiled subscriptions and matching
  *   hash_buckets.cpp         the lookup table of an anchored column
  *   filter.cpp               typed filter conditions
+ *   pattern_op.cpp           like/ilike/match/imatch with Postgres' operators
  *   filter_syntax.cpp        SQL-callable filter text splitting (for sql/filter.sql)
  *   relation_cache.cpp       per-relation state and its invalidation
  *   row_view.cpp             which values of a change are known (TOAST, identity)

@@ -65,10 +65,52 @@ jsonb_string(JsonbValue *value)
 	return pnstrdup(value->val.string.val, value->val.string.len);
 }
 
+/* An optional member: false / 0 when absent; false if present with another type. */
+static bool
+jsonb_optional_bool(JsonbContainer *object, const char *key, bool *out)
+{
+	JsonbValue	found;
+	JsonbValue *value = getKeyJsonValueFromContainer(object, key, strlen(key), &found);
+
+	*out = false;
+	if (value == NULL)
+		return true;
+	if (value->type != jbvBool)
+		return false;
+	*out = value->val.boolean;
+	return true;
+}
+
+static bool
+jsonb_optional_oid(JsonbContainer *object, const char *key, uint32_t *out)
+{
+	JsonbValue	found;
+	JsonbValue *value = getKeyJsonValueFromContainer(object, key, strlen(key), &found);
+
+	const char *digits;
+	char	   *end;
+	unsigned long long number;
+
+	*out = 0;
+	if (value == NULL)
+		return true;
+	if (value->type != jbvNumeric)
+		return false;
+	/* Through the text, which cannot fail, rather than a cast, which raises on junk. */
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out,
+												 NumericGetDatum(value->val.numeric)));
+	errno = 0;
+	number = strtoull(digits, &end, 10);
+	if (*digits == '-' || *end != '\0' || errno != 0 || number > PG_UINT32_MAX)
+		return false;
+	*out = (uint32_t) number;
+	return true;
+}
+
 /*
- * Parses one element of the filters array:
- * {"column": name, "op": "eq|...|in", "values": [text, ...]}. Returns an error text or
- * NULL.
+ * Parses one element of the filters array (see sql/subscription.sql):
+ * {"column": name, "op": "eq|...|isdistinct", "values": [text or null, ...],
+ *  "not": bool, "operator": oid}. Returns an error text or NULL.
  */
 static const char *
 parse_filter_element(JsonbValue *element, FilterRow *filter)
@@ -87,6 +129,9 @@ parse_filter_element(JsonbValue *element, FilterRow *filter)
 	filter->op = jsonb_string(getKeyJsonValueFromContainer(object, "op", 2, &found));
 	if (filter->column == NULL || filter->op == NULL)
 		return "a filter lacks a \"column\" or \"op\" string";
+	if (!jsonb_optional_bool(object, "not", &filter->negate) ||
+		!jsonb_optional_oid(object, "operator", &filter->oper))
+		return "a filter's \"not\" is not a boolean or its \"operator\" not a number";
 
 	values = getKeyJsonValueFromContainer(object, "values", 6, &found);
 	if (values == NULL || values->type != jbvBinary ||
@@ -100,8 +145,8 @@ parse_filter_element(JsonbValue *element, FilterRow *filter)
 		JsonbValue *value = getIthJsonbValueFromContainer(values->val.binary.data, i);
 
 		texts[i] = jsonb_string(value);
-		if (texts[i] == NULL)
-			return "a filter value is not a JSON string";
+		if (texts[i] == NULL && value->type != jbvNull)
+			return "a filter value is not a JSON string or null";
 	}
 	filter->values = texts;
 	filter->nvalues = nvalues;

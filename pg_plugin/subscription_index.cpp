@@ -9,29 +9,6 @@
 
 /* ---- phase 1: plain code, Postgres calls over plain data ---- */
 
-static const char *
-op_name(FilterOp op)
-{
-	switch (op)
-	{
-		case FilterOp::Eq:
-			return "eq";
-		case FilterOp::Neq:
-			return "neq";
-		case FilterOp::Lt:
-			return "lt";
-		case FilterOp::Lte:
-			return "lte";
-		case FilterOp::Gt:
-			return "gt";
-		case FilterOp::Gte:
-			return "gte";
-		case FilterOp::In:
-			return "in";
-	}
-	return "?";
-}
-
 /* Hashes of the anchor's values, duplicates removed (an "in" list may repeat a value). */
 static void
 hash_anchor(CompiledSubscription *out)
@@ -75,35 +52,18 @@ compile_one(TupleDesc desc, const Subscription *sub, ColumnOps **columns,
 	for (int f = 0; f < nfilters; f++)
 	{
 		const FilterSpec *spec = &sub->filters[f];
-		CompiledFilter *filter = &out->filters[f];
 		AttrNumber	attnum = attnum_by_name(desc, spec->column.c_str());
-		int			nvalues = (int) spec->values.size();
+		const char *error;
 
 		if (attnum == 0)
 			return psprintf("column \"%s\" does not exist", spec->column.c_str());
 		if (columns[attnum - 1] == NULL)
 			columns[attnum - 1] = column_ops_create(desc, attnum);
-		filter->column = columns[attnum - 1];
-		filter->op = spec->op;
-		if (!column_ops_support(filter->column, spec->op))
-			return psprintf("operator %s is not supported for column \"%s\" of type %s",
-							op_name(spec->op), spec->column.c_str(),
-							format_type_be(filter->column->typid));
-
-		filter->nvalues = nvalues;
-		filter->values = (Datum *) palloc(sizeof(Datum) * Max(nvalues, 1));
-		for (int v = 0; v < nvalues; v++)
-		{
-			char	   *error = NULL;
-
-			if (!filter_parse_value(filter->column, spec->values[v].c_str(),
-									&filter->values[v], &error))
-				return psprintf("value \"%s\" for column \"%s\": %s",
-								spec->values[v].c_str(), spec->column.c_str(), error);
-		}
-
-		if (out->anchor < 0 && filter->column->has_hash &&
-			(spec->op == FilterOp::Eq || spec->op == FilterOp::In))
+		error = filter_compile(spec, columns[attnum - 1], &out->filters[f]);
+		if (error)
+			return psprintf("filter %s on column \"%s\": %s", filter_op_name(spec->op),
+							spec->column.c_str(), error);
+		if (out->anchor < 0 && filter_anchors(&out->filters[f]))
 			out->anchor = f;
 	}
 	if (out->anchor >= 0)
@@ -231,10 +191,10 @@ RelationIndex::check(const CompiledSubscription &sub, uint8 kind, const RowView 
 		const CompiledFilter *filter = &sub.filters[f];
 		int			att = filter->column->attnum - 1;
 
-		/* NULL, and a value the change does not carry, match nothing. */
-		if (att >= row->natts || !row->present[att] || row->isnull[att])
+		/* A value the change does not carry matches nothing (NULL may: is null). */
+		if (att >= row->natts || !row->present[att])
 			return;
-		if (!filter_matches(filter, row->values[att]))
+		if (!filter_holds(filter, row->isnull[att], row->values[att]))
 			return;
 	}
 	out->push_back(Match{sub.node, sub.id});

@@ -3,13 +3,13 @@
  *
  * Owns the RelationIndex: the subscriptions on a relation (and on its partition
  * ancestors) compiled against the relation's tuple descriptor, and matching a row
- * against them. Each subscription is anchored on its first eq/in filter whose type has
- * hash support: a hash table per anchored column maps the hash of a value (the type's
- * own hash function, so numeric 1.0 and 1.00 collide) to the subscriptions anchored on
- * that value. A row costs one hash probe per anchored column, then a full check of the
- * few candidates (so hash collisions are harmless), plus a check of every unanchored
- * subscription (range filters, neq, no filter). Subscriptions on other values cost
- * nothing.
+ * against them. Each subscription is anchored on its first eq/in filter (without not.)
+ * whose type has hash support: a hash table per anchored column maps the hash of a value
+ * (the type's own hash function, so numeric 1.0 and 1.00 collide) to the subscriptions
+ * anchored on that value. A row costs one hash probe per anchored column, then a full
+ * check of the few candidates (so hash collisions are harmless), plus a check of every
+ * unanchored subscription (range and pattern filters, neq, is, isdistinct, not., no
+ * filter). Subscriptions on other values cost nothing.
  *
  * Compiling is two-phase (see pg_guard.h): compile_subscriptions() is plain code that
  * parses filter values with the types' input functions into the index's memory

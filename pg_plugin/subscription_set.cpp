@@ -6,24 +6,60 @@
 
 #include <cstring>
 
+static const struct
+{
+	const char *name;
+	FilterOp	op;
+}			filter_ops[] = {
+	{"eq", FilterOp::Eq}, {"neq", FilterOp::Neq}, {"lt", FilterOp::Lt},
+	{"lte", FilterOp::Lte}, {"gt", FilterOp::Gt}, {"gte", FilterOp::Gte},
+	{"in", FilterOp::In}, {"like", FilterOp::Like}, {"ilike", FilterOp::ILike},
+	{"match", FilterOp::Match}, {"imatch", FilterOp::IMatch}, {"is", FilterOp::Is},
+	{"isdistinct", FilterOp::IsDistinct},
+};
+
 bool
 parse_filter_op(const char *text, FilterOp *op)
 {
-	static const struct
-	{
-		const char *name;
-		FilterOp	op;
-	}			ops[] = {
-		{"eq", FilterOp::Eq}, {"neq", FilterOp::Neq}, {"lt", FilterOp::Lt},
-		{"lte", FilterOp::Lte}, {"gt", FilterOp::Gt}, {"gte", FilterOp::Gte},
-		{"in", FilterOp::In},
-	};
-
-	for (const auto &entry : ops)
+	for (const auto &entry : filter_ops)
 	{
 		if (strcmp(text, entry.name) == 0)
 		{
 			*op = entry.op;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+filter_op_name(FilterOp op)
+{
+	for (const auto &entry : filter_ops)
+	{
+		if (entry.op == op)
+			return entry.name;
+	}
+	return "?";
+}
+
+bool
+parse_is_test(const char *text, IsTest *test)
+{
+	static const struct
+	{
+		const char *name;
+		IsTest		test;
+	}			tests[] = {
+		{"null", IsTest::Null}, {"true", IsTest::True}, {"false", IsTest::False},
+		{"unknown", IsTest::Unknown},
+	};
+
+	for (const auto &entry : tests)
+	{
+		if (strcmp(text, entry.name) == 0)
+		{
+			*test = entry.test;
 			return true;
 		}
 	}
@@ -62,6 +98,24 @@ NodeNames::intern(const char *name)
 	return number;
 }
 
+/* Why a stored filter is not of the shape realtime.parse_filter writes, or NULL. */
+static const char *
+filter_shape_error(const FilterRow &in, FilterOp op, int nulls)
+{
+	IsTest		test;
+
+	if (op == FilterOp::In)
+		return NULL;			/* any number of values, NULLs included */
+	if (in.nvalues != 1 || nulls != 0)
+		return "has a wrong number of values";
+	if (op == FilterOp::Is && !parse_is_test(in.values[0], &test))
+		return "has an is value other than null, true, false or unknown";
+	if ((op == FilterOp::Like || op == FilterOp::ILike || op == FilterOp::Match ||
+		 op == FilterOp::IMatch) && in.oper == 0)
+		return "lacks its operator";
+	return NULL;
+}
+
 /* Filters as the extension stores them; anything else makes the subscription invalid. */
 static void
 copy_filters(const SubscriptionRow &row, Subscription &sub)
@@ -70,21 +124,31 @@ copy_filters(const SubscriptionRow &row, Subscription &sub)
 	{
 		const FilterRow &in = row.filters[i];
 		FilterSpec	spec;
+		int			nulls = 0;
+		const char *error;
 
 		if (!parse_filter_op(in.op, &spec.op))
 		{
 			sub.invalid_reason = std::string("unknown filter operator \"") + in.op + "\"";
 			return;
 		}
-		if (in.nvalues < 1 || (spec.op != FilterOp::In && in.nvalues != 1))
+		for (int v = 0; v < in.nvalues; v++)
+			nulls += in.values[v] == NULL;
+		error = filter_shape_error(in, spec.op, nulls);
+		if (error)
 		{
-			sub.invalid_reason = std::string("filter on column \"") + in.column +
-				"\" has a wrong number of values";
+			sub.invalid_reason = std::string("filter on column \"") + in.column + "\" " + error;
 			return;
 		}
 		spec.column = in.column;
+		spec.negate = in.negate;
+		spec.has_null = nulls > 0;
+		spec.oper = in.oper;
 		for (int v = 0; v < in.nvalues; v++)
-			spec.values.emplace_back(in.values[v]);
+		{
+			if (in.values[v])
+				spec.values.emplace_back(in.values[v]);
+		}
 		sub.filters.push_back(std::move(spec));
 	}
 }

@@ -16,9 +16,16 @@
 #include <unordered_map>
 #include <vector>
 
+/* Supabase's filter operators (realtime.subscription.filters "op"). */
 enum class FilterOp : uint8_t
 {
-	Eq, Neq, Lt, Lte, Gt, Gte, In
+	Eq, Neq, Lt, Lte, Gt, Gte, In, Like, ILike, Match, IMatch, Is, IsDistinct
+};
+
+/* The right-hand side of an "is" filter. */
+enum class IsTest : uint8_t
+{
+	Null, True, False, Unknown
 };
 
 /* Bits of a subscription's action filter, also used as the kind of a change. */
@@ -31,6 +38,8 @@ enum : uint8_t
 };
 
 bool		parse_filter_op(const char *text, FilterOp *op);
+const char *filter_op_name(FilterOp op);
+bool		parse_is_test(const char *text, IsTest *test);
 bool		parse_action_filter(const char *text, uint8_t *actions);
 
 /* ---- plain data read from one row of realtime.subscription ---- */
@@ -39,8 +48,10 @@ struct FilterRow
 {
 	const char *column;
 	const char *op;
-	const char *const *values;
+	const char *const *values;	/* NULL elements are SQL NULLs (in lists only) */
 	int			nvalues;
+	bool		negate;			/* "not": the not. prefix */
+	uint32_t	oper;			/* "operator": pattern operators' pg_operator OID, or 0 */
 };
 
 struct SubscriptionRow
@@ -61,6 +72,9 @@ struct FilterSpec
 {
 	std::string column;
 	FilterOp	op;
+	bool		negate = false;
+	bool		has_null = false;	/* an in list holding NULL (its NULLs are not in values) */
+	uint32_t	oper = 0;		/* pattern operators: the pg_operator OID */
 	std::vector<std::string> values;
 };
 

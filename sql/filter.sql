@@ -1,5 +1,14 @@
--- Supabase's filter syntax: splitting, unquoting and realtime.parse_filter, which
--- validates every value and operator against the column's type.
+-- Supabase's filter syntax, as its server reads it: splitting, unquoting and
+-- realtime.parse_filter, which validates every value and operator against the column's
+-- type and stores the parsed form the output plugin reads (sql/subscription.sql).
+--
+-- The grammar (Extensions.PostgresCdcRls.Subscriptions in Supabase Realtime): conditions
+-- column=op.value joined by commas (ANDed); op one of eq, neq, lt, lte, gt, gte, in,
+-- like, ilike, match, imatch, is, isdistinct, lower case, optionally after "not.";
+-- `in` takes a parenthesised list read as a Postgres array literal (quotes, backslash
+-- escapes, NULL), at most 100 values; `is` takes null, true, false or unknown; other
+-- values may be double quoted, with \x standing for x. Two deliberate extensions: the
+-- column name is trimmed and may be quoted too.
 --
 -- Parsing is linear in the filter's length: the text is split in one pass (in C), each
 -- condition is read once, and the typed checks run a few statements per column, not
@@ -12,34 +21,72 @@ CREATE FUNCTION realtime._max_filter_bytes()
 RETURNS integer
 LANGUAGE sql IMMUTABLE AS 'SELECT 16384';
 
--- Splits s at the separator character sep, ignoring separators inside double quotes and
--- (when parens is true) inside parentheses. Elements are trimmed of blanks. In C (one
--- pass over the bytes, pg_plugin/filter_syntax.cpp): building the parts a character at
--- a time in PL/pgSQL was quadratic in the length of the text.
-CREATE FUNCTION realtime._split_top_level(s text, sep text, parens boolean)
+-- The conditions of a filter, trimmed: commas separate them except inside parentheses
+-- and inside double quotes opened after '.', '(' or ','. In C (one pass over the bytes,
+-- pg_plugin/filter_syntax.cpp): building them a character at a time in PL/pgSQL was
+-- quadratic in the length of the text.
+CREATE FUNCTION realtime._split_filter(filter text)
 RETURNS text[]
-AS '$libdir/pg_realtime', 'pg_realtime_split_top_level'
+AS '$libdir/pg_realtime', 'pg_realtime_split_filter'
 LANGUAGE C IMMUTABLE STRICT;
 
--- "abc" -> abc, with "" or \" inside standing for one double quote; other text unchanged.
+-- The operator Postgres applies to `col <op> 'pattern'` on entity (op like, ilike, match
+-- or imatch), once the pattern is proven usable: see pg_plugin/pattern_op.h.
+CREATE FUNCTION realtime._pattern_operator(entity regclass, col text, op text, pattern text)
+RETURNS oid
+AS '$libdir/pg_realtime', 'pg_realtime_pattern_operator'
+LANGUAGE C STABLE STRICT;
+
+-- "abc" -> abc, a backslash standing for the character after it; anything else (not
+-- quoted, or not closed by its last character) is returned as it is, quotes included.
 CREATE FUNCTION realtime._unquote(s text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT CASE
-        WHEN length(s) >= 2 AND left(s, 1) = '"' AND right(s, 1) = '"'
-        THEN replace(replace(substr(s, 2, length(s) - 2), '\"', '"'), '""', '"')
-        ELSE s
-    END;
+    SELECT CASE WHEN s ~ '^"([^"\\]|\\.)*"$'
+                THEN regexp_replace(substr(s, 2, length(s) - 2), '\\(.)', '\1', 'g')
+                ELSE s
+           END;
 $$;
 
--- Reads one condition, column=operator.value, into {"column", "op", "values"}. Only the
--- syntax is checked here; filter is the whole text, for messages.
+-- The values of an in list, "(a,b)", read as the array literal {a,b}.
+CREATE FUNCTION realtime._in_list(raw_value text, cond text)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    list text[];
+BEGIN
+    IF length(raw_value) < 2 OR left(raw_value, 1) <> '(' OR right(raw_value, 1) <> ')' THEN
+        RAISE EXCEPTION 'malformed filter "%": the in operator takes a list in parentheses', cond
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'for example status=in.(open,closed)';
+    END IF;
+    BEGIN
+        list := ('{' || substr(raw_value, 2, length(raw_value) - 2) || '}')::text[];
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'malformed filter "%": the in list is not a valid list: %', cond, SQLERRM
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'quote values holding commas or parentheses: in.("a,b",c)';
+    END;
+    list := ARRAY(SELECT unnest(list));
+    IF cardinality(list) > 100 THEN
+        RAISE EXCEPTION 'filter "%" has % values in its in list; at most 100 are allowed',
+                        cond, cardinality(list)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN list;
+END;
+$$;
+
+-- Reads one condition into {"column", "op", "values"[, "not": true]}. Only the syntax is
+-- checked here; filter is the whole text, for messages.
 CREATE FUNCTION realtime._parse_condition(cond text, filter text)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     eq_pos    int := strpos(cond, '=');
-    dot_pos   int := strpos(substr(cond, eq_pos + 1), '.');
+    rest      text := substr(cond, eq_pos + 1);
+    negate    boolean := left(rest, 4) = 'not.';
+    dot_pos   int;
     op        text;
     raw_value text;
     vals      text[];
@@ -49,43 +96,37 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'conditions are separated by single commas';
     END IF;
+    IF negate THEN
+        rest := substr(rest, 5);
+    END IF;
+    dot_pos := strpos(rest, '.');
     IF eq_pos <= 1 OR dot_pos = 0 THEN
         RAISE EXCEPTION 'malformed filter "%": expected column=operator.value', cond
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'for example user_id=eq.42 or status=in.(open,closed); join conditions with commas';
+                  HINT = 'for example user_id=eq.42, status=in.(open,closed) or name=not.ilike.*bot*; join conditions with commas';
     END IF;
-    op := lower(btrim(substr(cond, eq_pos + 1, dot_pos - 1)));
-    raw_value := substr(cond, eq_pos + dot_pos + 1);
-    IF op NOT IN ('eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'in') THEN
+    op := left(rest, dot_pos - 1);
+    raw_value := substr(rest, dot_pos + 1);
+    IF op NOT IN ('eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'in', 'like', 'ilike', 'match',
+                  'imatch', 'is', 'isdistinct') THEN
         RAISE EXCEPTION 'unknown filter operator "%" in "%"', op, cond
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'operators are eq, neq, lt, lte, gt, gte and in';
+                  HINT = 'operators are eq, neq, lt, lte, gt, gte, in, like, ilike, match, imatch, is and isdistinct, each optionally after not.';
     END IF;
 
     IF op = 'in' THEN
-        IF raw_value !~ '^\s*\(.*\)\s*$' THEN
-            RAISE EXCEPTION 'malformed filter "%": the in operator takes a list in parentheses', cond
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'for example status=in.(open,closed)';
-        END IF;
-        raw_value := btrim(raw_value);
-        vals := realtime._split_top_level(substr(raw_value, 2, length(raw_value) - 2), ',', false);
-        IF vals = '{""}' THEN
-            RAISE EXCEPTION 'malformed filter "%": the in list is empty', cond
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF cardinality(vals) > 100 THEN
-            RAISE EXCEPTION 'filter "%" has % values in its in list; at most 100 are allowed',
-                            cond, cardinality(vals)
-                USING ERRCODE = 'program_limit_exceeded';
-        END IF;
-        SELECT array_agg(realtime._unquote(v) ORDER BY n) INTO vals
-          FROM unnest(vals) WITH ORDINALITY AS t(v, n);
+        vals := realtime._in_list(raw_value, cond);
     ELSE
         vals := ARRAY[realtime._unquote(raw_value)];
     END IF;
+    IF op = 'is' AND vals[1] NOT IN ('null', 'true', 'false', 'unknown') THEN
+        RAISE EXCEPTION 'invalid value "%" for the is operator in "%"', vals[1], cond
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'is takes null, true, false or unknown';
+    END IF;
     RETURN jsonb_build_object('column', realtime._unquote(btrim(left(cond, eq_pos - 1))),
-                              'op', op, 'values', to_jsonb(vals));
+                              'op', op, 'values', to_jsonb(vals))
+        || CASE WHEN negate THEN '{"not": true}'::jsonb ELSE '{}' END;
 END;
 $$;
 
@@ -120,9 +161,28 @@ BEGIN
 END;
 $$;
 
--- Checks the conditions on one column of entity: that it exists, that each of ops exists
--- for its type, and that each value parses as the output plugin will parse it.
--- value_conds holds, for each value, the text of its condition (for messages).
+-- The statement proving that operator op (as parse_filter groups them: is.<keyword>
+-- for is) exists for type col_type, or NULL when any type has it.
+CREATE FUNCTION realtime._operator_probe(op text, col_type text)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN op IN ('eq', 'in') THEN format('SELECT NULL::%1$s = NULL::%1$s', col_type)
+        WHEN op = 'neq' THEN format('SELECT NULL::%1$s <> NULL::%1$s', col_type)
+        WHEN op = 'lt' THEN format('SELECT NULL::%1$s < NULL::%1$s', col_type)
+        WHEN op = 'lte' THEN format('SELECT NULL::%1$s <= NULL::%1$s', col_type)
+        WHEN op = 'gt' THEN format('SELECT NULL::%1$s > NULL::%1$s', col_type)
+        WHEN op = 'gte' THEN format('SELECT NULL::%1$s >= NULL::%1$s', col_type)
+        WHEN op = 'isdistinct' THEN format('SELECT NULL::%1$s IS DISTINCT FROM NULL::%1$s', col_type)
+        WHEN op IN ('is.true', 'is.false', 'is.unknown')
+            THEN format('SELECT NULL::%s IS %s', col_type, upper(substr(op, 4)))
+    END;
+$$;
+
+-- Checks the conditions on one column of entity: that it exists, that each of ops (see
+-- _operator_probe) exists for its type, and that each of the typed values parses as the
+-- output plugin will parse it. value_conds holds, for each value, the text of its
+-- condition (for messages). Pattern conditions are checked by _pattern_operator.
 CREATE FUNCTION realtime._check_column(entity regclass, col text, ops text[],
                                        value_list text[], value_conds text[])
 RETURNS void
@@ -131,6 +191,7 @@ DECLARE
     col_type   text;
     input_call text;
     op         text;
+    probe      text;
     bad        int;
 BEGIN
     -- The output plugin parses values with the column type's input function and the
@@ -155,12 +216,15 @@ BEGIN
     END IF;
 
     FOREACH op IN ARRAY ops LOOP
+        probe := realtime._operator_probe(op, col_type);
+        CONTINUE WHEN probe IS NULL;
         BEGIN
-            EXECUTE format('SELECT NULL::%1$s %2$s NULL::%1$s', col_type,
-                           CASE op WHEN 'eq' THEN '=' WHEN 'neq' THEN '<>' WHEN 'lt' THEN '<'
-                                   WHEN 'lte' THEN '<=' WHEN 'gt' THEN '>' WHEN 'gte' THEN '>='
-                                   WHEN 'in' THEN '=' END);
-        EXCEPTION WHEN undefined_function THEN
+            EXECUTE probe;
+        EXCEPTION WHEN undefined_function OR datatype_mismatch THEN
+            IF op LIKE 'is.%' THEN
+                RAISE EXCEPTION 'is % needs a boolean column; "%" is of type %', substr(op, 4), col, col_type
+                    USING ERRCODE = 'datatype_mismatch';
+            END IF;
             RAISE EXCEPTION 'operator % is not supported for column "%" of type %', op, col, col_type
                 USING ERRCODE = 'undefined_function';
         END;
@@ -179,6 +243,23 @@ BEGIN
 END;
 $$;
 
+-- The operator of a pattern condition (see _pattern_operator), with the condition named
+-- when its pattern is refused.
+CREATE FUNCTION realtime._check_pattern(entity regclass, cond jsonb, cond_text text)
+RETURNS oid
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN realtime._pattern_operator(entity, cond->>'column', cond->>'op', cond->'values'->>0);
+EXCEPTION
+    WHEN undefined_function OR undefined_column THEN
+        RAISE;
+    WHEN OTHERS THEN
+        RAISE EXCEPTION 'invalid pattern "%" for column "%" in filter "%": %',
+                        cond->'values'->>0, cond->>'column', cond_text, SQLERRM
+            USING ERRCODE = SQLSTATE;
+END;
+$$;
+
 -- Parses Supabase's filter syntax against the columns of entity and returns the parsed
 -- form stored in realtime.subscription.filters. Every value is checked against the
 -- column's type and every operator against the type's operators, so that the output
@@ -189,10 +270,9 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     parsed jsonb[] := '{}';
     conds  text[];
-    cond   text;
     checks record;
 BEGIN
-    IF filter IS NULL OR btrim(filter) = '' THEN
+    IF filter IS NULL OR btrim(filter, E' \t\n\r\f\v') = '' THEN
         RETURN '[]';
     END IF;
     IF octet_length(filter) > realtime._max_filter_bytes() THEN
@@ -201,22 +281,35 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   HINT = 'Supabase''s filters are short: an in list takes at most 100 values';
     END IF;
-    conds := realtime._split_top_level(filter, ',', true);
-    FOREACH cond IN ARRAY conds LOOP
-        parsed := parsed || realtime._parse_condition(cond, filter);
+    conds := realtime._split_filter(filter);
+    FOR i IN 1 .. cardinality(conds) LOOP
+        parsed := parsed || realtime._parse_condition(conds[i], filter);
     END LOOP;
 
-    -- One check per column, in the order of first use, so errors follow the text.
+    -- One check per column, in the order of first use, so errors follow the text. The
+    -- values of is and of the patterns are not of the column's type.
     FOR checks IN
-        SELECT p->>'column' AS col, array_agg(DISTINCT p->>'op') AS ops,
-               array_agg(v ORDER BY n, k) AS vals, array_agg(c ORDER BY n, k) AS val_conds
-          FROM unnest(parsed, conds) WITH ORDINALITY AS t(p, c, n),
-               jsonb_array_elements_text(p->'values') WITH ORDINALITY AS e(v, k)
+        SELECT p->>'column' AS col,
+               array_agg(DISTINCT CASE WHEN p->>'op' = 'is' THEN 'is.' || (p->'values'->>0)
+                                       ELSE p->>'op' END) AS ops,
+               array_agg(v ORDER BY n, k) FILTER (WHERE v IS NOT NULL AND p->>'op' NOT IN
+                   ('is', 'like', 'ilike', 'match', 'imatch')) AS vals,
+               array_agg(c ORDER BY n, k) FILTER (WHERE v IS NOT NULL AND p->>'op' NOT IN
+                   ('is', 'like', 'ilike', 'match', 'imatch')) AS val_conds
+          FROM unnest(parsed, conds) WITH ORDINALITY AS t(p, c, n)
+          LEFT JOIN LATERAL jsonb_array_elements_text(p->'values') WITH ORDINALITY AS e(v, k) ON true
          GROUP BY p->>'column'
          ORDER BY min(n)
     LOOP
-        PERFORM realtime._check_column(entity, checks.col, checks.ops, checks.vals,
-                                       checks.val_conds);
+        PERFORM realtime._check_column(entity, checks.col, checks.ops,
+                                       coalesce(checks.vals, '{}'), coalesce(checks.val_conds, '{}'));
+    END LOOP;
+
+    FOR i IN 1 .. cardinality(parsed) LOOP
+        IF parsed[i]->>'op' IN ('like', 'ilike', 'match', 'imatch') THEN
+            parsed[i] := parsed[i] || jsonb_build_object(
+                'operator', realtime._check_pattern(entity, parsed[i], conds[i])::bigint);
+        END IF;
     END LOOP;
     RETURN to_jsonb(parsed);
 END;

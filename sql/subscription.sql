@@ -6,9 +6,15 @@
 -- during decoding, which Postgres only allows for catalogs. It also means the table can
 -- never be rewritten (no VACUUM FULL, no ALTER TYPE) and refuses INSERT ... ON CONFLICT.
 --
--- filters holds the parsed form of filter: a JSON array of
--- {"column": name, "op": "eq|neq|lt|lte|gt|gte|in", "values": [text, ...]}, one element
--- per ANDed condition; "values" has one element except for "in".
+-- filters holds the parsed form of filter (realtime.parse_filter), which the output
+-- plugin reads: a JSON array with one element per ANDed condition,
+--   {"column": name, "op": op, "values": [...], "not": true, "operator": oid}
+-- op: eq, neq, lt, lte, gt, gte, in, like, ilike, match, imatch, is or isdistinct.
+-- values: text; one value, except for in (0 to 100, a JSON null being an SQL NULL of
+--   the list); for is, one of "null", "true", "false", "unknown".
+-- not: present (true) only for the not. prefix.
+-- operator: like, ilike, match and imatch only: the pg_operator OID Postgres chose for
+--   `column <op> 'pattern'` when the subscription was made.
 CREATE TABLE realtime.subscription (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     node_id       text        NOT NULL CHECK (node_id <> ''),

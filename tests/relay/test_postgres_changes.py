@@ -252,7 +252,7 @@ def test_join_reply_echoes_bindings_in_order(todos, pg_relay):
 @pytest.mark.parametrize("bad,message", [
     (binding(table="nope"), 'relation "public.nope" does not exist'),
     (binding(filter="nope=eq.1"), 'column "nope" does not exist'),
-    (binding(filter="user_id=like.1"), 'unknown filter operator'),
+    (binding(filter="user_id=foo.1"), 'unknown filter operator'),
     (binding(filter="user_id=eq.abc"), 'invalid value "abc"'),
     (binding(filter="user_id"), 'malformed filter'),
 ], ids=["unknown-table", "unknown-column", "bad-operator", "bad-value", "malformed"])
