@@ -86,8 +86,11 @@ BEGIN
         partition_name := part::text;
         BEGIN
             EXECUTE format('DROP TABLE %s', part);
-        EXCEPTION WHEN lock_not_available THEN
-            action := 'busy';
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'busy';
+            WHEN undefined_table THEN
+                CONTINUE;  -- a concurrent call dropped it
         END;
         RETURN NEXT;
     END LOOP;
@@ -102,8 +105,10 @@ BEGIN
                 partition_name := 'realtime.messages_' || to_char(today - 1 + day, 'YYYY_MM_DD');
                 RETURN NEXT;
                 CONTINUE;
-            WHEN invalid_object_definition THEN
-                CONTINUE;  -- the day is covered by a partition made by hand
+            -- Covered by a partition made by hand, or made by a concurrent call (which
+            -- shows as a duplicate catalog key when both create it at once).
+            WHEN invalid_object_definition OR duplicate_table OR unique_violation THEN
+                CONTINUE;
         END;
         IF made IS NOT NULL THEN
             action := 'created';

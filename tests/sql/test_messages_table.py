@@ -2,9 +2,12 @@
 docs, and the daily partitions realtime.maintain_messages makes ahead and drops after
 the retention period."""
 import datetime
+import threading
 
 import psycopg2
 import pytest
+
+from support.pg import wait_until
 
 from .helpers import as_user, user, ALICE
 
@@ -150,3 +153,38 @@ def test_a_partition_made_by_hand_is_respected(app_db):
     app_db.execute("CREATE TABLE realtime.rest PARTITION OF realtime.messages DEFAULT")
     assert app_db.execute("SELECT * FROM realtime.maintain_messages()") == []
     assert {"by_hand", "rest"} <= set(partitions(app_db))
+
+
+def test_concurrent_maintenance_calls_agree(app_db):
+    """Two relays may run maintenance at once: the second waits for the first's new
+    partition and finds it made, instead of failing."""
+    ahead = name_of(today(app_db) + datetime.timedelta(days=3))
+    app_db.execute(f"DROP TABLE realtime.{ahead}")
+    first = app_db.connect(autocommit=False)
+    second_result = {}
+    try:
+        with first.cursor() as cur:
+            cur.execute("SELECT * FROM realtime.maintain_messages()")
+            assert cur.fetchall() == [("created", f"realtime.{ahead}")]
+
+        def second():
+            conn = app_db.connect()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT * FROM realtime.maintain_messages(lock_wait => '60 s')")
+                    second_result["rows"] = cur.fetchall()
+            except Exception as exc:  # reported by the assertion below
+                second_result["error"] = exc
+            finally:
+                conn.close()
+        thread = threading.Thread(target=second)
+        thread.start()
+        wait_until(lambda: app_db.scalar("""SELECT count(*) FROM pg_stat_activity
+                                             WHERE wait_event_type = 'Lock'
+                                               AND query LIKE '%%maintain_messages%%'""") == 1,
+                   timeout=30, what="the second call to wait for the first")
+        first.commit()
+    finally:
+        first.close()
+    thread.join(timeout=60)
+    assert second_result == {"rows": []}
