@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     if (!server.start()) return 1;
     std::function<std::string()> peers_json;
     if (mesh) peers_json = [&mesh] { return mesh->peers_json(); };
-    rt::HttpApi http(cfg, metrics, server.hub(), mesh_client.get(), peers_json);
+    rt::HttpApi http(cfg, metrics, server.hub(), peers_json);
     server.set_http(&http);
     if (!orphans.empty()) server.hub().adopt_orphans(std::move(orphans));
 

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "relay/core/log.h"
+#include "relay/protocol/errors.h"
 
 namespace rt {
 namespace {
@@ -172,7 +173,7 @@ void DbWorker::subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, 
         SubscribeResult r;
         r.member_id = member_id;
         if (!c) {
-            r.error = "Postgres Changes are unavailable: the database cannot be reached";
+            r.error = errors::kDatabaseUnreachable;
         } else {
             // One transaction: a join gets all of its bindings or none.
             Result begin = exec(c, "BEGIN");

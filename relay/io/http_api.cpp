@@ -4,8 +4,9 @@
 #include <ctime>
 
 #include "relay/core/ids.h"
-#include "relay/protocol/jwt.h"
 #include "relay/core/json.h"
+#include "relay/core/topic.h"
+#include "relay/protocol/errors.h"
 
 namespace rt {
 namespace {
@@ -34,11 +35,10 @@ std::string bearer_token(const HttpRequest& req) {
 
 }  // namespace
 
-HttpApi::HttpApi(const Config& cfg, Metrics& metrics, Hub& hub, ClusterPort* cluster,
-                 std::function<std::string()> peers_json)
-    : cfg_(cfg), metrics_(metrics), hub_(hub), cluster_(cluster), peers_json_(std::move(peers_json)) {}
+HttpApi::HttpApi(const Config& cfg, Metrics& metrics, Hub& hub, std::function<std::string()> peers_json)
+    : cfg_(cfg), metrics_(metrics), hub_(hub), peers_json_(std::move(peers_json)) {}
 
-HttpResponse HttpApi::unavailable() { return message_response(503, "Server is shutting down"); }
+HttpResponse HttpApi::unavailable() { return message_response(503, errors::kShuttingDown); }
 
 HttpResponse HttpApi::handle(const HttpRequest& req) {
     if (req.method == "OPTIONS") {
@@ -75,7 +75,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
 }
 
 std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req) {
-    JwtResult auth = JwtVerifier(cfg_.jwt_secret).verify(bearer_token(req), static_cast<int64_t>(time(nullptr)));
+    JwtResult auth = hub_.auth().verify(bearer_token(req), static_cast<int64_t>(time(nullptr)));
     if (!auth.ok) return message_response(401, "Unauthorized");
     if (req.too_large)
         return message_response(413, "Payload too large: the limit is " + std::to_string(cfg_.limits.max_payload_bytes) +
@@ -100,7 +100,7 @@ HttpResponse HttpApi::broadcast(const HttpRequest& req) {
         if (topic.empty() || event.empty())
             return message_response(422, "each message needs a non-empty topic and event");
         BroadcastMsg b;
-        b.topic = topic.rfind("realtime:", 0) == 0 ? std::string(topic) : "realtime:" + std::string(topic);
+        b.topic = topic::normalize(topic);
         b.event = std::string(event);
         b.payload = payload ? json::stringify(*payload) : "{}";
         b.is_private = json::bool_or(json::member(m, "private"), false);
@@ -113,7 +113,7 @@ HttpResponse HttpApi::broadcast(const HttpRequest& req) {
 HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event) {
     if (auto refused = refuse(req)) return *refused;
     BroadcastMsg b;
-    b.topic = "realtime:" + std::string(sub_topic);
+    b.topic = topic::of(sub_topic);
     b.event = std::string(event);
     b.is_private = req.private_query;
     if (req.content_type.rfind("application/octet-stream", 0) == 0) {
@@ -131,10 +131,8 @@ HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view s
 
 void HttpApi::publish(const std::vector<BroadcastMsg>& batch) {
     for (BroadcastMsg b : batch) {
-        if (b.is_private) continue;  // no private channel can be joined yet
-        b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";
-        hub_.deliver_broadcast(b);
-        if (cluster_) cluster_->publish_broadcast(b);
+        b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";  // Supabase gives REST messages an id
+        hub_.publish_broadcast(b);
     }
 }
 

@@ -11,7 +11,6 @@
 #include "relay/core/config.h"
 #include "relay/hub/hub.h"
 #include "relay/core/metrics.h"
-#include "relay/hub/ports.h"
 
 namespace rt {
 
@@ -36,8 +35,7 @@ struct HttpResponse {
 class HttpApi {
 public:
     // peers_json: the current peer list as a JSON array (the cluster's view).
-    HttpApi(const Config& cfg, Metrics& metrics, Hub& hub, ClusterPort* cluster,
-            std::function<std::string()> peers_json);
+    HttpApi(const Config& cfg, Metrics& metrics, Hub& hub, std::function<std::string()> peers_json);
 
     HttpResponse handle(const HttpRequest& req);
     static HttpResponse unavailable();
@@ -53,7 +51,6 @@ private:
     const Config& cfg_;
     Metrics& metrics_;
     Hub& hub_;
-    ClusterPort* cluster_;
     std::function<std::string()> peers_json_;
 };
 

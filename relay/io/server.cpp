@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "relay/io/http_api.h"
+#include "relay/protocol/errors.h"
 #include "relay/core/log.h"
 
 
@@ -360,7 +361,7 @@ int Server::refuse_upgrade(lws* wsi, int status, const std::string& message) {
 int Server::on_confirm_upgrade(lws* wsi) {
     std::string path = header(wsi, WSI_TOKEN_GET_URI);
     if (!is_websocket_path(path)) return refuse_upgrade(wsi, 404, "no WebSocket endpoint at " + path);
-    if (shutting_down_) return refuse_upgrade(wsi, 503, "Server is shutting down");
+    if (shutting_down_) return refuse_upgrade(wsi, 503, errors::kShuttingDown);
 
     std::string vsn = url_arg(wsi, "vsn=");
     PendingUpgrade up;
@@ -373,11 +374,11 @@ int Server::on_confirm_upgrade(lws* wsi) {
 
     std::string token = custom_header(wsi, "x-api-key:");
     if (token.empty()) token = url_arg(wsi, "apikey=");
-    JwtResult r = JwtVerifier(cfg_.jwt_secret).verify(token, static_cast<int64_t>(time(nullptr)));
+    JwtResult r = hub_->auth().verify(token, static_cast<int64_t>(time(nullptr)));
     if (!r.ok) return refuse_upgrade(wsi, 401, r.error);
 
     if (max_connections_ > 0 && static_cast<int>(hub_->connection_count() + pending_upgrades_.size()) >= max_connections_)
-        return refuse_upgrade(wsi, 429, "Too many connected users");
+        return refuse_upgrade(wsi, 429, errors::kTooManyConnections);
 
     up.claims = std::move(r.claims);
     up.token = std::move(token);

@@ -80,34 +80,34 @@ JwtResult refuse(const char* message) {
 }  // namespace
 
 JwtResult JwtVerifier::verify(std::string_view token, int64_t now_s) const {
-    if (token.empty()) return refuse(kJwtMissing);
+    if (token.empty()) return refuse(errors::kJwtMissing);
     size_t dot1 = token.find('.');
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-        return refuse(kJwtMalformed);
+        return refuse(errors::kJwtMalformed);
 
     std::string header_text, claims_text, signature;
     if (!base64url_decode(token.substr(0, dot1), header_text) ||
         !base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1), claims_text) ||
         !base64url_decode(token.substr(dot2 + 1), signature))
-        return refuse(kJwtMalformed);
+        return refuse(errors::kJwtMalformed);
 
     json::Document header, claims;
     if (!json::parse(header, header_text) || !header.IsObject() || !json::parse(claims, claims_text) ||
         !claims.IsObject())
-        return refuse(kJwtMalformed);
+        return refuse(errors::kJwtMalformed);
     const EVP_MD* md = digest_for(json::string_or(json::member(header, "alg"), ""));
-    if (!md) return refuse(kJwtBadSignature);
+    if (!md) return refuse(errors::kJwtBadSignature);
 
     std::string expected = hmac(md, secret_, token.substr(0, dot2));
     if (expected.size() != signature.size() ||
         CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0)
-        return refuse(kJwtBadSignature);
+        return refuse(errors::kJwtBadSignature);
 
     const json::Value* role = json::member(claims, "role");
     const json::Value* exp = json::member(claims, "exp");
     if (!role || !role->IsString() || role->GetStringLength() == 0 || !exp || !exp->IsNumber())
-        return refuse(kJwtMissingClaims);
+        return refuse(errors::kJwtMissingClaims);
 
     JwtResult r;
     if (exp->IsInt64()) {
@@ -121,7 +121,7 @@ JwtResult JwtVerifier::verify(std::string_view token, int64_t now_s) const {
     r.claims.sub = std::string(json::string_or(json::member(claims, "sub"), ""));
     r.claims.json = json::stringify(claims);
     if (r.claims.exp <= now_s) {
-        r.error = kJwtExpired;  // claims stay filled: callers say how long ago
+        r.error = errors::kJwtExpired;  // claims stay filled: callers say how long ago
         return r;
     }
     r.ok = true;

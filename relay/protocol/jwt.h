@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "relay/protocol/errors.h"
+
 namespace rt {
 
 struct Claims {
@@ -17,7 +19,7 @@ struct Claims {
 
 struct JwtResult {
     bool ok = false;
-    std::string error;  // Supabase's message when !ok
+    std::string error;  // Supabase's message when !ok (errors::kJwt*)
     Claims claims;      // also filled for an expired but otherwise valid token
 };
 
@@ -32,12 +34,5 @@ private:
 
 // Signs claims_json with HS256 (tokens for the quick start, tests and benchmarks).
 std::string sign_hs256(std::string_view claims_json, std::string_view secret);
-
-// Supabase's texts for refused tokens.
-inline constexpr const char* kJwtMissing = "API key is missing";
-inline constexpr const char* kJwtMalformed = "The token provided is not a valid JWT";
-inline constexpr const char* kJwtBadSignature = "Failed to validate JWT signature";
-inline constexpr const char* kJwtMissingClaims = "Fields `role` and `exp` are required in JWT";
-inline constexpr const char* kJwtExpired = "Token has expired";
 
 }  // namespace rt

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "relay/core/json.h"
+#include "relay/core/topic.h"
 
 namespace rt {
 namespace {
@@ -79,8 +80,7 @@ bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error)
     if (type == "BROADCAST") {
         out.type = PluginDoc::Type::Broadcast;
         BroadcastMsg& b = out.broadcast;
-        std::string topic = string_member(raw("topic"));
-        b.topic = topic.rfind("realtime:", 0) == 0 ? topic : "realtime:" + topic;
+        b.topic = topic::normalize(string_member(raw("topic")));
         b.event = string_member(raw("event"));
         std::string_view payload = raw("payload");
         b.payload = payload.empty() ? "{}" : std::string(payload);
@@ -114,20 +114,6 @@ bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error)
     d.append(errors.empty() ? std::string_view("null") : errors);
     d.push_back('}');
     return true;
-}
-
-std::string postgres_changes_payload(const std::vector<int64_t>& ids, std::string_view data_json) {
-    std::string out;
-    out.reserve(data_json.size() + 16 + ids.size() * 12);
-    out += "{\"ids\":[";
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (i) out.push_back(',');
-        out += std::to_string(ids[i]);
-    }
-    out += "],\"data\":";
-    out.append(data_json);
-    out.push_back('}');
-    return out;
 }
 
 }  // namespace rt

@@ -1,5 +1,5 @@
-// The documents of the pg_realtime output plugin as the relay reads them, and the
-// postgres_changes payload clients get. Pure logic, no I/O.
+// The documents of the pg_realtime output plugin as the relay reads them (design 3.3,
+// plus change_index and the SUBSCRIBED document). Pure logic, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,6 @@ struct PluginDoc {
 };
 
 bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error);
-
-// {"ids":[...],"data":<data_json>}
-std::string postgres_changes_payload(const std::vector<int64_t>& ids, std::string_view data_json);
 
 // "16/B374D848" -> 0x16B374D848; 0 when malformed.
 uint64_t parse_lsn(std::string_view text);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "relay/protocol/payloads.h"
 #include "relay/slot/plugin_doc.h"
 #include "relay/io/db_worker.h"
 #include "relay/core/log.h"
@@ -261,7 +262,7 @@ void Replication::handle_document(std::string_view text) {
                 ev.kind = doc.type == PluginDoc::Type::Row ? ChangeEvent::Kind::Row : ChangeEvent::Kind::Subscribed;
                 ev.pos = doc.pos;
                 ev.received_us = now;
-                if (ev.kind == ChangeEvent::Kind::Row) ev.payload = postgres_changes_payload(ids, doc.data_json);
+                if (ev.kind == ChangeEvent::Kind::Row) ev.payload = payloads::postgres_changes(ids, doc.data_json);
                 ev.ids = std::move(ids);
                 route(node, std::move(ev));
             }

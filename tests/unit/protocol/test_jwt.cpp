@@ -101,15 +101,15 @@ TEST(Jwt, ClaimsJsonIsCompactAndSubOptional) {
 TEST(Jwt, MissingToken) {
     JwtResult r = verify("");
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error, rt::kJwtMissing);
+    EXPECT_EQ(r.error, rt::errors::kJwtMissing);
 }
 
 TEST(Jwt, WrongNumberOfPartsIsMalformed) {
     std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
     std::string two_parts = token.substr(0, token.rfind('.'));
-    EXPECT_EQ(verify(two_parts).error, rt::kJwtMalformed);
-    EXPECT_EQ(verify(token + ".extra").error, rt::kJwtMalformed);
-    EXPECT_EQ(verify("no-dots-at-all").error, rt::kJwtMalformed);
+    EXPECT_EQ(verify(two_parts).error, rt::errors::kJwtMalformed);
+    EXPECT_EQ(verify(token + ".extra").error, rt::errors::kJwtMalformed);
+    EXPECT_EQ(verify("no-dots-at-all").error, rt::errors::kJwtMalformed);
     EXPECT_FALSE(verify(two_parts).ok);
 }
 
@@ -117,24 +117,24 @@ TEST(Jwt, BadBase64IsMalformed) {
     std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
     std::string bad = token;
     bad[3] = '*';  // not base64url
-    EXPECT_EQ(verify(bad).error, rt::kJwtMalformed);
+    EXPECT_EQ(verify(bad).error, rt::errors::kJwtMalformed);
     std::string plus = token;
     plus[token.find('.') + 2] = '+';  // standard base64, not base64url
-    EXPECT_EQ(verify(plus).error, rt::kJwtMalformed);
+    EXPECT_EQ(verify(plus).error, rt::errors::kJwtMalformed);
 }
 
 TEST(Jwt, NonJsonHeaderOrClaimsIsMalformed) {
-    EXPECT_EQ(verify(make_token("not json", claims(kNow + 60), EVP_sha256())).error, rt::kJwtMalformed);
-    EXPECT_EQ(verify(make_token(R"({"alg":"HS256"})", "not json", EVP_sha256())).error, rt::kJwtMalformed);
-    EXPECT_EQ(verify(make_token(R"({"alg":"HS256"})", "[1,2]", EVP_sha256())).error, rt::kJwtMalformed);
-    EXPECT_EQ(verify(make_token(R"("HS256")", claims(kNow + 60), EVP_sha256())).error, rt::kJwtMalformed);
+    EXPECT_EQ(verify(make_token("not json", claims(kNow + 60), EVP_sha256())).error, rt::errors::kJwtMalformed);
+    EXPECT_EQ(verify(make_token(R"({"alg":"HS256"})", "not json", EVP_sha256())).error, rt::errors::kJwtMalformed);
+    EXPECT_EQ(verify(make_token(R"({"alg":"HS256"})", "[1,2]", EVP_sha256())).error, rt::errors::kJwtMalformed);
+    EXPECT_EQ(verify(make_token(R"("HS256")", claims(kNow + 60), EVP_sha256())).error, rt::errors::kJwtMalformed);
 }
 
 TEST(Jwt, ForgedSignatureIsRefused) {
     std::string forged = rt::sign_hs256(claims(kNow + 60), "another-secret");
     JwtResult r = verify(forged);
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error, rt::kJwtBadSignature);
+    EXPECT_EQ(r.error, rt::errors::kJwtBadSignature);
 }
 
 TEST(Jwt, TamperedClaimsAreRefused) {
@@ -142,19 +142,19 @@ TEST(Jwt, TamperedClaimsAreRefused) {
     size_t dot1 = token.find('.'), dot2 = token.rfind('.');
     std::string tampered =
         token.substr(0, dot1 + 1) + b64url(claims(kNow + 60, "service_role")) + token.substr(dot2);
-    EXPECT_EQ(verify(tampered).error, rt::kJwtBadSignature);
+    EXPECT_EQ(verify(tampered).error, rt::errors::kJwtBadSignature);
 }
 
 TEST(Jwt, TruncatedSignatureIsRefused) {
     std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
     EXPECT_FALSE(verify(token.substr(0, token.size() - 4)).ok);
-    EXPECT_EQ(verify(token.substr(0, token.rfind('.') + 1)).error, rt::kJwtBadSignature);  // empty signature
+    EXPECT_EQ(verify(token.substr(0, token.rfind('.') + 1)).error, rt::errors::kJwtBadSignature);  // empty signature
 }
 
 TEST(Jwt, AlgNoneIsRefused) {
     JwtResult r = verify(make_token(R"({"alg":"none","typ":"JWT"})", claims(kNow + 60), nullptr));
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error, rt::kJwtBadSignature);
+    EXPECT_EQ(r.error, rt::errors::kJwtBadSignature);
     EXPECT_TRUE(r.claims.role.empty()) << "claims of an unverified token must not be reported";
 }
 
@@ -163,36 +163,36 @@ TEST(Jwt, AlgRs256IsRefused) {
     std::string header = R"({"alg":"RS256","typ":"JWT"})";
     std::string input = b64url(header) + "." + b64url(claims(kNow + 60));
     std::string token = input + "." + b64url(hmac(EVP_sha256(), kSecret, input));
-    EXPECT_EQ(verify(token).error, rt::kJwtBadSignature);
-    EXPECT_EQ(verify(make_token(R"({"typ":"JWT"})", claims(kNow + 60), EVP_sha256())).error, rt::kJwtBadSignature);
+    EXPECT_EQ(verify(token).error, rt::errors::kJwtBadSignature);
+    EXPECT_EQ(verify(make_token(R"({"typ":"JWT"})", claims(kNow + 60), EVP_sha256())).error, rt::errors::kJwtBadSignature);
 }
 
 TEST(Jwt, HeaderAlgMustMatchTheSignature) {
     // Claims HS512 but signed with HS256.
-    EXPECT_EQ(verify(make_token(R"({"alg":"HS512"})", claims(kNow + 60), EVP_sha256())).error, rt::kJwtBadSignature);
+    EXPECT_EQ(verify(make_token(R"({"alg":"HS512"})", claims(kNow + 60), EVP_sha256())).error, rt::errors::kJwtBadSignature);
 }
 
 TEST(Jwt, MissingRoleOrExp) {
-    EXPECT_EQ(verify(rt::sign_hs256(R"({"exp":1700000100})", kSecret)).error, rt::kJwtMissingClaims);
-    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon"})", kSecret)).error, rt::kJwtMissingClaims);
-    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"","exp":1700000100})", kSecret)).error, rt::kJwtMissingClaims);
-    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":7,"exp":1700000100})", kSecret)).error, rt::kJwtMissingClaims);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"exp":1700000100})", kSecret)).error, rt::errors::kJwtMissingClaims);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon"})", kSecret)).error, rt::errors::kJwtMissingClaims);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"","exp":1700000100})", kSecret)).error, rt::errors::kJwtMissingClaims);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":7,"exp":1700000100})", kSecret)).error, rt::errors::kJwtMissingClaims);
     EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":"1700000100"})", kSecret)).error,
-              rt::kJwtMissingClaims);
+              rt::errors::kJwtMissingClaims);
     EXPECT_FALSE(verify(rt::sign_hs256(R"({"role":"anon"})", kSecret)).ok);
 }
 
 TEST(Jwt, ExpiredTokenKeepsItsClaims) {
     JwtResult r = verify(rt::sign_hs256(claims(kNow - 30, "anon", "u9"), kSecret));
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error, rt::kJwtExpired);
+    EXPECT_EQ(r.error, rt::errors::kJwtExpired);
     EXPECT_EQ(r.claims.exp, kNow - 30);
     EXPECT_EQ(r.claims.role, "anon");
     EXPECT_EQ(r.claims.sub, "u9");
 }
 
 TEST(Jwt, ExpEqualToNowIsExpired) {
-    EXPECT_EQ(verify(rt::sign_hs256(claims(kNow), kSecret)).error, rt::kJwtExpired);
+    EXPECT_EQ(verify(rt::sign_hs256(claims(kNow), kSecret)).error, rt::errors::kJwtExpired);
     EXPECT_TRUE(verify(rt::sign_hs256(claims(kNow + 1), kSecret)).ok);
 }
 
@@ -201,11 +201,11 @@ TEST(Jwt, ExpAsFloat) {
     EXPECT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.claims.exp, 1700000100);
     JwtResult past = verify(rt::sign_hs256(R"({"role":"anon","exp":1699999999.5})", kSecret));
-    EXPECT_EQ(past.error, rt::kJwtExpired);
+    EXPECT_EQ(past.error, rt::errors::kJwtExpired);
 }
 
 TEST(Jwt, SecretMatters) {
     std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
     EXPECT_TRUE(JwtVerifier(kSecret).verify(token, kNow).ok);
-    EXPECT_EQ(JwtVerifier("other").verify(token, kNow).error, rt::kJwtBadSignature);
+    EXPECT_EQ(JwtVerifier("other").verify(token, kNow).error, rt::errors::kJwtBadSignature);
 }

@@ -1,0 +1,51 @@
+// Postgres Changes on the loop: subscription ids bound to memberships, the delivery of
+// change events to the members whose bindings they match (each member sees only its own
+// ids), and the "Subscribed to PostgreSQL" announcement once the decoder has every
+// binding of a member (a SUBSCRIBED document). Subscription rows themselves are made and
+// removed by the database thread, through DbPort.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "relay/core/metrics.h"
+#include "relay/hub/model.h"
+#include "relay/hub/output.h"
+#include "relay/hub/ports.h"
+#include "relay/hub/replay_guard.h"
+#include "relay/hub/resume.h"
+
+namespace rt {
+
+class Changes {
+public:
+    Changes(Output& out, Metrics& metrics, DbPort* db, ReplayGuard& replay, Resume& resume)
+        : out_(out), metrics_(metrics), db_(db), replay_(replay), resume_(resume) {}
+
+    void bind(Member& m);     // m is admitted: its binding ids route to it
+    void release(Member& m);  // m leaves: its ids are forgotten and unsubscribed
+    // A change event from the slot (here or through the mesh).
+    void deliver(const ChangeEvent& ev);
+    // Sends ev to m (one frame per channel and protocol version through cache, when given).
+    void send(Member& m, const ChangeEvent& ev, FrameRef* cache);
+    void announce_if_live(Member& m);
+    // The members with a bound id that is not in present (rows the slot holder removed).
+    std::vector<Member*> lost(const std::unordered_set<int64_t>& present) const;
+
+private:
+    void mark_live(const ChangeEvent& ev);
+    void deliver_row(const ChangeEvent& ev);
+
+    Output& out_;
+    Metrics& metrics_;
+    DbPort* db_;
+    ReplayGuard& replay_;
+    Resume& resume_;
+    std::unordered_map<int64_t, Member*> bindings_by_id_;
+    std::unordered_set<int64_t> live_before_bound_;  // SUBSCRIBED seen before the DB answer
+    uint64_t change_stamp_ = 0;
+};
+
+}  // namespace rt

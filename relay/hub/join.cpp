@@ -1,0 +1,191 @@
+// The join flow: checks, authorization, the membership, its database and cluster steps,
+// and the reply.
+#include "relay/hub/join.h"
+
+#include "relay/core/ids.h"
+#include "relay/core/topic.h"
+#include "relay/protocol/errors.h"
+#include "relay/protocol/payloads.h"
+
+namespace rt {
+namespace {
+
+// The join reply's response: each binding as the client sent it, with its id.
+std::string join_response(const std::vector<Binding>& bindings) {
+    std::string response = "{\"postgres_changes\":[";
+    for (size_t i = 0; i < bindings.size(); ++i) {
+        if (i) response.push_back(',');
+        const Binding& b = bindings[i];
+        response += "{\"id\":" + std::to_string(b.id);
+        std::string_view echo = b.echo_json;
+        if (echo.size() > 2) {
+            response.push_back(',');
+            response.append(echo.substr(1, echo.size() - 2));
+        }
+        response.push_back('}');
+    }
+    response += "]}";
+    return response;
+}
+
+}  // namespace
+
+void JoinFlow::handle(Connection& conn, phoenix::Inbound& msg) {
+    if (!admissible(conn, msg)) return;
+    JoinConfig config = parse_join_config(msg.payload);
+    std::string refusal;
+    std::optional<JoinIdentity> who = authorize(conn, msg, config, refusal);
+    if (!who) {
+        p_.out.error_reply(conn, msg, refusal);
+        return;
+    }
+    if (!config.bindings_error.empty()) {
+        p_.out.error_reply(conn, msg, config.bindings_error);
+        return;
+    }
+    if (!config.bindings.empty() && (!p_.db || !p_.db->available())) {
+        p_.out.error_reply(conn, msg, errors::kNoDatabase);
+        return;
+    }
+    if (Member* existing = conn.member(msg.topic)) p_.exit.remove_member(*existing, true);  // a second join replaces the first
+    Claims claims = who->claims;
+    Member& m = prepare(conn, msg, std::move(config), std::move(*who));
+    if (m.bindings.empty() || p_.resume.try_adopt(m, claims)) {
+        complete(m);
+        return;
+    }
+    subscribe(m, claims);
+}
+
+// The topic, the join rate and the number of channels of the connection.
+bool JoinFlow::admissible(Connection& conn, const phoenix::Inbound& msg) {
+    if (!topic::is_channel(msg.topic)) {
+        p_.out.error_reply(conn, msg, errors::kUnmatchedTopic);
+        return false;
+    }
+    if (topic::is_unnamed(msg.topic)) {
+        p_.out.error_reply(conn, msg, errors::kTopicNameRequired);
+        return false;
+    }
+    if (!conn.joins.allow(p_.clock.mono_ms)) {
+        p_.metrics.rate_limited++;
+        p_.out.error_reply(conn, msg, errors::kJoinRateLimit);
+        return false;
+    }
+    if (!conn.member(msg.topic) && static_cast<int>(conn.members.size()) >= p_.cfg.limits.max_channels_per_client) {
+        p_.metrics.rate_limited++;
+        p_.out.error_reply(conn, msg, errors::kChannelLimit);
+        return false;
+    }
+    return true;
+}
+
+// Who the join acts as, and whether it may read the channel. A join may bring its own
+// token; either way the token must still be valid. Private channels cannot be joined
+// until their authorization exists.
+std::optional<JoinIdentity> JoinFlow::authorize(const Connection& conn, const phoenix::Inbound& msg,
+                                                const JoinConfig& config, std::string& refusal) {
+    std::optional<JoinIdentity> who = p_.auth.join_identity(conn, config.access_token, p_.clock.wall_s, refusal);
+    if (!who) return std::nullopt;
+    if (config.is_private) {
+        refusal = errors::kPrivateReadPrefix + std::string(topic::sub_topic(msg.topic));
+        return std::nullopt;
+    }
+    return who;
+}
+
+// The membership, on its channel but not yet among its members (not joined).
+Member& JoinFlow::prepare(Connection& conn, const phoenix::Inbound& msg, JoinConfig&& config, JoinIdentity&& who) {
+    auto m = std::make_unique<Member>();
+    for (BindingRequest& request : config.bindings) {
+        Binding b;
+        static_cast<BindingRequest&>(b) = std::move(request);
+        m->bindings.push_back(std::move(b));
+    }
+    m->id = next_member_id_++;
+    m->conn = &conn;
+    m->join_ref = msg.join_ref.value_or(msg.ref.value_or(""));
+    m->self = config.self;
+    m->ack = config.ack;
+    m->replication_ready = config.replication_ready;
+    m->presence_enabled = config.presence_enabled;
+    m->presence_key = config.presence_key.empty() ? random_uuid() : std::move(config.presence_key);
+    m->access_token = std::move(who.token);
+    m->token_exp = who.claims.exp;
+    m->own_claims = std::move(who.own_claims);
+    m->pending_ref = msg.ref;
+    m->channel = &p_.channels.get(msg.topic);
+    Member& ref = *m;
+    conn.members.push_back(std::move(m));
+    return ref;
+}
+
+// The database step: one subscription row per binding, answered by on_subscribe_result.
+void JoinFlow::subscribe(Member& m, const Claims& claims) {
+    std::vector<BindingSpec> specs;
+    for (const Binding& b : m.bindings) specs.push_back(b.spec);
+    pending_[m.id] = &m;
+    p_.db->subscribe(m.id, std::move(specs), claims.json);
+}
+
+void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
+    auto it = pending_.find(r.member_id);
+    if (it == pending_.end()) {
+        // The channel was left or replaced meanwhile: undo what the database did.
+        if (r.ok && !r.ids.empty() && p_.db) p_.db->unsubscribe(std::move(r.ids));
+        return;
+    }
+    Member& m = *it->second;
+    pending_.erase(it);
+    if (!r.ok || r.ids.size() != m.bindings.size()) {
+        std::optional<std::string_view> ref;
+        if (m.pending_ref) ref = *m.pending_ref;
+        std::string reason = r.ok ? errors::kSubscriptionCountMismatch : r.error;
+        p_.out.reply(*m.conn, m.join_ref, ref, m.channel->topic, "error", payloads::reason(reason));
+        if (r.ok && p_.db) p_.db->unsubscribe(std::move(r.ids));
+        p_.exit.remove_member(m, false);
+        return;
+    }
+    for (size_t i = 0; i < r.ids.size(); ++i) m.bindings[i].id = r.ids[i];
+    complete(m);
+}
+
+// The cluster step: admitted once every peer routes the channel's broadcasts here.
+void JoinFlow::complete(Member& m) {
+    if (p_.channels.wait_for_route(m)) admit(m);
+}
+
+void JoinFlow::on_channel_routed(const std::string& topic) {
+    for (Member* m : p_.channels.routed(topic)) admit(*m);
+}
+
+void JoinFlow::admit(Member& m) {
+    Connection& conn = *m.conn;
+    m.joined = true;
+    p_.channels.add(m);
+    p_.changes.bind(m);
+    std::optional<std::string_view> ref;
+    if (m.pending_ref) ref = *m.pending_ref;
+    p_.out.reply(conn, m.join_ref, ref, m.channel->topic, "ok", join_response(m.bindings));
+    m.pending_ref.reset();
+
+    if (m.presence_enabled) p_.presence.send_state(m);
+    if (m.replication_ready) {
+        // SQL broadcasts reach this node through the slot stream when it has a database.
+        if (p_.db && p_.db->available())
+            p_.out.system(m, "system", "ok", errors::kReplicationReady);
+        else
+            p_.out.system(m, "system", "error", errors::kReplicationUnavailable);
+    }
+    p_.changes.announce_if_live(m);
+    for (const ChangeEvent& ev : m.replay) p_.changes.send(m, ev, nullptr);
+    m.replay.clear();
+}
+
+bool JoinFlow::waits_on(const Channel& ch, const Member* except) const {
+    for (const auto& [id, p] : pending_)
+        if (p->channel == &ch && p != except) return true;
+    return false;
+}
+
+}  // namespace rt

@@ -1,0 +1,75 @@
+// A join, from the phx_join to the reply: checks (topic, rate, channel count), then
+// authorize (the join's token, private channels), then prepare the membership, then the
+// asynchronous steps (its postgres_changes rows from the database, unless it resumes
+// orphaned ones; the cluster routing the channel here), then admit (the reply, presence
+// state, system messages, held changes). Each step is one function, so an asynchronous
+// authorization fits between authorize and admit as the database step does.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "relay/core/config.h"
+#include "relay/core/metrics.h"
+#include "relay/hub/auth.h"
+#include "relay/hub/changes.h"
+#include "relay/hub/channels.h"
+#include "relay/hub/model.h"
+#include "relay/hub/output.h"
+#include "relay/hub/ports.h"
+#include "relay/hub/presence.h"
+#include "relay/hub/resume.h"
+
+namespace rt {
+
+// How a feature makes a member leave: presence, bindings, channel and connection (the Hub).
+class MemberExit {
+public:
+    virtual void remove_member(Member& m, bool send_close) = 0;
+
+protected:
+    ~MemberExit() = default;
+};
+
+class JoinFlow {
+public:
+    struct Parts {
+        const Config& cfg;
+        const LoopClock& clock;
+        Metrics& metrics;
+        Output& out;
+        Channels& channels;
+        Presence& presence;
+        Changes& changes;
+        Resume& resume;
+        const Auth& auth;
+        DbPort* db;
+        MemberExit& exit;
+    };
+    explicit JoinFlow(Parts parts) : p_(parts) {}
+
+    void handle(Connection& conn, phoenix::Inbound& msg);  // a phx_join
+    void on_subscribe_result(SubscribeResult&& r);      // the database step's answer
+    void on_channel_routed(const std::string& topic);   // the cluster step's answer
+    // m leaves before its join completed: its subscribe result finds nobody and undoes itself.
+    void forget(const Member& m) { pending_.erase(m.id); }
+    // A join still waiting for the database, other than except, points at ch.
+    bool waits_on(const Channel& ch, const Member* except) const;
+
+private:
+    bool admissible(Connection& conn, const phoenix::Inbound& msg);
+    std::optional<JoinIdentity> authorize(const Connection& conn, const phoenix::Inbound& msg,
+                                          const JoinConfig& config, std::string& refusal);
+    Member& prepare(Connection& conn, const phoenix::Inbound& msg, JoinConfig&& config, JoinIdentity&& who);
+    void subscribe(Member& m, const Claims& claims);
+    void complete(Member& m);
+    void admit(Member& m);
+
+    Parts p_;
+    std::unordered_map<uint64_t, Member*> pending_;  // member id -> member waiting for the database
+    uint64_t next_member_id_ = 1;
+};
+
+}  // namespace rt

@@ -1,0 +1,97 @@
+// The loop's state, as plain data: connections, their memberships of channels, and
+// channels. The Hub owns connections (and through them memberships); Channels owns the
+// channels. The hub's features read and update these; only the loop thread touches them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/core/events.h"
+#include "relay/protocol/join_config.h"
+#include "relay/protocol/jwt.h"
+#include "relay/protocol/phoenix.h"
+#include "relay/protocol/rate_limit.h"
+#include "relay/protocol/send_queue.h"
+
+namespace rt {
+
+struct Channel;
+struct Connection;
+
+// The loop's clock, set by the loop before it calls into the hub (tests set it by hand).
+struct LoopClock {
+    int64_t mono_ms = 0;
+    int64_t wall_s = 0;
+};
+
+// One postgres_changes binding of a membership.
+struct Binding : BindingRequest {
+    int64_t id = 0;
+    bool live = false;      // the decoder has it (a SUBSCRIBED document was seen)
+};
+
+// One connection's membership of one channel.
+struct Member {
+    uint64_t id = 0;        // unique for the life of the relay; presence owner
+    Connection* conn = nullptr;
+    Channel* channel = nullptr;
+    size_t slot = 0;        // index in channel->members
+    std::string join_ref;
+    bool joined = false;    // false while its postgres_changes bindings are being created
+    bool self = false;
+    bool ack = false;
+    bool replication_ready = false;  // asked for the "Replication connection established" event
+    bool presence_enabled = false;
+    bool announced = false;  // "Subscribed to PostgreSQL" sent
+    std::string presence_key;
+    std::vector<Binding> bindings;
+    std::string access_token;  // the token this channel was authorized with
+    int64_t token_exp = 0;
+    std::optional<std::string> pending_ref;  // ref of the join awaiting its reply
+    std::unique_ptr<Claims> own_claims;  // set when the join or an access_token push carried a token
+    std::vector<ChangeEvent> replay;  // changes held for adopted subscriptions, sent after the reply
+    uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
+
+    // Who the member is: its own token's claims, else its connection's. The one place
+    // that answers it (authorization and resuming read this).
+    inline const Claims& claims() const;
+};
+
+struct Connection {
+    uint64_t id = 0;
+    void* transport = nullptr;  // the transport's handle (the lws wsi)
+    phoenix::Vsn vsn = phoenix::Vsn::V1;
+    Claims claims;
+    std::string token;
+    SendQueue queue;
+    std::vector<std::unique_ptr<Member>> members;
+    RateLimiter events;
+    RateLimiter joins;
+    int64_t last_rx_ms = 0;
+    bool closing = false;
+    bool dirty = false;  // queued frames wait for the end of the loop turn (the transport's)
+
+    Member* member(std::string_view topic);
+};
+
+struct Channel {
+    std::string topic;
+    std::vector<Member*> members;   // joined
+    std::vector<Member*> routing;   // joins answered once the cluster routes the channel here
+    bool interest = false;          // this node listens to the channel on the mesh
+    bool routed = true;             // every peer delivers the channel's broadcasts here
+};
+
+inline const Claims& Member::claims() const { return own_claims ? *own_claims : conn->claims; }
+
+inline Member* Connection::member(std::string_view topic) {
+    for (auto& m : members)
+        if (m->channel->topic == topic) return m.get();
+    return nullptr;
+}
+
+}  // namespace rt

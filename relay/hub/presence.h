@@ -1,0 +1,51 @@
+// Presence as the hub runs it: a member's track and untrack (its own entry, replicated
+// to peers), peers' entries as the mesh hands them over, and presence_state /
+// presence_diff to the members that enabled presence. The state itself is the
+// PresenceStore's (presence_store.h).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "relay/core/metrics.h"
+#include "relay/hub/channels.h"
+#include "relay/hub/output.h"
+#include "relay/hub/ports.h"
+#include "relay/hub/presence_store.h"
+
+namespace rt {
+
+class Presence {
+public:
+    Presence(Channels& channels, Output& out, Metrics& metrics, ClusterPort* cluster);
+
+    // A "presence" push of a joined member: {"event":"track","payload":{...}} or untrack.
+    void handle(Connection& conn, Member& m, const phoenix::Inbound& msg);
+    void untrack(Member& m);                 // the member leaves (or untracks)
+    void send_state(Member& m);              // presence_state of its channel, to m
+
+    // Peers' entries (from the mesh).
+    void apply_remote(const std::string& node, const PresenceDelta& delta);
+    void remove_remote(const std::string& node);  // a peer went down
+    void replace_remote(const std::string& node, const std::vector<PresenceDelta>& entries);
+    // This node's own entries (a snapshot for a peer).
+    void for_each_local(const std::function<void(const PresenceDelta&)>& fn) const;
+
+    const PresenceStore& store() const { return store_; }
+
+private:
+    void track(Member& m, std::string meta_json);
+    void fanout_diff(const PresenceDiff& diff);
+    void count_entries();
+    std::string next_phx_ref();
+
+    Channels& channels_;
+    Output& out_;
+    Metrics& metrics_;
+    ClusterPort* cluster_;
+    PresenceStore store_;
+    uint64_t next_ref_ = 1;
+};
+
+}  // namespace rt

@@ -1,0 +1,16 @@
+// A client's broadcast push as a BroadcastMsg: the text form ({"type":"broadcast",
+// "event","payload"}) or binary kind 3 (raw or JSON payload, optional metadata). Pure
+// logic, no I/O.
+#pragma once
+
+#include <string>
+
+#include "relay/core/events.h"
+#include "relay/protocol/phoenix.h"
+
+namespace rt {
+
+// Fills out (topic: the member's channel) from msg; false when a text push lacks its event.
+bool read_broadcast_push(const phoenix::Inbound& msg, const std::string& topic, BroadcastMsg& out);
+
+}  // namespace rt

@@ -1,0 +1,55 @@
+// Every message a client can be refused with, or told in a system message, worded as
+// Supabase Realtime words it (clients and people match on these texts): join refusals,
+// token problems, limits, and the Postgres Changes status lines. One place, so a change
+// of wording is one edit and the tests quote the same constants.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rt::errors {
+
+// Tokens (the upgrade, joins, access_token pushes, the REST API).
+inline constexpr const char* kJwtMissing = "API key is missing";
+inline constexpr const char* kJwtMalformed = "The token provided is not a valid JWT";
+inline constexpr const char* kJwtBadSignature = "Failed to validate JWT signature";
+inline constexpr const char* kJwtMissingClaims = "Fields `role` and `exp` are required in JWT";
+inline constexpr const char* kJwtExpired = "Token has expired";
+// "Token has expired N seconds ago", as channels are told when they close.
+inline std::string token_expired(int64_t seconds_ago) {
+    return std::string(kJwtExpired) + " " + std::to_string(seconds_ago) + " seconds ago";
+}
+inline constexpr const char* kInvalidJwtPrefix = "InvalidJWTToken: ";
+
+// Joins.
+inline constexpr const char* kUnmatchedTopic = "unmatched topic";
+inline constexpr const char* kTopicNameRequired = "TopicNameRequired: You must provide a topic name";
+inline constexpr const char* kJoinRateLimit = "ClientJoinRateLimitReached: Too many joins per second";
+inline constexpr const char* kChannelLimit = "ChannelRateLimitReached: Too many channels";
+inline constexpr const char* kPrivateReadPrefix =
+    "Unauthorized: You do not have permissions to read from this Channel topic: ";
+inline constexpr const char* kNoDatabase = "Postgres Changes are not available: this relay has no database (--db)";
+
+// Limits and the connection.
+inline constexpr const char* kMessageRateLimit = "Too many messages per second";
+inline constexpr const char* kTooManyConnections = "Too many connected users";
+inline constexpr const char* kShuttingDown = "Server is shutting down";
+
+// Messages of a joined channel.
+inline constexpr const char* kBroadcastShape =
+    "broadcast needs a payload {\"type\":\"broadcast\",\"event\":\"...\",\"payload\":{...}}";
+inline constexpr const char* kPresenceTrackShape = "Presence track payload must be a map";
+inline constexpr const char* kPresenceEvent = "presence event must be \"track\" or \"untrack\"";
+inline std::string unknown_event(const std::string& event) { return "unknown event \"" + event + "\""; }
+
+// System messages (extension "system" or "postgres_changes").
+inline constexpr const char* kSubscribedToPostgres = "Subscribed to PostgreSQL";
+inline constexpr const char* kReplicationReady = "Replication connection established";
+inline constexpr const char* kReplicationUnavailable =
+    "Replication is not available: this relay has no database (--db)";
+inline constexpr const char* kSubscriptionCountMismatch = "subscription count mismatch";
+inline constexpr const char* kSubscriptionLost =
+    "Subscription to PostgreSQL lost while this node was cut off from the cluster; rejoining";
+inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
+
+}  // namespace rt::errors

@@ -1,0 +1,67 @@
+// Reading a phx_join payload: flags with Supabase's defaults, and the postgres_changes
+// bindings with their checks.
+#include "relay/protocol/join_config.h"
+
+#include <cctype>
+
+namespace rt {
+namespace {
+
+bool flag(const json::Value* section, const char* name) {
+    return json::bool_or(section ? json::member(*section, name) : nullptr, false);
+}
+
+// Appends the bindings of config.postgres_changes; false with a reason when malformed.
+bool parse_bindings(const json::Value* config, std::vector<BindingRequest>& out, std::string& error) {
+    const json::Value* list = config ? json::member(*config, "postgres_changes") : nullptr;
+    if (!list || list->IsNull()) return true;
+    if (!list->IsArray()) {
+        error = "postgres_changes must be a list of {event, schema, table, filter}";
+        return false;
+    }
+    for (const json::Value& item : list->GetArray()) {
+        if (!item.IsObject()) {
+            error = "each postgres_changes binding must be an object";
+            return false;
+        }
+        BindingRequest b;
+        std::string event(json::string_or(json::member(item, "event"), "*"));
+        for (char& c : event) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+        b.spec.event = event == "INSERT" || event == "UPDATE" || event == "DELETE" ? event : "*";
+        b.spec.schema = std::string(json::string_or(json::member(item, "schema"), "public"));
+        b.spec.table = std::string(json::string_or(json::member(item, "table"), ""));
+        b.spec.filter = std::string(json::string_or(json::member(item, "filter"), ""));
+        if (b.spec.table.empty() || b.spec.table == "*") {
+            error = "postgres_changes binding on schema \"" + b.spec.schema +
+                    "\" needs a table: subscribing to every table of a schema is not supported yet";
+            return false;
+        }
+        if (b.spec.schema == "*") {
+            error = "postgres_changes binding needs a schema name, not \"*\"";
+            return false;
+        }
+        b.echo_json = json::stringify(item);
+        out.push_back(std::move(b));
+    }
+    return true;
+}
+
+}  // namespace
+
+JoinConfig parse_join_config(const json::Value* payload) {
+    JoinConfig c;
+    const json::Value* config = payload ? json::member(*payload, "config") : nullptr;
+    const json::Value* bc = config ? json::member(*config, "broadcast") : nullptr;
+    const json::Value* pr = config ? json::member(*config, "presence") : nullptr;
+    c.self = flag(bc, "self");
+    c.ack = flag(bc, "ack");
+    c.replication_ready = flag(bc, "replication_ready");
+    c.presence_enabled = flag(pr, "enabled");
+    c.presence_key = std::string(json::string_or(pr ? json::member(*pr, "key") : nullptr, ""));
+    c.is_private = flag(config, "private");
+    c.access_token = std::string(payload ? json::string_or(json::member(*payload, "access_token"), "") : "");
+    parse_bindings(config, c.bindings, c.bindings_error);
+    return c;
+}
+
+}  // namespace rt

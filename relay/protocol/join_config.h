@@ -1,0 +1,36 @@
+// A phx_join's payload as the relay reads it: {"config":{"broadcast":{"self","ack",
+// "replication_ready"},"presence":{"enabled","key"},"postgres_changes":[...],"private"},
+// "access_token"}. Pure logic, no I/O: the join flow (hub/join) decides what to do with it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/core/events.h"
+#include "relay/core/json.h"
+
+namespace rt {
+
+// One postgres_changes binding as the client asked for it.
+struct BindingRequest {
+    BindingSpec spec;
+    std::string echo_json;  // the client's binding object, echoed in the join reply
+};
+
+struct JoinConfig {
+    bool self = false;               // broadcast.self: the sender gets its own broadcasts
+    bool ack = false;                // broadcast.ack: broadcasts are answered with a reply
+    bool replication_ready = false;  // broadcast.replication_ready: the "Replication connection established" event
+    bool presence_enabled = false;
+    std::string presence_key;        // empty: the join flow makes one
+    bool is_private = false;
+    std::string access_token;        // the join's own token; empty: the socket's
+    std::vector<BindingRequest> bindings;
+    std::string bindings_error;      // not empty when postgres_changes is malformed (bindings is then partial)
+};
+
+// Reads payload (the phx_join payload; nullptr or not an object reads as no config).
+JoinConfig parse_join_config(const json::Value* payload);
+
+}  // namespace rt

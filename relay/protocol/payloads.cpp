@@ -1,0 +1,90 @@
+// Client payloads: JSON text assembled around already-serialized parts.
+#include "relay/protocol/payloads.h"
+
+#include "relay/core/json.h"
+
+namespace rt::payloads {
+namespace {
+
+void append_ids(std::string& out, const std::vector<int64_t>& ids) {
+    out += "{\"ids\":[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) out.push_back(',');
+        out += std::to_string(ids[i]);
+    }
+}
+
+}  // namespace
+
+std::string reason(std::string_view reason) {
+    std::string p = "{\"reason\":";
+    json::append_string(p, reason);
+    p.push_back('}');
+    return p;
+}
+
+std::string reply(std::string_view status, std::string_view response_json) {
+    std::string p = "{\"status\":";
+    json::append_string(p, status);
+    p += ",\"response\":";
+    p.append(response_json);
+    p.push_back('}');
+    return p;
+}
+
+std::string system(std::string_view extension, std::string_view status, std::string_view message,
+                   std::string_view channel) {
+    std::string p = "{\"extension\":";
+    json::append_string(p, extension);
+    p += ",\"status\":";
+    json::append_string(p, status);
+    p += ",\"message\":";
+    json::append_string(p, message);
+    p += ",\"channel\":";
+    json::append_string(p, channel);
+    p.push_back('}');
+    return p;
+}
+
+std::string broadcast(const BroadcastMsg& msg) {
+    std::string p = "{\"type\":\"broadcast\",\"event\":";
+    json::append_string(p, msg.event);
+    p += ",\"payload\":";
+    p += msg.payload;
+    if (!msg.meta_json.empty()) {
+        p += ",\"meta\":";
+        p += msg.meta_json;
+    }
+    p.push_back('}');
+    return p;
+}
+
+std::string postgres_changes(const std::vector<int64_t>& ids, std::string_view data_json) {
+    std::string out;
+    out.reserve(data_json.size() + 16 + ids.size() * 12);
+    append_ids(out, ids);
+    out += "],\"data\":";
+    out.append(data_json);
+    out.push_back('}');
+    return out;
+}
+
+std::string postgres_changes_with_ids(std::string_view payload, const std::vector<int64_t>& ids) {
+    std::string out;
+    append_ids(out, ids);
+    size_t end = payload.find(']');  // payload is {"ids":[<integers>],"data":...}
+    if (end != std::string_view::npos) out.append(payload.substr(end));
+    return out;
+}
+
+ChangeEvent narrowed(const ChangeEvent& ev, std::vector<int64_t> own) {
+    ChangeEvent out;
+    out.kind = ev.kind;
+    out.pos = ev.pos;
+    out.received_us = ev.received_us;
+    out.payload = postgres_changes_with_ids(ev.payload, own);
+    out.ids = std::move(own);
+    return out;
+}
+
+}  // namespace rt::payloads

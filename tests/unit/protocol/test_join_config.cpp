@@ -1,0 +1,55 @@
+// relay/protocol/join_config: a phx_join payload read into flags, a token and bindings.
+#include <gtest/gtest.h>
+
+#include "relay/protocol/join_config.h"
+
+using namespace rt;
+
+namespace {
+
+JoinConfig read(const char* text) {
+    json::Document d;
+    EXPECT_TRUE(json::parse(d, text)) << text;
+    return parse_join_config(&d);
+}
+
+}  // namespace
+
+TEST(JoinConfig, DefaultsWithoutConfig) {
+    JoinConfig c = parse_join_config(nullptr);
+    EXPECT_FALSE(c.self || c.ack || c.replication_ready || c.presence_enabled || c.is_private);
+    EXPECT_TRUE(c.presence_key.empty());
+    EXPECT_TRUE(c.access_token.empty());
+    EXPECT_TRUE(c.bindings.empty());
+    EXPECT_TRUE(c.bindings_error.empty());
+    EXPECT_TRUE(read("{}").bindings_error.empty());
+}
+
+TEST(JoinConfig, FlagsKeyTokenAndPrivateAsString) {
+    JoinConfig c = read(R"({"config":{"broadcast":{"self":true,"ack":"true","replication_ready":true},
+        "presence":{"enabled":true,"key":"k1"},"private":"true"},"access_token":"tok"})");
+    EXPECT_TRUE(c.self && c.ack && c.replication_ready && c.presence_enabled && c.is_private);
+    EXPECT_EQ(c.presence_key, "k1");
+    EXPECT_EQ(c.access_token, "tok");
+}
+
+TEST(JoinConfig, BindingsWithDefaultsAndEcho) {
+    JoinConfig c = read(R"({"config":{"postgres_changes":[{"event":"insert","table":"todos","filter":"id=eq.1"},
+        {"table":"notes","schema":"app","event":"TRUNCATE"}]}})");
+    ASSERT_EQ(c.bindings.size(), 2u);
+    EXPECT_EQ(c.bindings[0].spec.event, "INSERT");
+    EXPECT_EQ(c.bindings[0].spec.schema, "public");
+    EXPECT_EQ(c.bindings[0].spec.filter, "id=eq.1");
+    EXPECT_EQ(c.bindings[0].echo_json, R"({"event":"insert","table":"todos","filter":"id=eq.1"})");
+    EXPECT_EQ(c.bindings[1].spec.event, "*");  // anything else listens to every event
+    EXPECT_EQ(c.bindings[1].spec.schema, "app");
+}
+
+TEST(JoinConfig, MalformedBindingsSayWhy) {
+    EXPECT_NE(read(R"({"config":{"postgres_changes":{}}})").bindings_error.find("must be a list"), std::string::npos);
+    EXPECT_NE(read(R"({"config":{"postgres_changes":[1]}})").bindings_error.find("must be an object"), std::string::npos);
+    EXPECT_NE(read(R"({"config":{"postgres_changes":[{"table":"*"}]}})").bindings_error.find("needs a table"),
+              std::string::npos);
+    EXPECT_NE(read(R"({"config":{"postgres_changes":[{"table":"t","schema":"*"}]}})").bindings_error.find("schema name"),
+              std::string::npos);
+}
