@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "relay/core/json.h"
+
 namespace rt::cluster {
 namespace {
 
@@ -143,6 +145,40 @@ void Membership::add_endpoint(const std::string& endpoint, Actions& out) {
     if (endpoint.empty() || std::find(endpoints_.begin(), endpoints_.end(), endpoint) != endpoints_.end()) return;
     endpoints_.push_back(endpoint);
     out.connect.push_back(endpoint);
+}
+
+bool Membership::is_up(const std::string& node) const {
+    auto p = peers_.find(node);
+    return p != peers_.end() && p->second.state == PeerState::Up;
+}
+
+std::vector<std::string> Membership::up_peers() const {
+    std::vector<std::string> up;
+    for (const auto& [node, p] : peers_)
+        if (p.state == PeerState::Up) up.push_back(node);
+    return up;
+}
+
+std::string Membership::peers_json() const {
+    std::string json = "[";
+    bool first = true;
+    for (const auto& [node, p] : peers_) {
+        if (!first) json.push_back(',');
+        first = false;
+        json += "{\"node_id\":";
+        json::append_string(json, node);
+        json += ",\"state\":";
+        json += p.state == PeerState::Up ? "\"up\"" : "\"down\"";
+        json += ",\"region\":";
+        json::append_string(json, p.region);
+        json += ",\"endpoint\":";
+        json::append_string(json, p.endpoint);
+        json += ",\"slot_holder\":";
+        json += p.state == PeerState::Up && p.slot_holder ? "true" : "false";
+        json.push_back('}');
+    }
+    json.push_back(']');
+    return json;
 }
 
 size_t Membership::up_count() const {

@@ -70,7 +70,11 @@ public:
     void add_endpoint(const std::string& endpoint, Actions& out);
 
     const std::unordered_map<std::string, Peer>& peers() const { return peers_; }
+    bool is_up(const std::string& node) const;
+    std::vector<std::string> up_peers() const;
     size_t up_count() const;
+    // {"node_id","state","region","endpoint","slot_holder"} per peer, as a JSON array.
+    std::string peers_json() const;
     // Most recent time an up peer of region said it held the slot (0: never).
     int64_t last_slot_holder_in(const std::string& region) const;
     // An up peer of region takes part in the election.

@@ -12,13 +12,13 @@ namespace {
 constexpr int kPeriodMs = 1000;
 }
 
-Registry::Registry(const Config& cfg, DbWorker& db, Mesh* mesh, std::function<bool()> holds_slot,
-                   RowsCheck on_rows_checked)
+Registry::Registry(const Config& cfg, RunOnDb run_on_db, Mesh* mesh, std::function<bool()> holds_slot,
+                   LoopInbound* loop)
     : cfg_(cfg),
-      db_(db),
+      run_on_db_(std::move(run_on_db)),
       mesh_(mesh),
       holds_slot_(std::move(holds_slot)),
-      on_rows_checked_(std::move(on_rows_checked)),
+      loop_(loop),
       incarnation_(random_uuid()) {}
 
 double Registry::removal_after_s(const Config& cfg) {
@@ -34,8 +34,8 @@ void Registry::start() {
     thread_ = std::thread([this] {
         while (running_) {
             // One beat at a time: a slow database must not pile them up.
-            if (!in_flight_.exchange(true)) db_.run([this](pg_conn* c) {
-                if (c) beat(c);
+            if (!in_flight_.exchange(true)) run_on_db_([this](RegistryDb* db) {
+                if (db) beat(*db);
                 in_flight_ = false;
             });
             for (int slept = 0; running_ && slept < kPeriodMs; slept += 50)
@@ -49,66 +49,44 @@ void Registry::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-void Registry::beat(pg_conn* c) {
+void Registry::beat(RegistryDb& db) {
     std::string endpoint = mesh_ ? mesh_->endpoint() : "";
-    std::string error;
     // Our own previous beat: if it is older than the removal delay, the slot holder may
     // have removed our subscriptions meanwhile (we were paused or cut off).
-    std::vector<std::vector<std::string>> previous;
-    bool maybe_removed = false;
-    if (beaten_ && pg_query(c,
-                            "SELECT extract(epoch FROM now() - last_heartbeat) FROM realtime.nodes "
-                            "WHERE node_id = $1 AND incarnation = $2",
-                            {cfg_.node_id, incarnation_}, &previous, &error) &&
-        !previous.empty())
-        maybe_removed = std::stod(previous[0][0]) > removal_after_s(cfg_);
-    if (!pg_query(c,
-                  "INSERT INTO realtime.nodes AS n (node_id, cluster_endpoint, region, incarnation) "
-                  "VALUES ($1, NULLIF($2, ''), $3, $4) ON CONFLICT (node_id) DO UPDATE SET "
-                  "cluster_endpoint = EXCLUDED.cluster_endpoint, region = EXCLUDED.region, "
-                  "started_at = CASE WHEN n.incarnation = EXCLUDED.incarnation THEN n.started_at ELSE now() END, "
-                  "incarnation = EXCLUDED.incarnation, last_heartbeat = now()",
-                  {cfg_.node_id, endpoint, cfg_.region, incarnation_}, nullptr, &error)) {
+    double age_s = 0;
+    bool maybe_removed = beaten_ && db.beat_age_s(cfg_.node_id, incarnation_, age_s) && age_s > removal_after_s(cfg_);
+    std::string error;
+    if (!db.record_beat(cfg_.node_id, endpoint, cfg_.region, incarnation_, error)) {
         LOG_WARN("node registry update failed: %s", error.c_str());
         return;
     }
     beaten_ = true;
-    if (maybe_removed && on_rows_checked_) {
-        std::vector<std::vector<std::string>> rows;
-        if (pg_query(c, "SELECT id FROM realtime.subscription WHERE node_id = $1", {cfg_.node_id}, &rows, &error)) {
-            LOG_WARN("this node was silent longer than %.0f s: checking which of its subscriptions survived",
-                     removal_after_s(cfg_));
-            std::unordered_set<int64_t> present;
-            for (auto& row : rows) present.insert(std::stoll(row[0]));
-            on_rows_checked_(std::move(present));
-        }
-    }
+    if (maybe_removed && loop_) report_surviving_rows(db);
     if (mesh_) {
-        std::vector<std::vector<std::string>> rows;
-        if (pg_query(c,
-                     "SELECT cluster_endpoint FROM realtime.nodes WHERE node_id <> $1 AND cluster_endpoint IS NOT NULL "
-                     "AND last_heartbeat > now() - interval '1 minute'",
-                     {cfg_.node_id}, &rows, &error)) {
-            std::vector<std::string> endpoints;
-            for (auto& row : rows) endpoints.push_back(row[0]);
-            mesh_->add_endpoints(endpoints);
-        }
+        std::vector<std::string> endpoints;
+        if (db.peer_endpoints(cfg_.node_id, endpoints)) mesh_->add_endpoints(endpoints);
     }
-    if (holds_slot_ && holds_slot_()) {
-        // A node is dead for the registry after removal_after_s() of silence.
-        std::string stale_s = std::to_string(removal_after_s(cfg_));
-        std::vector<std::vector<std::string>> rows;
-        if (!pg_query(c,
-                      "SELECT n.node_id, realtime.unsubscribe_node(n.node_id) FROM realtime.nodes n "
-                      "WHERE n.node_id <> $1 AND n.last_heartbeat < now() - make_interval(secs => $2::float8) "
-                      "AND EXISTS (SELECT 1 FROM realtime.subscription s WHERE s.node_id = n.node_id)",
-                      {cfg_.node_id, stale_s}, &rows, &error)) {
-            LOG_WARN("removing dead nodes' subscriptions failed: %s", error.c_str());
-            return;
-        }
-        for (auto& row : rows)
-            LOG_INFO("node %s is gone: removed its %s subscriptions", row[0].c_str(), row[1].c_str());
+    if (holds_slot_ && holds_slot_()) remove_dead_nodes(db);
+}
+
+void Registry::report_surviving_rows(RegistryDb& db) {
+    std::unordered_set<int64_t> present;
+    if (!db.own_subscriptions(cfg_.node_id, present)) return;
+    LOG_WARN("this node was silent longer than %.0f s: checking which of its subscriptions survived",
+             removal_after_s(cfg_));
+    loop_->subscriptions_present(std::move(present));
+}
+
+// A node is dead for the registry after removal_after_s() of silence.
+void Registry::remove_dead_nodes(RegistryDb& db) {
+    std::vector<std::pair<std::string, std::string>> removed;
+    std::string error;
+    if (!db.remove_dead_nodes(cfg_.node_id, removal_after_s(cfg_), removed, error)) {
+        LOG_WARN("removing dead nodes' subscriptions failed: %s", error.c_str());
+        return;
     }
+    for (auto& [node, count] : removed)
+        LOG_INFO("node %s is gone: removed its %s subscriptions", node.c_str(), count.c_str());
 }
 
 }  // namespace rt::cluster

@@ -4,8 +4,11 @@
 // nodes whose heartbeat went stale, so the plugin stops tagging changes for them.
 //
 // A node that was only paused or cut off (not dead) may find its own subscriptions gone
-// when it beats again; it then reports which of its rows still exist, so that the
-// channels that lost theirs are told to rejoin instead of waiting in silence.
+// when it beats again; it then reports which of its rows still exist (to the loop), so
+// that the channels that lost theirs are told to rejoin instead of waiting in silence.
+//
+// The decisions are here; the statements are behind RegistryDb, which the relay
+// implements with libpq on its database thread (relay/io/registry_db).
 #pragma once
 
 #include <atomic>
@@ -13,34 +16,59 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "relay/core/config.h"
-#include "relay/io/db_worker.h"
+#include "relay/hub/inbound.h"
 
 namespace rt::cluster {
 
 class Mesh;
 
+// The registry's statements, on one database session.
+class RegistryDb {
+public:
+    virtual ~RegistryDb() = default;
+    // Seconds since this incarnation's last recorded beat; false when there is none.
+    virtual bool beat_age_s(const std::string& node, const std::string& incarnation, double& age_s) = 0;
+    virtual bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
+                             const std::string& incarnation, std::string& error) = 0;
+    virtual bool own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) = 0;
+    // Endpoints of the other nodes heard from in the last minute.
+    virtual bool peer_endpoints(const std::string& node, std::vector<std::string>& endpoints) = 0;
+    // Removes the subscriptions of other nodes silent for stale_s: (node, rows removed).
+    virtual bool remove_dead_nodes(const std::string& node, double stale_s,
+                                   std::vector<std::pair<std::string, std::string>>& removed, std::string& error) = 0;
+};
+
+// Runs a job on the database's thread with a session, or with nullptr when the database
+// cannot be reached.
+using RunOnDb = std::function<void(std::function<void(RegistryDb*)>)>;
+
 class Registry {
 public:
-    using RowsCheck = std::function<void(std::unordered_set<int64_t> present)>;
-    Registry(const Config& cfg, DbWorker& db, Mesh* mesh, std::function<bool()> holds_slot, RowsCheck on_rows_checked);
+    Registry(const Config& cfg, RunOnDb run_on_db, Mesh* mesh, std::function<bool()> holds_slot, LoopInbound* loop);
+    ~Registry();
     // Seconds of silence after which the slot holder removes a node's subscriptions:
     // past the mesh's down period, and past --resume-grace so a crashed node that comes
     // back quickly can still resume its clients' subscriptions.
     static double removal_after_s(const Config& cfg);
-    ~Registry();
     void start();
     void stop();
 
+    // One beat (the database thread; public for the unit tests).
+    void beat(RegistryDb& db);
+
 private:
-    void beat(pg_conn* c);
+    void report_surviving_rows(RegistryDb& db);
+    void remove_dead_nodes(RegistryDb& db);
 
     const Config& cfg_;
-    DbWorker& db_;
+    RunOnDb run_on_db_;
     Mesh* mesh_;
     std::function<bool()> holds_slot_;
-    RowsCheck on_rows_checked_;
+    LoopInbound* loop_;
     bool beaten_ = false;
     std::string incarnation_;
     std::thread thread_;

@@ -1,6 +1,8 @@
 // Mesh message encoding: little-endian integers and u32-length-prefixed strings.
 #include "cluster/wire.h"
 
+#include "relay/core/bytes.h"
+
 namespace rt::cluster {
 namespace {
 
@@ -9,12 +11,8 @@ constexpr uint8_t kVersion = 1;
 class Out {
 public:
     void u8(uint8_t v) { s_.push_back(static_cast<char>(v)); }
-    void u32(uint32_t v) {
-        for (int i = 0; i < 4; ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    }
-    void u64(uint64_t v) {
-        for (int i = 0; i < 8; ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    }
+    void u32(uint32_t v) { bytes::put_le(s_, v); }
+    void u64(uint64_t v) { bytes::put_le(s_, v); }
     void str(std::string_view v) {
         u32(static_cast<uint32_t>(v.size()));
         s_.append(v);
@@ -46,18 +44,15 @@ public:
         v = b != 0;
         return true;
     }
-    bool u32(uint32_t& v) {
-        if (!need(4)) return false;
-        v = 0;
-        for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(d_[p_++])) << (8 * i);
+    template <typename T>
+    bool fixed(T& v) {
+        if (!need(sizeof(T))) return false;
+        v = bytes::get_le<T>(d_.data() + p_);
+        p_ += sizeof(T);
         return true;
     }
-    bool u64(uint64_t& v) {
-        if (!need(8)) return false;
-        v = 0;
-        for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(d_[p_++])) << (8 * i);
-        return true;
-    }
+    bool u32(uint32_t& v) { return fixed(v); }
+    bool u64(uint64_t& v) { return fixed(v); }
     bool str(std::string& v) {
         uint32_t n;
         if (!u32(n) || !need(n)) return false;
@@ -93,6 +88,25 @@ std::string routing_broadcast(std::string_view topic) {
     k.append(topic);
     k.push_back('\0');
     return k;
+}
+
+std::string encode_kind(MsgType type, uint64_t presence_seq) {
+    std::string k(1, static_cast<char>(type));
+    bytes::put_le(k, presence_seq);
+    return k;
+}
+
+bool decode_kind(std::string_view frame, MsgType& type, uint64_t& presence_seq) {
+    if (frame.size() != 9) return false;
+    type = static_cast<MsgType>(frame[0]);
+    presence_seq = bytes::get_le<uint64_t>(frame.data() + 1);
+    return true;
+}
+
+bool broadcast_topic(std::string_view routing, std::string& topic) {
+    if (routing.size() <= 3 || routing.substr(0, 2) != "B:") return false;
+    topic.assign(routing.substr(2, routing.size() - 3));
+    return true;
 }
 
 std::string encode_header(const Header& h) {

@@ -20,6 +20,10 @@
 
 namespace rt::cluster {
 
+// Messages a peer (and an inproc sender) may have queued before ZeroMQ drops; what it
+// still drops shows as sequence gaps.
+inline constexpr int kHighWaterMark = 200000;
+
 enum class MsgType : uint8_t {
     Heartbeat = 1,
     Broadcast = 2,
@@ -65,6 +69,14 @@ std::string routing_heartbeat();
 std::string routing_presence();
 std::string routing_node(std::string_view node);
 std::string routing_broadcast(std::string_view topic);
+
+// The topic of a channel's key "B:<topic>\0"; false for any other key.
+bool broadcast_topic(std::string_view routing, std::string& topic);
+
+// The frame between a producer's MeshSender and the mesh thread (inproc): the type, and
+// for presence deltas the sequence number the loop stamped on it.
+std::string encode_kind(MsgType type, uint64_t presence_seq);
+bool decode_kind(std::string_view frame, MsgType& type, uint64_t& presence_seq);
 
 std::string encode_header(const Header& h);
 bool decode_header(std::string_view data, Header& out);

@@ -5,7 +5,7 @@
 //
 // The hub does no I/O. Sockets are behind Transport, the database behind DbPort, the
 // cluster behind ClusterPort (ports.h); other threads reach it through the loop's
-// inbound port (inbound.h). That keeps all of the Phoenix / Supabase protocol logic
+// inbound port (inbound.h, implemented on the mailbox in loop_inbound.h). That keeps all of the Phoenix / Supabase protocol logic
 // testable without a network.
 #pragma once
 
@@ -66,6 +66,7 @@ public:
     void on_channel_routed(const std::string& topic) { join_.on_channel_routed(topic); }
     void remove_remote_presence(const std::string& node);  // a peer went down
     void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
+    void send_presence_snapshot(const std::string& to) { presence_.send_snapshot(to); }  // a peer asked
 
     // -- for the transport and observers ----------------------------------------------
     const Auth& auth() const { return auth_; }

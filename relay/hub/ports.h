@@ -1,6 +1,8 @@
-// What the hub (the loop thread's protocol logic) needs from the outside world. The
-// relay wires these to libwebsockets, the database thread and the cluster mesh; unit
-// tests wire them to recorders.
+// What the hub (the loop thread's protocol logic) calls in the outside world: the
+// sockets, the database, the cluster. The relay wires these to libwebsockets
+// (io/server), the database thread (io/db_worker) and the mesh (io/mesh_port); unit
+// tests wire them to recorders. Calls return at once (the loop never waits); answers
+// come back through the loop's inbound port (inbound.h).
 #pragma once
 
 #include <string>
@@ -27,7 +29,7 @@ public:
     virtual ~DbPort() = default;
     virtual bool available() const = 0;
     // Inserts one subscription row per binding in one transaction; answers through
-    // Hub::on_subscribe_result with member_id.
+    // LoopInbound::subscribe_result with member_id.
     virtual void subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, std::string claims_json) = 0;
     virtual void unsubscribe(std::vector<int64_t> ids) = 0;
 };
@@ -39,6 +41,8 @@ public:
     // This node gained its first (true) or lost its last (false) member of topic.
     virtual void channel_interest(const std::string& topic, bool interested) = 0;
     virtual void publish_presence(const PresenceDelta& delta) = 0;
+    // This node's presence entries, for the peer that asked (LoopInbound::presence_snapshot_wanted).
+    virtual void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) = 0;
 };
 
 }  // namespace rt

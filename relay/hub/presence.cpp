@@ -104,6 +104,13 @@ void Presence::for_each_local(const std::function<void(const PresenceDelta&)>& f
     });
 }
 
+void Presence::send_snapshot(const std::string& to) {
+    if (!cluster_) return;
+    std::vector<PresenceDelta> entries;
+    for_each_local([&](const PresenceDelta& d) { entries.push_back(d); });
+    cluster_->send_presence_snapshot(to, std::move(entries));
+}
+
 void Presence::fanout_diff(const PresenceDiff& diff) {
     Channel* ch = channels_.find(diff.topic);
     if (!ch) return;

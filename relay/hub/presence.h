@@ -31,6 +31,7 @@ public:
     void replace_remote(const std::string& node, const std::vector<PresenceDelta>& entries);
     // This node's own entries (a snapshot for a peer).
     void for_each_local(const std::function<void(const PresenceDelta&)>& fn) const;
+    void send_snapshot(const std::string& to);  // to the peer that asked
 
     const PresenceStore& store() const { return store_; }
 

@@ -14,27 +14,6 @@
 namespace rt {
 namespace {
 
-// Owns a PGresult.
-struct Result {
-    PGresult* res;
-    explicit Result(PGresult* r) : res(r) {}
-    ~Result() { PQclear(res); }
-    Result(const Result&) = delete;
-    Result& operator=(const Result&) = delete;
-    bool ok() const {
-        auto s = PQresultStatus(res);
-        return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-    }
-};
-
-Result exec(PGconn* c, const char* sql) { return Result(PQexec(c, sql)); }
-
-Result exec_params(PGconn* c, const char* sql, const std::vector<std::string>& params) {
-    std::vector<const char*> values;
-    for (const std::string& p : params) values.push_back(p.c_str());
-    return Result(PQexecParams(c, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
-}
-
 std::string bigint_array(const std::vector<int64_t>& ids) {
     std::string a = "{";
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -47,44 +26,8 @@ std::string bigint_array(const std::vector<int64_t>& ids) {
 
 }  // namespace
 
-std::string pg_error_message(const PGconn* conn, const PGresult* res) {
-    const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    std::string msg = primary ? primary : conn ? PQerrorMessage(conn) : "unknown database error";
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    for (char& c : msg)
-        if (c == '\n') c = ' ';
-    return msg;
-}
-
-bool pg_query(PGconn* conn, const char* sql, const std::vector<std::string>& params,
-              std::vector<std::vector<std::string>>* rows, std::string* error) {
-    Result r = exec_params(conn, sql, params);
-    if (!r.ok()) {
-        if (error) *error = pg_error_message(conn, r.res);
-        return false;
-    }
-    if (rows) {
-        for (int i = 0; i < PQntuples(r.res); ++i) {
-            std::vector<std::string> row;
-            for (int j = 0; j < PQnfields(r.res); ++j) row.emplace_back(PQgetvalue(r.res, i, j));
-            rows->push_back(std::move(row));
-        }
-    }
-    return true;
-}
-
-PGconn* pg_connect(const std::string& conninfo, const std::string& application_name, bool replication) {
-    // Our defaults come first: settings in the user's conninfo (expanded from dbname)
-    // override them. The replication mode comes last, as nothing may override it.
-    const char* keys[] = {"application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
-                          "keepalives_count", "dbname", replication ? "replication" : nullptr, nullptr};
-    const char* values[] = {application_name.c_str(), "5", "10", "5", "3", conninfo.c_str(),
-                            replication ? "database" : nullptr, nullptr};
-    return PQconnectdbParams(keys, values, 1);
-}
-
-DbWorker::DbWorker(std::string conninfo, std::string node_id, Mailbox<Hub>& loop)
-    : conninfo_(std::move(conninfo)), node_id_(std::move(node_id)), mailbox_(loop) {}
+DbWorker::DbWorker(std::string conninfo, std::string node_id, LoopInbound& loop)
+    : conninfo_(std::move(conninfo)), node_id_(std::move(node_id)), loop_(loop) {}
 
 DbWorker::~DbWorker() {
     stop();
@@ -98,7 +41,7 @@ bool DbWorker::check(std::string& error) {
         PQfinish(c);
         return false;
     }
-    Result r = exec(c, "SELECT extversion FROM pg_extension WHERE extname = 'pg_realtime'");
+    PgResult r = pg_exec(c, "SELECT extversion FROM pg_extension WHERE extname = 'pg_realtime'");
     if (!r.ok() || PQntuples(r.res) == 0) {
         error = std::string("the pg_realtime extension is not installed in database \"") + PQdb(c) +
                 "\": run CREATE EXTENSION pg_realtime";
@@ -176,11 +119,11 @@ void DbWorker::subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, 
             r.error = errors::kDatabaseUnreachable;
         } else {
             // One transaction: a join gets all of its bindings or none.
-            Result begin = exec(c, "BEGIN");
+            PgResult begin = pg_exec(c, "BEGIN");
             r.ok = begin.ok();
             for (const BindingSpec& b : bindings) {
                 if (!r.ok) break;
-                Result res = exec_params(c,
+                PgResult res = pg_exec_params(c,
                                          "SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
                                          "$4, NULLIF($5, ''), $6::jsonb)",
                                          {node_id_, b.schema, b.table, b.event, b.filter, claims});
@@ -192,17 +135,17 @@ void DbWorker::subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, 
                 r.ids.push_back(std::stoll(PQgetvalue(res.res, 0, 0)));
             }
             if (r.ok) {
-                Result commit = exec(c, "COMMIT");
+                PgResult commit = pg_exec(c, "COMMIT");
                 r.ok = commit.ok();
                 if (!r.ok) r.error = pg_error_message(c, commit.res);
             } else {
-                exec(c, "ROLLBACK");
+                pg_exec(c, "ROLLBACK");
                 if (r.error.empty()) r.error = pg_error_message(c);
             }
             if (!r.ok) r.ids.clear();
             reset_connection();
         }
-        mailbox_.post([r = std::move(r)](Hub& hub) mutable { hub.on_subscribe_result(std::move(r)); });
+        loop_.subscribe_result(std::move(r));
     });
 }
 
@@ -214,7 +157,7 @@ void DbWorker::unsubscribe(std::vector<int64_t> ids) {
                      ids.size());
             return;
         }
-        Result r = exec_params(c, "SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
+        PgResult r = pg_exec_params(c, "SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
                                {bigint_array(ids)});
         if (!r.ok()) LOG_WARN("removing subscriptions failed: %s", pg_error_message(c, r.res).c_str());
         reset_connection();
@@ -222,7 +165,7 @@ void DbWorker::unsubscribe(std::vector<int64_t> ids) {
 }
 
 bool DbWorker::fetch_orphans(std::vector<OrphanRow>& rows, std::string& error) {
-    Result r = exec_params(conn_,
+    PgResult r = pg_exec_params(conn_,
                            "SELECT s.id, n.nspname, c.relname, s.action_filter, coalesce(s.filter, ''), "
                            "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', '') "
                            "FROM realtime.subscription s JOIN pg_class c ON c.oid = s.entity "
@@ -252,8 +195,8 @@ bool DbWorker::unsubscribe_node_and_wait(int timeout_ms) {
     run([this, done](PGconn* c) {
         bool ok = false;
         if (c) {
-            exec_params(c, "DELETE FROM realtime.nodes WHERE node_id = $1", {node_id_});
-            Result r = exec_params(c, "SELECT realtime.unsubscribe_node($1)", {node_id_});
+            pg_exec_params(c, "DELETE FROM realtime.nodes WHERE node_id = $1", {node_id_});
+            PgResult r = pg_exec_params(c, "SELECT realtime.unsubscribe_node($1)", {node_id_});
             ok = r.ok();
             if (ok)
                 LOG_INFO("removed %s subscriptions of node %s", PQgetvalue(r.res, 0, 0), node_id_.c_str());

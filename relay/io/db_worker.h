@@ -1,6 +1,6 @@
 // The relay's database thread (I/O): one libpq connection that runs subscription
 // changes and registry updates in order, off the loop thread. Results go back to the
-// loop through its mailbox. The connection is re-established with backoff.
+// loop through its inbound port. The connection is re-established with backoff.
 #pragma once
 
 #include <condition_variable>
@@ -11,28 +11,16 @@
 #include <thread>
 #include <vector>
 
-#include "relay/hub/hub.h"
-#include "relay/core/mailbox.h"
 #include "relay/core/events.h"
+#include "relay/hub/inbound.h"
 #include "relay/hub/ports.h"
-
-struct pg_conn;
-struct pg_result;
+#include "relay/io/pg.h"
 
 namespace rt {
 
-// The error of a failed statement or connection, one line.
-std::string pg_error_message(const pg_conn* conn, const pg_result* res = nullptr);
-// Runs one statement with text parameters; rows (as text, NULL as "") go to *rows when
-// given. False with a one-line message in *error on failure.
-bool pg_query(pg_conn* conn, const char* sql, const std::vector<std::string>& params,
-              std::vector<std::vector<std::string>>* rows, std::string* error);
-// A libpq connection with the relay's defaults (application name, timeouts).
-pg_conn* pg_connect(const std::string& conninfo, const std::string& application_name, bool replication);
-
 class DbWorker : public DbPort {
 public:
-    DbWorker(std::string conninfo, std::string node_id, Mailbox<Hub>& loop);
+    DbWorker(std::string conninfo, std::string node_id, LoopInbound& loop);
     ~DbWorker() override;
 
     // Connects once, synchronously, and checks that the extension is installed; on
@@ -62,7 +50,7 @@ private:
 
     const std::string conninfo_;
     const std::string node_id_;
-    Mailbox<Hub>& mailbox_;
+    LoopInbound& loop_;
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;

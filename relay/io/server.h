@@ -1,7 +1,7 @@
 // The libwebsockets side of the relay (I/O only): the listening socket, the WebSocket
 // upgrade and its authentication, reading and writing frames, the HTTP endpoints, timers,
-// and the mailbox through which other threads reach the loop. Protocol decisions are
-// the hub's.
+// and the mailbox behind the loop's inbound port (how other threads reach the loop).
+// Protocol decisions are the hub's.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 
 #include "relay/core/config.h"
 #include "relay/hub/hub.h"
+#include "relay/hub/loop_inbound.h"
 #include "relay/core/mailbox.h"
 #include "relay/core/metrics.h"
 
@@ -37,7 +38,8 @@ public:
     void stop();
 
     Hub& hub() { return *hub_; }
-    Mailbox<Hub>& mailbox() { return mailbox_; }
+    // How other threads reach the loop (any thread, any time after construction).
+    LoopInbound& inbound() { return inbound_; }
     // Before start(): the ports the hub uses. After start(): the HTTP API (it needs the hub).
     void attach(DbPort* db, ClusterPort* cluster) {
         db_ = db;
@@ -83,6 +85,7 @@ private:
     lws_context* context_ = nullptr;
     std::unique_ptr<Hub> hub_;
     Mailbox<Hub> mailbox_;
+    MailboxInbound inbound_{mailbox_};
     DbPort* db_ = nullptr;
     ClusterPort* cluster_ = nullptr;
     HttpApi* http_ = nullptr;

@@ -1,5 +1,6 @@
-// Test doubles for the hub's ports (Transport, DbPort, ClusterPort) and helpers to read
-// what the hub queued on a connection. Shared by the unit tests.
+// Test doubles for the hub's ports (Transport, DbPort, ClusterPort), the loop's inbound
+// port (LoopInbound), and helpers to read what the hub queued on a connection. Shared by
+// the unit tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 
 #include "relay/hub/hub.h"
 #include "relay/core/json.h"
+#include "relay/hub/inbound.h"
 #include "relay/hub/ports.h"
 
 namespace rt::testing {
@@ -78,12 +80,55 @@ public:
         if (interested && hub && auto_route) hub->on_channel_routed(topic);
     }
     void publish_presence(const PresenceDelta& delta) override { presence.push_back(delta); }
+    void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) override {
+        snapshots.emplace_back(to, std::move(entries));
+    }
 
     Hub* hub = nullptr;
     bool auto_route = true;
     std::vector<BroadcastMsg> broadcasts;
     std::vector<std::pair<std::string, bool>> interest;
     std::vector<PresenceDelta> presence;
+    std::vector<std::pair<std::string, std::vector<PresenceDelta>>> snapshots;
+};
+
+// Records what other threads hand to the loop; slot messages are reported processed at
+// once (with held_floor) when process_slot is set, as the loop would.
+class RecordingInbound : public LoopInbound {
+public:
+    void subscribe_result(SubscribeResult r) override { subscribe_results.push_back(std::move(r)); }
+    void slot_change(ChangeEvent ev, SlotProgress& progress) override {
+        slot_changes.push_back(ev);
+        if (process_slot) progress.processed(ev.pos.commit_lsn, held_floor);
+    }
+    void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) override {
+        slot_broadcasts.push_back(msg);
+        if (process_slot) progress.processed(msg.pos.commit_lsn, held_floor);
+    }
+    void peer_change(ChangeEvent ev) override { peer_changes.push_back(std::move(ev)); }
+    void peer_broadcast(BroadcastMsg msg) override { peer_broadcasts.push_back(std::move(msg)); }
+    void peer_presence(std::string node, PresenceDelta delta) override { presence.emplace_back(node, delta); }
+    void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) override {
+        snapshots.emplace_back(std::move(node), std::move(entries));
+    }
+    void peer_presence_gone(std::string node) override { gone.push_back(std::move(node)); }
+    void presence_snapshot_wanted(std::string node) override { snapshot_wanted.push_back(std::move(node)); }
+    void channel_routed(std::string topic) override { routed.push_back(std::move(topic)); }
+    void subscriptions_present(std::unordered_set<int64_t> ids) override { present.push_back(std::move(ids)); }
+
+    bool process_slot = true;
+    uint64_t held_floor = 0;
+    std::vector<SubscribeResult> subscribe_results;
+    std::vector<ChangeEvent> slot_changes;
+    std::vector<BroadcastMsg> slot_broadcasts;
+    std::vector<ChangeEvent> peer_changes;
+    std::vector<BroadcastMsg> peer_broadcasts;
+    std::vector<std::pair<std::string, PresenceDelta>> presence;
+    std::vector<std::pair<std::string, std::vector<PresenceDelta>>> snapshots;
+    std::vector<std::string> gone;
+    std::vector<std::string> snapshot_wanted;
+    std::vector<std::string> routed;
+    std::vector<std::unordered_set<int64_t>> present;
 };
 
 // One frame the hub queued, as the client would read it.

@@ -389,3 +389,23 @@ TEST_F(MembershipTest, CompetitorUpInRegion) {
     tick();
     EXPECT_FALSE(m.competitor_up_in("eu"));
 }
+
+// -- views ------------------------------------------------------------------------------
+
+TEST_F(MembershipTest, UpPeersAndTheirJson) {
+    Heartbeat hb;
+    hb.endpoint = "tcp://b:1";
+    hb.region = "eu";
+    hb.slot_holder = true;
+    heartbeat("b", hb);
+    EXPECT_TRUE(m.is_up("b"));
+    EXPECT_FALSE(m.is_up("nobody"));
+    EXPECT_EQ(m.up_peers(), std::vector<std::string>{"b"});
+    EXPECT_EQ(m.peers_json(),
+              R"([{"node_id":"b","state":"up","region":"eu","endpoint":"tcp://b:1","slot_holder":true}])");
+    now += kDownMs + 1;
+    tick();
+    EXPECT_TRUE(m.up_peers().empty());
+    EXPECT_EQ(m.peers_json(),
+              R"([{"node_id":"b","state":"down","region":"eu","endpoint":"tcp://b:1","slot_holder":false}])");
+}

@@ -299,3 +299,24 @@ TEST(WireChange, IdCountBeyondTheDataIsRefused) {
     ChangeEvent out;
     EXPECT_FALSE(decode(enc, out));
 }
+
+TEST(Wire, BroadcastTopicOfAChannelKeyOnly) {
+    std::string topic;
+    EXPECT_TRUE(rt::cluster::broadcast_topic(rt::cluster::routing_broadcast("realtime:room"), topic));
+    EXPECT_EQ(topic, "realtime:room");
+    EXPECT_FALSE(rt::cluster::broadcast_topic(rt::cluster::routing_node("node-a"), topic));
+    EXPECT_FALSE(rt::cluster::broadcast_topic(rt::cluster::routing_heartbeat(), topic));
+    EXPECT_FALSE(rt::cluster::broadcast_topic("B:", topic));
+}
+
+TEST(Wire, KindFrameRoundTrip) {
+    rt::cluster::MsgType type;
+    uint64_t seq = 0;
+    std::string k = rt::cluster::encode_kind(rt::cluster::MsgType::PresenceDelta, 0x0102030405060708ULL);
+    ASSERT_EQ(k.size(), 9u);
+    ASSERT_TRUE(rt::cluster::decode_kind(k, type, seq));
+    EXPECT_EQ(type, rt::cluster::MsgType::PresenceDelta);
+    EXPECT_EQ(seq, 0x0102030405060708ULL);
+    EXPECT_EQ(k[1], '\x08') << "little-endian";
+    EXPECT_FALSE(rt::cluster::decode_kind(k.substr(0, 8), type, seq));
+}

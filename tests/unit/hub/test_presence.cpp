@@ -183,3 +183,18 @@ TEST_F(PresenceTest, PresenceSnapshotForPeersHasOnlyLocalEntries) {
     EXPECT_EQ(local[0].entry.key, "mine");
     EXPECT_EQ(local[0].entry.meta_json, R"({"n":1})");
 }
+
+TEST_F(PresenceTest, APeerAskingForASnapshotGetsTheLocalEntries) {
+    Connection* a = connect(Vsn::V2);
+    JoinOpts p;
+    p.presence = true;
+    p.key = "mine";
+    join(a, "realtime:room1", p);
+    send(a, msg(Vsn::V2, "1", "2", "realtime:room1", "presence", R"({"type":"presence","event":"track","payload":{"n":1}})"));
+    hub->apply_remote_presence("node-b", remote_entry("realtime:room1", 5, "theirs", "R", ""));
+    hub->send_presence_snapshot("node-b");
+    ASSERT_EQ(cluster.snapshots.size(), 1u);
+    EXPECT_EQ(cluster.snapshots[0].first, "node-b");
+    ASSERT_EQ(cluster.snapshots[0].second.size(), 1u);
+    EXPECT_EQ(cluster.snapshots[0].second[0].entry.key, "mine");
+}

@@ -1,0 +1,56 @@
+// The loop's inbound port: everything the other threads (the database thread, the slot
+// stream, the cluster mesh, the node registry) hand to the loop thread. Every call is
+// safe from any thread and returns at once: the message is queued and the loop handles
+// it on its next turn (never the caller's time, never a lock held by the loop). The
+// relay implements it on the loop's mailbox (loop_inbound.h); tests with recorders.
+//
+// cluster/ knows the loop only through this header.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "relay/core/events.h"
+
+namespace rt {
+
+// The slot stream's side of a hand-over: told, on the loop thread, once the loop has
+// processed a document the stream gave it (so the slot may be acknowledged past it).
+class SlotProgress {
+public:
+    // held_floor: the lowest commit LSN the loop still holds undelivered (0: none).
+    virtual void processed(uint64_t commit_lsn, uint64_t held_floor) = 0;
+
+protected:
+    ~SlotProgress() = default;
+};
+
+class LoopInbound {
+public:
+    virtual ~LoopInbound() = default;
+
+    // -- the database thread ------------------------------------------------------------
+    virtual void subscribe_result(SubscribeResult r) = 0;
+
+    // -- the slot stream (this node holds the slot) ---------------------------------------
+    virtual void slot_change(ChangeEvent ev, SlotProgress& progress) = 0;
+    virtual void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) = 0;  // realtime.send
+
+    // -- the cluster mesh ---------------------------------------------------------------
+    virtual void peer_change(ChangeEvent ev) = 0;  // from the slot holder
+    virtual void peer_broadcast(BroadcastMsg msg) = 0;
+    virtual void peer_presence(std::string node, PresenceDelta delta) = 0;
+    virtual void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) = 0;
+    virtual void peer_presence_gone(std::string node) = 0;  // down, or a new incarnation
+    virtual void presence_snapshot_wanted(std::string node) = 0;  // a peer asks for ours
+    virtual void channel_routed(std::string topic) = 0;  // every peer routes topic here
+
+    // -- the node registry --------------------------------------------------------------
+    // Which of this node's subscription rows still exist after it was silent long enough
+    // for the slot holder to remove them.
+    virtual void subscriptions_present(std::unordered_set<int64_t> ids) = 0;
+};
+
+}  // namespace rt

@@ -1,0 +1,59 @@
+// Each inbound message as a mailbox task for the Hub.
+#include "relay/hub/loop_inbound.h"
+
+namespace rt {
+
+void MailboxInbound::subscribe_result(SubscribeResult r) {
+    mailbox_.post([r = std::move(r)](Hub& hub) mutable { hub.on_subscribe_result(std::move(r)); });
+}
+
+// The loop reports back to the slot stream what it processed.
+void MailboxInbound::slot_change(ChangeEvent ev, SlotProgress& progress) {
+    mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {
+        hub.deliver_change(ev);
+        progress.processed(ev.pos.commit_lsn, hub.held_floor());
+    });
+}
+
+void MailboxInbound::slot_broadcast(BroadcastMsg msg, SlotProgress& progress) {
+    mailbox_.post([&progress, msg = std::move(msg)](Hub& hub) {
+        hub.deliver_broadcast(msg);
+        progress.processed(msg.pos.commit_lsn, hub.held_floor());
+    });
+}
+
+void MailboxInbound::peer_change(ChangeEvent ev) {
+    mailbox_.post([ev = std::move(ev)](Hub& hub) { hub.deliver_change(ev); });
+}
+
+void MailboxInbound::peer_broadcast(BroadcastMsg msg) {
+    mailbox_.post([msg = std::move(msg)](Hub& hub) { hub.deliver_broadcast(msg); });
+}
+
+void MailboxInbound::peer_presence(std::string node, PresenceDelta delta) {
+    mailbox_.post([node = std::move(node), delta = std::move(delta)](Hub& hub) { hub.apply_remote_presence(node, delta); });
+}
+
+void MailboxInbound::peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) {
+    mailbox_.post([node = std::move(node), entries = std::move(entries)](Hub& hub) {
+        hub.replace_remote_presence(node, entries);
+    });
+}
+
+void MailboxInbound::peer_presence_gone(std::string node) {
+    mailbox_.post([node = std::move(node)](Hub& hub) { hub.remove_remote_presence(node); });
+}
+
+void MailboxInbound::presence_snapshot_wanted(std::string node) {
+    mailbox_.post([node = std::move(node)](Hub& hub) { hub.send_presence_snapshot(node); });
+}
+
+void MailboxInbound::channel_routed(std::string topic) {
+    mailbox_.post([topic = std::move(topic)](Hub& hub) { hub.on_channel_routed(topic); });
+}
+
+void MailboxInbound::subscriptions_present(std::unordered_set<int64_t> ids) {
+    mailbox_.post([ids = std::move(ids)](Hub& hub) { hub.drop_lost_subscriptions(ids); });
+}
+
+}  // namespace rt

@@ -1,0 +1,31 @@
+// The loop's inbound port on its mailbox: each message becomes a task that runs on the
+// loop thread against the Hub (one wake-up of the loop per burst, see core/mailbox.h).
+#pragma once
+
+#include "relay/core/mailbox.h"
+#include "relay/hub/hub.h"
+#include "relay/hub/inbound.h"
+
+namespace rt {
+
+class MailboxInbound : public LoopInbound {
+public:
+    explicit MailboxInbound(Mailbox<Hub>& mailbox) : mailbox_(mailbox) {}
+
+    void subscribe_result(SubscribeResult r) override;
+    void slot_change(ChangeEvent ev, SlotProgress& progress) override;
+    void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) override;
+    void peer_change(ChangeEvent ev) override;
+    void peer_broadcast(BroadcastMsg msg) override;
+    void peer_presence(std::string node, PresenceDelta delta) override;
+    void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) override;
+    void peer_presence_gone(std::string node) override;
+    void presence_snapshot_wanted(std::string node) override;
+    void channel_routed(std::string topic) override;
+    void subscriptions_present(std::unordered_set<int64_t> ids) override;
+
+private:
+    Mailbox<Hub>& mailbox_;
+};
+
+}  // namespace rt

@@ -1,0 +1,56 @@
+// The slot's acknowledgement position.
+#include "relay/slot/ack_tracker.h"
+
+#include <algorithm>
+
+namespace rt {
+
+void AckTracker::restart() {
+    received_lsn_ = 0;
+    reached_.clear();
+    last_sent_ = 0;
+}
+
+void AckTracker::reached(uint64_t lsn, int64_t now_ms) {
+    if (lsn <= received_lsn_) return;
+    received_lsn_ = lsn;
+    if (!reached_.empty() && reached_.back().first == now_ms)
+        reached_.back().second = lsn;
+    else
+        reached_.emplace_back(now_ms, lsn);
+}
+
+uint64_t AckTracker::settled(int64_t now_ms) const {
+    uint64_t settled = 0;
+    int64_t horizon = now_ms - kSettleMs;
+    for (const auto& [at, lsn] : reached_) {
+        if (at > horizon) break;
+        settled = lsn;
+    }
+    return settled;
+}
+
+uint64_t AckTracker::position(int64_t now_ms) const {
+    // All handed over and done: the stream's settled position. Otherwise what the loop finished.
+    uint64_t received = settled(now_ms);
+    uint64_t ack = done_.load() == posted_.load() ? received : std::min(done_lsn_.load(), received);
+    uint64_t floor = held_floor_.load();
+    if (floor && floor < ack) ack = floor;  // a change held for a resuming client is replayed
+    return ack;
+}
+
+uint64_t AckTracker::confirm(int64_t now_ms) {
+    uint64_t ack = position(now_ms);
+    if (ack < last_sent_) ack = last_sent_;  // never move backwards
+    while (reached_.size() > 1 && reached_[1].second <= ack) reached_.pop_front();
+    last_sent_ = ack;
+    return ack;
+}
+
+void AckTracker::processed(uint64_t commit_lsn, uint64_t held_floor) {
+    if (commit_lsn) done_lsn_.store(commit_lsn);
+    held_floor_.store(held_floor);
+    done_.fetch_add(1);
+}
+
+}  // namespace rt

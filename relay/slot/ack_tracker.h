@@ -1,0 +1,55 @@
+// What the slot holder may acknowledge to Postgres: a position is confirmed only once
+// every document up to it was handed over and processed, and once it has been reached
+// for kSettleMs (time for ZeroMQ to put what went to peers on the wire: a SIGKILL loses
+// its user-space queues). A change still held for a resuming client holds it back
+// (the loop's held floor). Never moves backwards.
+//
+// Pure logic: no I/O, the clock is the caller's. The slot stream calls everything but
+// processed(), which the loop thread calls (through SlotProgress) and which is the only
+// state shared between the two threads (atomics).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <utility>
+
+#include "relay/hub/inbound.h"
+
+namespace rt {
+
+class AckTracker : public SlotProgress {
+public:
+    static constexpr int64_t kSettleMs = 50;
+
+    // -- the slot stream --------------------------------------------------------------
+    // A new stream of the slot: nothing received or acknowledged on it yet.
+    void restart();
+    // The stream showed lsn at now_ms (a document's commit, or a keepalive's WAL end:
+    // everything before a keepalive has been sent to us).
+    void reached(uint64_t lsn, int64_t now_ms);
+    // A document went to the loop, which will call processed() for it.
+    void handed_over() { posted_.fetch_add(1); }
+    // The position that could be confirmed now.
+    uint64_t position(int64_t now_ms) const;
+    // The position to confirm in a status update sent now (and remembered as sent).
+    uint64_t confirm(int64_t now_ms);
+    uint64_t last_confirmed() const { return last_sent_; }
+
+    // -- the loop thread --------------------------------------------------------------
+    void processed(uint64_t commit_lsn, uint64_t held_floor) override;
+
+private:
+    uint64_t settled(int64_t now_ms) const;
+
+    uint64_t received_lsn_ = 0;  // safe position seen in the stream (documents and keepalives)
+    // Positions with the time they were reached, oldest first.
+    std::deque<std::pair<int64_t, uint64_t>> reached_;
+    uint64_t last_sent_ = 0;
+    std::atomic<uint64_t> posted_{0};
+    std::atomic<uint64_t> done_{0};
+    std::atomic<uint64_t> done_lsn_{0};
+    std::atomic<uint64_t> held_floor_{0};
+};
+
+}  // namespace rt

@@ -1,0 +1,34 @@
+// The slot holder as one component: the stream (I/O), the acknowledgement tracker and
+// the router, wired together. A document flows stream -> plugin_doc (parsed once) ->
+// router -> this node's loop (LoopInbound) or peers (SlotPeers); the loop reports what
+// it processed back to the tracker, and the stream confirms what the tracker allows.
+#pragma once
+
+#include <string>
+
+#include "relay/core/config.h"
+#include "relay/core/metrics.h"
+#include "relay/hub/inbound.h"
+#include "relay/slot/ack_tracker.h"
+#include "relay/slot/router.h"
+#include "relay/slot/stream.h"
+
+namespace rt {
+
+class SlotHolder {
+public:
+    // peers: null without a cluster (changes for other nodes are then dropped, counted).
+    SlotHolder(const Config& cfg, Metrics& metrics, LoopInbound& loop, SlotPeers* peers, SlotElection election)
+        : router_(cfg.node_id, metrics, loop, peers, ack_), stream_(cfg, metrics, ack_, router_, std::move(election)) {}
+
+    void start() { stream_.start(); }
+    void stop() { stream_.stop(); }  // releases the slot
+    bool holding() const { return stream_.holding(); }
+
+private:
+    AckTracker ack_;
+    SlotRouter router_;
+    SlotStream stream_;
+};
+
+}  // namespace rt

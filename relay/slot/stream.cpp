@@ -1,0 +1,259 @@
+// Streaming the pg_realtime slot: slot creation, START_REPLICATION, the copy stream's
+// messages (XLogData 'w', keepalive 'k'), standby status updates, and reconnection.
+#include "relay/slot/stream.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "relay/core/bytes.h"
+#include "relay/core/clock.h"
+#include "relay/core/log.h"
+#include "relay/io/pg.h"
+#include "relay/slot/plugin_doc.h"
+
+namespace rt {
+namespace {
+
+constexpr int64_t kStatusIntervalMs = 1000;
+constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;  // 2000-01-01 in Unix time
+
+int64_t pg_now_us() {
+    auto unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    return unix_us - kPgEpochOffsetUs;
+}
+
+std::string quote_ident(const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"') q.push_back('"');
+        q.push_back(c);
+    }
+    return q + "\"";
+}
+
+// Sleeps up to ms, in small steps so that stop() is prompt.
+void nap(const std::atomic<bool>& running, int ms) {
+    for (int slept = 0; running.load() && slept < ms; slept += 50)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+// The slot exists with our plugin, or is created (permanent, so no committed change is
+// lost across restarts); false when it belongs to another plugin. A replication
+// connection takes only simple queries: the name goes in as a literal.
+bool ensure_slot(PGconn* c, const std::string& name) {
+    char* literal = PQescapeLiteral(c, name.c_str(), name.size());
+    std::string quoted = literal ? literal : "''";
+    PQfreemem(literal);
+    PgResult r = pg_exec(c, ("SELECT plugin FROM pg_replication_slots WHERE slot_name = " + quoted).c_str());
+    bool exists = PQresultStatus(r.res) == PGRES_TUPLES_OK && PQntuples(r.res) > 0;
+    std::string plugin = exists ? PQgetvalue(r.res, 0, 0) : "";
+    if (exists && plugin != "pg_realtime") {
+        LOG_ERROR("slot %s exists with output plugin %s, not pg_realtime; choose another --slot", name.c_str(),
+                  plugin.c_str());
+        return false;
+    }
+    if (exists) return true;
+    PgResult created = pg_exec(c, ("SELECT pg_create_logical_replication_slot(" + quoted + ", 'pg_realtime')").c_str());
+    const char* state = PQresultErrorField(created.res, PG_DIAG_SQLSTATE);
+    if (PQresultStatus(created.res) == PGRES_TUPLES_OK)
+        LOG_INFO("created replication slot %s", name.c_str());
+    else if (!state || strcmp(state, "42710") != 0)  // another relay created it first
+        LOG_WARN("cannot create replication slot %s: %s", name.c_str(), pg_error_message(c, created.res).c_str());
+    return true;
+}
+
+}  // namespace
+
+SlotStream::SlotStream(const Config& cfg, Metrics& metrics, AckTracker& ack, SlotRouter& router, SlotElection election)
+    : cfg_(cfg), metrics_(metrics), ack_(ack), router_(router), election_(std::move(election)) {}
+
+SlotStream::~SlotStream() { stop(); }
+
+void SlotStream::start() {
+    running_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void SlotStream::stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+}
+
+void SlotStream::run() {
+    int backoff_ms = 0;
+    bool announced_wait = false;
+    while (running_) {
+        if (election_.may_take && !election_.may_take()) {
+            nap(running_, 1000);
+            continue;
+        }
+        bool busy = !stream_once();
+        if (!running_) break;
+        if (busy) {
+            if (!announced_wait) LOG_INFO("slot %s is held by another relay; trying again every second", cfg_.slot.c_str());
+            announced_wait = true;
+            backoff_ms = 0;
+            nap(running_, 1000);
+        } else {
+            announced_wait = false;
+            backoff_ms = backoff_ms ? std::min(backoff_ms * 2, 5000) : 500;
+            nap(running_, backoff_ms);
+        }
+    }
+}
+
+bool SlotStream::stream_once() {
+    PGconn* c = pg_connect(cfg_.db, "realtime-relay " + cfg_.node_id + " replication", true);
+    struct Closer {
+        PGconn* c;
+        ~Closer() { PQfinish(c); }
+    } closer{c};
+    if (PQstatus(c) != CONNECTION_OK) {
+        LOG_WARN("replication connection failed: %s", pg_error_message(c).c_str());
+        report_state(false, false);
+        return true;
+    }
+    report_state(true, false);
+    Opened opened = open_slot(c);
+    if (opened != Opened::Streaming) return opened != Opened::Busy;
+    stream(c);
+    return true;
+}
+
+SlotStream::Opened SlotStream::open_slot(PGconn* c) {
+    if (!ensure_slot(c, cfg_.slot)) return Opened::Failed;
+    // A holder that hangs (stopped, swapping, partitioned from its peers) keeps its TCP
+    // connection, and so the slot, until its walsender times out: the server's default is
+    // 60 s. We answer keepalives at once and report progress every second, so a few
+    // seconds of silence mean a hung holder, and another relay takes over.
+    std::string sender_timeout = std::to_string(std::max(cfg_.peer_down_ms + 2000, 5000));
+    PgResult timeout = pg_exec(c, ("SET wal_sender_timeout = " + sender_timeout).c_str());
+    if (PQresultStatus(timeout.res) != PGRES_COMMAND_OK)
+        LOG_WARN("cannot set wal_sender_timeout: %s", pg_error_message(c, timeout.res).c_str());
+
+    std::string start = "START_REPLICATION SLOT " + quote_ident(cfg_.slot) +
+                        " LOGICAL 0/0 (\"subscription-events\" 'true', \"arrays-as-json\" 'true')";
+    PgResult r = pg_exec(c, start.c_str());
+    if (PQresultStatus(r.res) == PGRES_COPY_BOTH) return Opened::Streaming;
+    const char* state = PQresultErrorField(r.res, PG_DIAG_SQLSTATE);
+    bool busy = state && strcmp(state, "55006") == 0;
+    if (!busy) LOG_WARN("START_REPLICATION failed: %s", pg_error_message(c, r.res).c_str());
+    return busy ? Opened::Busy : Opened::Failed;
+}
+
+void SlotStream::stream(PGconn* c) {
+    holding_ = true;
+    metrics_.slot_holder = 1;
+    report_state(true, true);
+    ack_.restart();
+    LOG_INFO("streaming replication slot %s", cfg_.slot.c_str());
+
+    bool ok = true;
+    int64_t next_release_check_ms = mono_ms() + 500;
+    while (running_ && ok) {
+        if (election_.should_release && mono_ms() >= next_release_check_ms) {
+            next_release_check_ms = mono_ms() + 500;
+            if (election_.should_release()) {
+                LOG_INFO("a relay of the database's region is up: giving the slot back");
+                send_status(c);
+                break;
+            }
+        }
+        char* buf = nullptr;
+        int len = PQgetCopyData(c, &buf, 1);
+        if (len > 0) {
+            ok = handle_copy_message(c, buf, len);
+            PQfreemem(buf);
+            continue;
+        }
+        if (len == 0) {
+            // Report progress every second, and soon after it advances, so that a
+            // failover replays little.
+            int64_t since = mono_ms() - last_status_ms_;
+            if (since >= kStatusIntervalMs || (since >= 10 && ack_.position(mono_ms()) > ack_.last_confirmed()))
+                ok = send_status(c);
+            pollfd p{PQsocket(c), POLLIN, 0};
+            poll(&p, 1, 100);
+            if (PQconsumeInput(c) == 0) {
+                LOG_WARN("replication stream lost: %s", pg_error_message(c).c_str());
+                ok = false;
+            }
+            continue;
+        }
+        if (len == -1) {
+            PgResult end(PQgetResult(c));
+            LOG_WARN("replication stream ended by the server: %s", pg_error_message(c, end.res).c_str());
+        } else {
+            LOG_WARN("replication stream failed: %s", pg_error_message(c).c_str());
+        }
+        ok = false;
+    }
+    if (!running_ && ok) send_status(c);  // a last acknowledgement before letting go
+    holding_ = false;
+    metrics_.slot_holder = 0;
+    report_state(true, false);
+    LOG_INFO("released replication slot %s", cfg_.slot.c_str());
+}
+
+bool SlotStream::handle_copy_message(PGconn* c, const char* buf, int len) {
+    if (buf[0] == 'w' && len >= 25) {
+        uint64_t wal_end = bytes::get_be64(buf + 9);
+        if (wal_end > server_wal_end_) server_wal_end_ = wal_end;
+        handle_document(std::string_view(buf + 25, static_cast<size_t>(len - 25)));
+        return true;
+    }
+    if (buf[0] == 'k' && len >= 18) {
+        uint64_t wal_end = bytes::get_be64(buf + 1);
+        bool reply = buf[17] != 0;
+        if (wal_end > server_wal_end_) server_wal_end_ = wal_end;
+        // Everything before a keepalive has been sent to us: its position is safe to
+        // acknowledge once what we handed over is done.
+        ack_.reached(wal_end, mono_ms());
+        if (reply) return send_status(c);
+        return true;
+    }
+    return true;
+}
+
+void SlotStream::handle_document(std::string_view text) {
+    PluginDoc doc;
+    std::string error;
+    if (!parse_plugin_doc(text, doc, error)) {
+        LOG_ERROR("unreadable document from the pg_realtime plugin (%s): %.200s", error.c_str(),
+                  std::string(text).c_str());
+        return;
+    }
+    ack_.reached(doc.pos.commit_lsn, mono_ms());
+    router_.route(std::move(doc), mono_us());
+}
+
+void SlotStream::report_state(bool competes, bool holding) {
+    if (election_.report) election_.report(competes, holding);
+}
+
+bool SlotStream::send_status(PGconn* c) {
+    uint64_t ack = ack_.confirm(mono_ms());
+    char msg[34];
+    msg[0] = 'r';
+    bytes::put_be64(msg + 1, ack);
+    bytes::put_be64(msg + 9, ack);
+    bytes::put_be64(msg + 17, ack);
+    bytes::put_be64(msg + 25, static_cast<uint64_t>(pg_now_us()));
+    msg[33] = 0;
+    last_status_ms_ = mono_ms();
+    metrics_.slot_lag_bytes = server_wal_end_ > ack ? static_cast<int64_t>(server_wal_end_ - ack) : 0;
+    if (PQputCopyData(c, msg, sizeof msg) != 1 || PQflush(c) != 0) {
+        LOG_WARN("sending a standby status update failed: %s", pg_error_message(c).c_str());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace rt

@@ -1,0 +1,83 @@
+// relay/slot/ack_tracker: what the slot holder may confirm to Postgres, and when.
+#include <gtest/gtest.h>
+
+#include "relay/slot/ack_tracker.h"
+
+using namespace rt;
+
+namespace {
+constexpr int64_t kT0 = 1'000'000;
+constexpr int64_t kSettle = AckTracker::kSettleMs;
+}  // namespace
+
+TEST(AckTracker, NothingBeforeTheStreamShowsAPosition) {
+    AckTracker a;
+    EXPECT_EQ(a.position(kT0), 0u);
+    EXPECT_EQ(a.confirm(kT0), 0u);
+}
+
+TEST(AckTracker, APositionIsConfirmedOnlyOnceSettled) {
+    AckTracker a;
+    a.reached(0x100, kT0);  // a keepalive: nothing handed over
+    EXPECT_EQ(a.position(kT0), 0u);
+    EXPECT_EQ(a.position(kT0 + kSettle - 1), 0u);
+    EXPECT_EQ(a.position(kT0 + kSettle), 0x100u);
+}
+
+TEST(AckTracker, WaitsForTheLoopToProcessWhatWasHandedOver) {
+    AckTracker a;
+    a.reached(0x100, kT0);
+    a.handed_over();
+    a.reached(0x200, kT0 + 1);
+    a.handed_over();
+    int64_t later = kT0 + 10 * kSettle;
+    EXPECT_EQ(a.position(later), 0u) << "nothing processed yet";
+    a.processed(0x100, 0);
+    EXPECT_EQ(a.position(later), 0x100u) << "one of two processed: up to its commit";
+    a.processed(0x200, 0);
+    EXPECT_EQ(a.position(later), 0x200u);
+}
+
+TEST(AckTracker, AHeldChangeHoldsThePositionBack) {
+    AckTracker a;
+    a.reached(0x300, kT0);
+    a.handed_over();
+    a.processed(0x300, 0x180);  // the loop holds a change at 0x180 for a resuming client
+    EXPECT_EQ(a.position(kT0 + kSettle), 0x180u);
+    a.handed_over();
+    a.processed(0, 0);  // the hold is gone
+    EXPECT_EQ(a.position(kT0 + kSettle), 0x300u);
+}
+
+TEST(AckTracker, NeverConfirmsBackwards) {
+    AckTracker a;
+    a.reached(0x300, kT0);
+    EXPECT_EQ(a.confirm(kT0 + kSettle), 0x300u);
+    a.handed_over();
+    a.processed(0x300, 0x100);  // a hold appears below what was confirmed
+    EXPECT_EQ(a.position(kT0 + kSettle), 0x100u);
+    EXPECT_EQ(a.confirm(kT0 + kSettle), 0x300u);
+    EXPECT_EQ(a.last_confirmed(), 0x300u);
+}
+
+TEST(AckTracker, ARestartForgetsTheStreamButNotTheLoopsCounts) {
+    AckTracker a;
+    a.reached(0x300, kT0);
+    a.handed_over();  // still with the loop when the stream restarts
+    EXPECT_EQ(a.confirm(kT0 + kSettle), 0u);
+    a.restart();
+    EXPECT_EQ(a.last_confirmed(), 0u);
+    a.reached(0x200, kT0 + 100);
+    EXPECT_EQ(a.position(kT0 + 100 + kSettle), 0u) << "the document handed over before is not processed";
+    a.processed(0x200, 0);
+    EXPECT_EQ(a.position(kT0 + 100 + kSettle), 0x200u);
+}
+
+TEST(AckTracker, ConfirmingDropsPositionsItPassed) {
+    AckTracker a;
+    for (int i = 1; i <= 5; ++i) a.reached(0x100 * i, kT0 + i);
+    EXPECT_EQ(a.confirm(kT0 + 3 + kSettle), 0x300u);
+    // Later positions are still reached at their own times.
+    EXPECT_EQ(a.position(kT0 + 4 + kSettle), 0x400u);
+    EXPECT_EQ(a.position(kT0 + 5 + kSettle), 0x500u);
+}
