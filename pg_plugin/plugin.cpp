@@ -18,6 +18,8 @@
  *   relation_cache.cpp       per-relation state and its invalidation
  *   row_view.cpp             which values of a change are known (TOAST, identity)
  *   row_writer.cpp           the JSON documents
+ *   json_value.cpp           each value as Supabase sends it
+ *   output_settings.cpp      the settings (TimeZone, DateStyle, ...) decoding runs with
  *
  * Every callback is extern "C" and runs its C++ body inside pg_guard(); see pg_guard.h
  * for the rules on exceptions, Postgres errors and memory that all files follow.
@@ -25,6 +27,7 @@
 #include "pg_headers.h"
 #include "pg_guard.h"
 
+#include "output_settings.h"
 #include "session.h"
 #include "subscription_feed.h"
 
@@ -227,14 +230,20 @@ rt_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	}
 
 	/* Creating a slot decodes nothing: there is no session to prepare. */
-	if (!is_init)
-		feed_load_startup(ctx, state);
+	if (is_init)
+		return;
+	state->settings_nest_level = pin_output_settings();
+	feed_load_startup(ctx, state);
 }
 
 static void
 rt_shutdown(LogicalDecodingContext *ctx)
 {
+	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
+
 	/* The state is freed by the reset callback of ctx->context (see rt_startup). */
+	if (state)
+		restore_output_settings(state->settings_nest_level);
 }
 
 static void

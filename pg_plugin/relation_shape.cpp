@@ -5,44 +5,6 @@
 #include "relation_shape.h"
 #include "json_text.h"
 
-static ValueKind
-value_kind(Oid typid, bool arrays_as_json)
-{
-	/* A domain is written like its base type: a domain over int8 is still a number. */
-	Oid			base = getBaseType(typid);
-
-	if (arrays_as_json && get_element_type(base) != InvalidOid)
-		return ValueKind::Array;
-	switch (base)
-	{
-		case INT2OID:
-			return ValueKind::Int2;
-		case INT4OID:
-			return ValueKind::Int4;
-		case INT8OID:
-			return ValueKind::Int8;
-		case OIDOID:
-			return ValueKind::Oid;
-		case BOOLOID:
-			return ValueKind::Bool;
-		case FLOAT4OID:
-		case FLOAT8OID:
-			return ValueKind::Float;
-		case NUMERICOID:
-			return ValueKind::Numeric;
-		case JSONOID:
-			return ValueKind::Json;
-		case JSONBOID:
-			return ValueKind::Jsonb;
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-			return ValueKind::Text;
-		default:
-			return ValueKind::Other;
-	}
-}
-
 static void
 append_type_name(StringInfo out, Oid typid)
 {
@@ -107,16 +69,12 @@ describe_columns(Relation rel, RelationShape *shape, bool arrays_as_json)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		OutputColumn *col = &shape->columns[i];
-		Oid			output_fn;
-		bool		is_varlena;
 
 		col->dropped = att->attisdropped;
 		if (col->dropped)
 			continue;
-		col->kind = value_kind(att->atttypid, arrays_as_json);
 		col->typlen = att->attlen;
-		getTypeOutputInfo(att->atttypid, &output_fn, &is_varlena);
-		fmgr_info_cxt(output_fn, &col->output, CurrentMemoryContext);
+		col->format = value_format_create(att->atttypid, true, arrays_as_json);
 
 		initStringInfo(&name);
 		append_json_cstring(&name, NameStr(att->attname));

@@ -3,9 +3,9 @@
  *
  * Owns the per-relation output metadata, built once per relcache version of the
  * relation: for each attribute its JSON name, its type name as realtime-js expects it
- * (pg_type.typname: int8, _int4, timestamptz), how its values are written (a fast path
- * for numbers, booleans, text and json; the cached output function otherwise), whether
- * it is dropped and whether the replica identity carries it in old tuples. The
+ * (pg_type.typname: int8, _int4, timestamptz), how its values are written (its
+ * ValueFormat, json_value.h), whether it is dropped and whether the replica identity
+ * carries it in old tuples. The
  * "schema", "table" and "columns" members of the document are pre-rendered. Plain data,
  * palloc'd in the caller's memory context, so no syscache lookup happens per row.
  */
@@ -13,19 +13,14 @@
 #define PG_REALTIME_RELATION_SHAPE_H
 
 #include "pg_headers.h"
-
-enum class ValueKind : uint8
-{
-	Int2, Int4, Int8, Oid, Bool, Float, Numeric, Json, Jsonb, Text, Array, Other
-};
+#include "json_value.h"
 
 struct OutputColumn
 {
 	bool		dropped;
 	bool		in_identity;	/* carried by old tuples under the replica identity */
-	ValueKind	kind;
 	int16		typlen;
-	FmgrInfo	output;
+	const ValueFormat *format;	/* how its values are written (json_value.h) */
 	char	   *json_name;		/* quoted and escaped */
 	int			json_name_len;
 };

@@ -21,75 +21,6 @@ change_type(uint8 kind)
 	}
 }
 
-/* float and numeric output: a JSON number, or a string for NaN and the infinities. */
-static void
-append_number_text(StringInfo out, const char *text)
-{
-	const char *digits = text[0] == '-' ? text + 1 : text;
-
-	if (digits[0] >= '0' && digits[0] <= '9')
-		appendStringInfoString(out, text);
-	else
-		append_json_cstring(out, text);
-}
-
-static void
-write_value(StringInfo out, const OutputColumn *col, Datum value)
-{
-	switch (col->kind)
-	{
-		case ValueKind::Int2:
-			append_json_int64(out, DatumGetInt16(value));
-			break;
-		case ValueKind::Int4:
-			append_json_int64(out, DatumGetInt32(value));
-			break;
-		case ValueKind::Int8:
-			append_json_int64(out, DatumGetInt64(value));
-			break;
-		case ValueKind::Oid:
-			append_json_int64(out, DatumGetObjectId(value));
-			break;
-		case ValueKind::Bool:
-			appendStringInfoString(out, DatumGetBool(value) ? "true" : "false");
-			break;
-		case ValueKind::Float:
-		case ValueKind::Numeric:
-			append_number_text(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
-			break;
-		case ValueKind::Json:
-			{
-				/* json is stored as validated text: embed it as it is. */
-				text	   *json = DatumGetTextPP(value);
-
-				appendBinaryStringInfo(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
-				break;
-			}
-		case ValueKind::Jsonb:
-			appendStringInfoString(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
-			break;
-		case ValueKind::Text:
-			{
-				/* The stored bytes are the text output of text, varchar and bpchar. */
-				text	   *str = DatumGetTextPP(value);
-
-				append_json_string(out, VARDATA_ANY(str), VARSIZE_ANY_EXHDR(str));
-				break;
-			}
-		case ValueKind::Array:
-			{
-				/* Postgres's own to_json rules: numbers, booleans, json, strings, nulls. */
-				text	   *json = DatumGetTextPP(DirectFunctionCall1(array_to_json, value));
-
-				appendBinaryStringInfo(out, VARDATA_ANY(json), VARSIZE_ANY_EXHDR(json));
-				break;
-			}
-		case ValueKind::Other:
-			append_json_cstring(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col->output), value));
-			break;
-	}
-}
-
 /* The size of a written value as its text: a JSON string's quotes do not count. */
 static int
 value_bytes(StringInfo out, int start)
@@ -131,7 +62,7 @@ write_object(StringInfo out, const RowView *row, const RelationShape *shape, int
 		if (row->isnull[i])
 			appendStringInfoString(out, "null");
 		else
-			write_value(out, col, row->values[i]);
+			write_json_value(out, col->format, row->values[i]);
 		if (limit > 0 && value_bytes(out, value_start) > limit)
 		{
 			truncate_to(out, member_start);

@@ -4,9 +4,8 @@
  * Owns the output format (design 3.3 and docs/architecture.md): row change documents
  * (INSERT, UPDATE, DELETE with columns, record, old_record, targets, errors and the
  * 413 rule), BROADCAST documents spliced from the message's JSON object, and SUBSCRIBED
- * documents. Values are written per column kind: numbers as JSON numbers (NaN and
- * infinities as strings), booleans as booleans, json/jsonb embedded, everything else
- * as the type's text output in a JSON string. Plain code writing into a StringInfo.
+ * documents. Each value is written by its column's ValueFormat, as Supabase sends it
+ * (json_value.h). Plain code writing into a StringInfo.
  */
 #ifndef PG_REALTIME_ROW_WRITER_H
 #define PG_REALTIME_ROW_WRITER_H

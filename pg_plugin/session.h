@@ -44,6 +44,7 @@ struct PluginState
 	/* The subscription set holds the session's starting point (first transaction). */
 	bool		positioned = false;
 	std::vector<Match> matches; /* scratch: the current change's matches */
+	int			settings_nest_level = 0;	/* output_settings.h */
 	uint32		skipped_since_progress = 0;
 
 	PluginState(const PluginOptions &opts, MemoryContext change_cxt, MemoryContext cache_cxt)

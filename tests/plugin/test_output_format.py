@@ -91,19 +91,21 @@ def test_value_encodings(db, slot):
                      "t": "text"}
     r = first["record"]
     assert r["a"] == -2 and r["b"] == 2147483647 and r["c"] == 9007199254740993
-    assert r["d"] == 4000000000 and r["e"] == 1.5 and r["f"] == 1e-7 and r["h"] is True
+    # oid is a string, as to_jsonb writes it (realtime-js makes a number of it).
+    assert r["d"] == "4000000000" and r["e"] == 1.5 and r["f"] == 1e-7 and r["h"] is True
     assert '"g":12345.6789' in texts[0]  # numeric keeps its digits, as a JSON number
     assert r["i"] == {"x": [1, "two"], "y": None} and r["j"] == {"a": [True], "b": 1}
     assert r["k"] == 'quote " back \\ nl \n tab \t ctl \x01 ü'
     assert r["l"] == "vc" and r["m"] == "ab  "
-    assert r["n"] == "2024-02-29 12:34:56.789+00" and r["o"] == "{1,2,3}"
+    # ISO 8601 in UTC, as Supabase sends it; bytea as wal2json's hex digits.
+    assert r["n"] == "2024-02-29T12:34:56.789+00:00" and r["o"] == "{1,2,3}"
     assert r["p"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11" and r["q"] == "2024-02-29"
-    assert r["r"] == 5 and r["s"] == "\\x0102" and r["t"] is None
+    assert r["r"] == 5 and r["s"] == "0102" and r["t"] is None
 
-    assert nan["record"]["e"] == "NaN" and nan["record"]["f"] == "Infinity"
-    assert nan["record"]["g"] == "NaN"
-    assert neg["record"]["e"] == "-Infinity" and neg["record"]["f"] == "-Infinity"
-    assert neg["record"]["g"] == "-Infinity"
+    # NaN and the infinities are null, as wal2json (and so Supabase) writes them.
+    for doc in (nan, neg):
+        assert all(doc["record"][k] is None for k in "efg"), doc["record"]
+    assert '"e":null,"f":null,"g":null' in texts[1]
 
 
 def test_dropped_and_added_columns(db, slot):
