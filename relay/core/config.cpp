@@ -39,33 +39,27 @@ std::string default_node_id(int port) {
     return std::string(host) + "-" + std::to_string(port);
 }
 
-}  // namespace
-
-Config parse_config(int argc, char** argv) {
-    Config cfg;
-    CLI::App app{"realtime-relay: a Supabase Realtime compatible server for Postgres.\n"
-                 "Every flag can also be set by the environment variable REALTIME_<FLAG>,\n"
-                 "e.g. --jwt-secret as REALTIME_JWT_SECRET.",
-                 "realtime-relay"};
-    app.get_formatter()->column_width(40);
-
+// The flags as typed (before checks): those parsed into other types after reading.
+struct Raw {
     std::string listen = "127.0.0.1:4000";
     std::string peers;
     std::string log_level = "info";
-    Limits& lim = cfg.limits;
+};
 
+void add_options(CLI::App& app, Config& cfg, Raw& raw) {
+    Limits& lim = cfg.limits;
     option(app, "--node-id", cfg.node_id, "Unique id of this relay in the cluster (default: HOSTNAME-PORT)");
-    option(app, "--listen", listen, "HOST:PORT for WebSocket and HTTP");
+    option(app, "--listen", raw.listen, "HOST:PORT for WebSocket and HTTP");
     option(app, "--db", cfg.db, "libpq connection string of the Postgres database (required for Postgres Changes)");
     option(app, "--slot", cfg.slot, "Logical replication slot to stream (created if missing)");
     app.add_flag("--no-replication", cfg.no_replication, "Never take the replication slot")
         ->envname(env_name("--no-replication"));
     option(app, "--jwt-secret", cfg.jwt_secret, "HS256 secret that signs client JWTs (required)");
     option(app, "--cluster-bind", cfg.cluster_bind, "tcp://HOST:PORT this node publishes the cluster mesh on");
-    option(app, "--peers", peers, "Comma-separated tcp://HOST:PORT of other nodes");
+    option(app, "--peers", raw.peers, "Comma-separated tcp://HOST:PORT of other nodes");
     option(app, "--region", cfg.region, "Region of this node");
     option(app, "--db-region", cfg.db_region, "Region of the database; its relays take the slot first (default: --region)");
-    option(app, "--log-level", log_level, "debug, info, warn or error");
+    option(app, "--log-level", raw.log_level, "debug, info, warn or error");
     option(app, "--max-connections", lim.max_connections, "Maximum client connections (0: as many as the open-file limit allows)");
     option(app, "--max-channels-per-client", lim.max_channels_per_client, "Channels one connection may join");
     option(app, "--max-joins-per-second", lim.max_joins_per_second, "Joins per second per connection");
@@ -77,27 +71,14 @@ Config parse_config(int argc, char** argv) {
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
     option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
+}
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        std::exit(app.exit(e));
-    } catch (const CLI::ParseError& e) {
-        fprintf(stderr, "realtime-relay: %s (see --help)\n", e.what());
-        std::exit(2);
-    }
+[[noreturn]] void fail(const std::string& msg) {
+    fprintf(stderr, "realtime-relay: %s (see --help)\n", msg.c_str());
+    std::exit(2);
+}
 
-    auto fail = [](const std::string& msg) {
-        fprintf(stderr, "realtime-relay: %s (see --help)\n", msg.c_str());
-        std::exit(2);
-    };
-    if (!split_host_port(listen, cfg.listen_host, cfg.listen_port))
-        fail("--listen must be HOST:PORT, got '" + listen + "'");
-    if (!log::parse_level(log_level, cfg.log_level))
-        fail("--log-level must be debug, info, warn or error, got '" + log_level + "'");
-    if (cfg.jwt_secret.empty()) fail("--jwt-secret (or REALTIME_JWT_SECRET) is required");
-    if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
-    if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
+void read_peers(const std::string& peers, Config& cfg) {
     for (size_t start = 0; start < peers.size();) {
         size_t comma = peers.find(',', start);
         std::string peer = peers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
@@ -110,6 +91,18 @@ Config parse_config(int argc, char** argv) {
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
+}
+
+void check(Config& cfg, const Raw& raw) {
+    const Limits& lim = cfg.limits;
+    if (!split_host_port(raw.listen, cfg.listen_host, cfg.listen_port))
+        fail("--listen must be HOST:PORT, got '" + raw.listen + "'");
+    if (!log::parse_level(raw.log_level, cfg.log_level))
+        fail("--log-level must be debug, info, warn or error, got '" + raw.log_level + "'");
+    if (cfg.jwt_secret.empty()) fail("--jwt-secret (or REALTIME_JWT_SECRET) is required");
+    if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
+    if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
+    read_peers(raw.peers, cfg);
     if (!cfg.cluster_bind.empty() && cfg.cluster_bind.rfind("tcp://", 0) != 0)
         fail("--cluster-bind must look like tcp://HOST:PORT, got '" + cfg.cluster_bind + "'");
     if (lim.max_channels_per_client <= 0 || lim.max_joins_per_second <= 0 || lim.max_events_per_second <= 0 ||
@@ -119,6 +112,28 @@ Config parse_config(int argc, char** argv) {
     if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
         fail("--peer-down-ms must be at least twice --heartbeat-ms");
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");
+}
+
+}  // namespace
+
+Config parse_config(int argc, char** argv) {
+    Config cfg;
+    CLI::App app{"realtime-relay: a Supabase Realtime compatible server for Postgres.\n"
+                 "Every flag can also be set by the environment variable REALTIME_<FLAG>,\n"
+                 "e.g. --jwt-secret as REALTIME_JWT_SECRET.",
+                 "realtime-relay"};
+    app.get_formatter()->column_width(40);
+    Raw raw;
+    add_options(app, cfg, raw);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        std::exit(app.exit(e));
+    } catch (const CLI::ParseError& e) {
+        fprintf(stderr, "realtime-relay: %s (see --help)\n", e.what());
+        std::exit(2);
+    }
+    check(cfg, raw);
     return cfg;
 }
 

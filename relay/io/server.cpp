@@ -1,6 +1,7 @@
 // libwebsockets integration: one protocol that serves the WebSocket endpoints and the
-// HTTP API on the same port, the upgrade's authentication, frame reassembly and the
-// write path, the 1 s tick, and the graceful shutdown.
+// HTTP API on the same port (the HTTP side is server_http.cpp), the upgrade's
+// authentication, frame reassembly and the write path, the 1 s tick, and the graceful
+// shutdown.
 #include "relay/io/server.h"
 #include "relay/core/clock.h"
 
@@ -13,9 +14,10 @@
 #include <ctime>
 
 #include "relay/io/http_api.h"
+#include "relay/io/lws_request.h"
+#include "relay/io/session.h"
 #include "relay/protocol/errors.h"
 #include "relay/core/log.h"
-
 
 namespace rt {
 namespace {
@@ -26,70 +28,12 @@ constexpr size_t kCoalesceBytes = 256 * 1024;  // one write gathers queued frame
 // already waiting before it writes what that input produced.
 constexpr int64_t kBatchWindowUs = 2000;
 
-
 bool is_websocket_path(std::string_view path) {
     return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
            path == "/realtime/v1/websocket/";
 }
 
-std::string header(lws* wsi, lws_token_indexes token) {
-    int len = lws_hdr_total_length(wsi, token);
-    if (len <= 0) return {};
-    std::string out(static_cast<size_t>(len) + 1, '\0');
-    int n = lws_hdr_copy(wsi, out.data(), len + 1, token);
-    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-    return out;
-}
-
-std::string custom_header(lws* wsi, const char* name) {
-    int len = lws_hdr_custom_length(wsi, name, static_cast<int>(strlen(name)));
-    if (len <= 0) return {};
-    std::string out(static_cast<size_t>(len) + 1, '\0');
-    int n = lws_hdr_custom_copy(wsi, out.data(), len + 1, name, static_cast<int>(strlen(name)));
-    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-    return out;
-}
-
-// name includes its '=' ("vsn="), as lws matches the raw "name=value" argument.
-std::string url_arg(lws* wsi, const char* name) {
-    char buf[4096];
-    const char* v = lws_get_urlarg_by_name(wsi, name, buf, sizeof buf);
-    return v ? std::string(v) : std::string();
-}
-
-// Writes a complete HTTP response; returns what the callback must return.
-int write_http_response(lws* wsi, const HttpResponse& r) {
-    std::string buf(LWS_PRE + 1024 + r.body.size(), '\0');
-    auto* start = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
-    unsigned char* p = start;
-    unsigned char* end = start + 1024;
-    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(r.status), r.content_type.c_str(), r.body.size(), &p,
-                                    end))
-        return -1;
-    for (const auto& [name, value] : r.headers) {
-        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name.c_str()),
-                                        reinterpret_cast<const unsigned char*>(value.data()),
-                                        static_cast<int>(value.size()), &p, end))
-            return -1;
-    }
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
-    if (!r.body.empty()) {
-        memcpy(start, r.body.data(), r.body.size());
-        if (lws_write(wsi, start, r.body.size(), LWS_WRITE_HTTP_FINAL) != static_cast<int>(r.body.size()))
-            return -1;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
 }  // namespace
-
-// lws allocates this per connection, zeroed; it holds pointers only.
-struct Session {
-    Connection* conn;      // WebSocket connections
-    std::string* rx;       // a message being reassembled from fragments
-    HttpRequest* http;     // HTTP requests with a body
-    HttpResponse* response;  // an HTTP answer waiting for the writeable callback
-};
 
 struct Server::Timer {
     lws_sorted_usec_list_t sul;  // first: the callback gets its address
@@ -271,99 +215,34 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
             return 0;
         case LWS_CALLBACK_WSI_DESTROY:
             self->pending_upgrades_.erase(wsi);
-            if (session) {
-                delete session->http;
-                session->http = nullptr;
-                delete session->response;
-                session->response = nullptr;
-            }
+            forget_http(session);
             return 0;
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             self->on_wake();
             return 0;
 
-        case LWS_CALLBACK_HTTP: {
-            if (!self->http_) return -1;
-            std::string path(static_cast<const char*>(in), len);
-            bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-            bool options = lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0;
-            HttpRequest req;
-            req.method = post ? "POST" : options ? "OPTIONS" : "GET";
-            req.path = path;
-            req.authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-            req.apikey = custom_header(wsi, "apikey:");
-            req.content_type = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-            req.private_query = url_arg(wsi, "private=") == "true";
-            if (post && !self->shutting_down_) {
-                // The body arrives in HTTP_BODY callbacks.
-                session->http = new HttpRequest(std::move(req));
-                return 0;
-            }
-            return self->answer_http(wsi, session,
-                                     self->shutting_down_ ? HttpApi::unavailable() : self->http_->handle(req));
-        }
+        case LWS_CALLBACK_HTTP:
+            return self->on_http(wsi, session, static_cast<const char*>(in), len);
         case LWS_CALLBACK_HTTP_BODY:
-            if (session && session->http) {
-                session->http->body.append(static_cast<const char*>(in), len);
-                if (static_cast<int64_t>(session->http->body.size()) > self->cfg_.limits.max_payload_bytes) {
-                    session->http->too_large = true;
-                    session->http->body.clear();
-                }
-            }
+            self->on_http_body(session, static_cast<const char*>(in), len);
             return 0;
-        case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
-            if (!session || !session->http) return -1;
-            HttpResponse r = self->http_->handle(*session->http);
-            delete session->http;
-            session->http = nullptr;
-            return self->answer_http(wsi, session, std::move(r));
-        }
-        case LWS_CALLBACK_HTTP_WRITEABLE: {
-            if (!session || !session->response) return 0;
-            std::unique_ptr<HttpResponse> r(session->response);
-            session->response = nullptr;
-            return write_http_response(wsi, *r);
-        }
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            return self->on_http_body_done(wsi, session);
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return self->on_http_writeable(wsi, session);
         default:
             return 0;
     }
 }
 
-// Answers from the writeable callback, not from inside lws's parsing of the request:
-// completing the transaction there loses pipelined requests that follow in the same
-// read (and left lws spinning on them).
-int Server::answer_http(lws* wsi, Session* session, HttpResponse response) {
-    if (!session) return -1;
-    delete session->response;
-    session->response = new HttpResponse(std::move(response));
-    lws_callback_on_writable(wsi);
-    return 0;
-}
 
-int Server::refuse_upgrade(lws* wsi, int status, const std::string& message) {
-    metrics_.connections_refused++;
-    std::string body = "{\"error\":";
-    json::append_string(body, message);
-    body.push_back('}');
-    // Written raw: during the upgrade lws would label its own status line HTTP/1.0,
-    // which WebSocket clients reject before reading the status.
-    const char* text = status == 401 ? "Unauthorized" : status == 404 ? "Not Found" : status == 429 ? "Too Many Requests"
-                     : status == 503 ? "Service Unavailable" : "Bad Request";
-    std::string response = "HTTP/1.1 " + std::to_string(status) + " " + text +
-                           "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
-                           "\r\nconnection: close\r\n\r\n" + body;
-    std::string buf(LWS_PRE, '\0');
-    buf += response;
-    lws_write(wsi, reinterpret_cast<unsigned char*>(&buf[LWS_PRE]), response.size(), LWS_WRITE_HTTP_FINAL);
-    return 1;
-}
 
 int Server::on_confirm_upgrade(lws* wsi) {
-    std::string path = header(wsi, WSI_TOKEN_GET_URI);
+    std::string path = lws_header(wsi, WSI_TOKEN_GET_URI);
     if (!is_websocket_path(path)) return refuse_upgrade(wsi, 404, "no WebSocket endpoint at " + path);
     if (shutting_down_) return refuse_upgrade(wsi, 503, errors::kShuttingDown);
 
-    std::string vsn = url_arg(wsi, "vsn=");
+    std::string vsn = lws_url_arg(wsi, "vsn=");
     PendingUpgrade up;
     if (vsn.empty() || vsn == "1.0.0")
         up.vsn = phoenix::Vsn::V1;
@@ -372,8 +251,8 @@ int Server::on_confirm_upgrade(lws* wsi) {
     else
         return refuse_upgrade(wsi, 400, "Unsupported protocol version vsn=" + vsn + " (use 1.0.0 or 2.0.0)");
 
-    std::string token = custom_header(wsi, "x-api-key:");
-    if (token.empty()) token = url_arg(wsi, "apikey=");
+    std::string token = lws_custom_header(wsi, "x-api-key:");
+    if (token.empty()) token = lws_url_arg(wsi, "apikey=");
     JwtResult r = hub_->auth().verify(token, static_cast<int64_t>(time(nullptr)));
     if (!r.ok) return refuse_upgrade(wsi, 401, r.error);
 

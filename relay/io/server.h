@@ -77,7 +77,13 @@ private:
     void on_tick();
     void begin_shutdown();
     int refuse_upgrade(lws* wsi, int status, const std::string& message);
+    // HTTP (server_http.cpp)
+    int on_http(lws* wsi, Session* session, const char* path, size_t len);
+    void on_http_body(Session* session, const char* in, size_t len);
+    int on_http_body_done(lws* wsi, Session* session);
+    int on_http_writeable(lws* wsi, Session* session);
     int answer_http(lws* wsi, Session* session, struct HttpResponse response);
+    static void forget_http(Session* session);
 
     const Config& cfg_;
     Metrics& metrics_;

@@ -54,49 +54,38 @@ std::string format_lsn(uint64_t lsn) {
     return buf;
 }
 
-bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error) {
-    // Values are taken as raw spans of the document, so records keep their numbers and
-    // strings exactly as Postgres wrote them, and large records are never parsed.
-    std::vector<json::RawMember> members;
-    if (!json::object_members(text, members)) {
-        error = "not a JSON object";
-        return false;
-    }
-    auto raw = [&](std::string_view key) -> std::string_view {
-        for (const json::RawMember& m : members)
+namespace {
+
+// The members of a document as raw spans: values are never decoded here, so records keep
+// their numbers and strings exactly as Postgres wrote them, and large records are never
+// parsed.
+struct Members {
+    std::vector<json::RawMember> list;
+    std::string_view operator()(std::string_view key) const {
+        for (const json::RawMember& m : list)
             if (m.key == key) return m.value;
         return {};
-    };
-    std::string type = string_member(raw("type"));
-    out.pos.commit_lsn = parse_lsn(string_member(raw("commit_lsn")));
-    std::string_view index = raw("change_index");
-    out.pos.change_index = index.empty() ? 0 : static_cast<uint32_t>(strtoul(std::string(index).c_str(), nullptr, 10));
-    if (!read_targets(raw("targets"), out, error)) return false;
+    }
+};
 
-    if (type == "SUBSCRIBED") {
-        out.type = PluginDoc::Type::Subscribed;
-        return true;
-    }
-    if (type == "BROADCAST") {
-        out.type = PluginDoc::Type::Broadcast;
-        BroadcastMsg& b = out.broadcast;
-        b.topic = topic::normalize(string_member(raw("topic")));
-        b.event = string_member(raw("event"));
-        std::string_view payload = raw("payload");
-        b.payload = payload.empty() ? "{}" : std::string(payload);
-        b.is_private = raw("private") == "true";
-        std::string_view id = raw("id");
-        if (!id.empty()) b.meta_json = "{\"id\":" + std::string(id) + "}";
-        b.pos = out.pos;
-        return true;
-    }
-    if (type != "INSERT" && type != "UPDATE" && type != "DELETE") {
-        error = "unknown document type '" + type + "'";
-        return false;
-    }
+void read_broadcast(const Members& raw, PluginDoc& out) {
+    out.type = PluginDoc::Type::Broadcast;
+    BroadcastMsg& b = out.broadcast;
+    b.topic = topic::normalize(string_member(raw("topic")));
+    b.event = string_member(raw("event"));
+    std::string_view payload = raw("payload");
+    b.payload = payload.empty() ? "{}" : std::string(payload);
+    b.is_private = raw("private") == "true";
+    std::string_view id = raw("id");
+    if (!id.empty()) b.meta_json = "{\"id\":" + std::string(id) + "}";
+    b.pos = out.pos;
+}
+
+// The "data" clients receive: the row's members in the design's order, errors last.
+void read_row(const Members& raw, size_t size, PluginDoc& out) {
     out.type = PluginDoc::Type::Row;
     std::string& d = out.data_json;
-    d.reserve(text.size());
+    d.reserve(size);
     d.push_back('{');
     bool first = true;
     for (const char* key : {"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record"}) {
@@ -113,6 +102,32 @@ bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error)
     d += ",\"errors\":";
     d.append(errors.empty() ? std::string_view("null") : errors);
     d.push_back('}');
+}
+
+}  // namespace
+
+bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error) {
+    Members raw;
+    if (!json::object_members(text, raw.list)) {
+        error = "not a JSON object";
+        return false;
+    }
+    std::string type = string_member(raw("type"));
+    out.pos.commit_lsn = parse_lsn(string_member(raw("commit_lsn")));
+    std::string_view index = raw("change_index");
+    out.pos.change_index = index.empty() ? 0 : static_cast<uint32_t>(strtoul(std::string(index).c_str(), nullptr, 10));
+    if (!read_targets(raw("targets"), out, error)) return false;
+
+    if (type == "SUBSCRIBED") {
+        out.type = PluginDoc::Type::Subscribed;
+    } else if (type == "BROADCAST") {
+        read_broadcast(raw, out);
+    } else if (type == "INSERT" || type == "UPDATE" || type == "DELETE") {
+        read_row(raw, text.size(), out);
+    } else {
+        error = "unknown document type '" + type + "'";
+        return false;
+    }
     return true;
 }
 

@@ -1,0 +1,17 @@
+// What the relay reads of an lws request (I/O): a header, a custom header, a URL
+// argument, each as a string ("" when absent).
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <string>
+
+namespace rt {
+
+std::string lws_header(lws* wsi, lws_token_indexes token);
+// name includes its ':' ("apikey:"), as lws stores custom headers.
+std::string lws_custom_header(lws* wsi, const char* name);
+// name includes its '=' ("vsn="), as lws matches the raw "name=value" argument.
+std::string lws_url_arg(lws* wsi, const char* name);
+
+}  // namespace rt
