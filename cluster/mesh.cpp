@@ -21,6 +21,18 @@ constexpr int kMaxReadsPerWake = 2000;
 
 std::string out_endpoint(uint64_t incarnation) { return "inproc://mesh-out-" + std::to_string(incarnation); }
 
+// Hands each waiting message of three frames on socket to fn, up to kMaxReadsPerWake
+// (the others wait for the next wake, so one busy socket does not starve the other).
+template <typename Fn>
+void drain(zmq::socket_t& socket, Fn fn) {
+    for (int n = 0; n < kMaxReadsPerWake; ++n) {
+        std::vector<zmq::message_t> parts;
+        auto got = zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
+        if (!got) return;
+        if (parts.size() == 3) fn(parts);
+    }
+}
+
 // What peers should dial: the bound endpoint, with a wildcard host made concrete.
 std::string advertised(const std::string& bound) {
     std::string ep = bound;
@@ -170,23 +182,19 @@ void Mesh::take_new_endpoints(Actions& actions) {
 // -- from peers -----------------------------------------------------------------------
 
 void Mesh::receive() {
-    for (int n = 0; n < kMaxReadsPerWake; ++n) {
-        std::vector<zmq::message_t> parts;
-        auto got = zmq::recv_multipart(*sub_, std::back_inserter(parts), zmq::recv_flags::dontwait);
-        if (!got) return;
-        if (parts.size() != 3) continue;
+    drain(*sub_, [this](std::vector<zmq::message_t>& parts) {
         Header h;
         if (!decode_header(parts[1].to_string_view(), h)) {
             LOG_WARN("dropping an unreadable mesh message");
-            continue;
+            return;
         }
         metrics_.mesh_received++;
         int64_t now = mono_ms();
         Actions actions;
-        if (!membership_.on_message(h, now, actions)) continue;
+        if (!membership_.on_message(h, now, actions)) return;
         handle(h, parts[2].to_string_view(), now, actions);
         apply(actions);
-    }
+    });
 }
 
 void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& actions) {
@@ -261,25 +269,21 @@ void Mesh::on_change(const Header& h, std::string_view body) {
 // -- from this node's threads -----------------------------------------------------------
 
 void Mesh::forward() {
-    for (int n = 0; n < kMaxReadsPerWake; ++n) {
-        std::vector<zmq::message_t> parts;
-        auto got = zmq::recv_multipart(*pull_, std::back_inserter(parts), zmq::recv_flags::dontwait);
-        if (!got) return;
-        if (parts.size() != 3) continue;
+    drain(*pull_, [this](std::vector<zmq::message_t>& parts) {
         std::string routing = parts[0].to_string();
         if (routing.empty()) {  // control: subscribe or unsubscribe
             control(parts[2].to_string(), parts[1].to_string_view() == "S");
-            continue;
+            return;
         }
         MsgType type;
         uint64_t seq = 0;
-        if (!decode_kind(parts[1].to_string_view(), type, seq)) continue;
+        if (!decode_kind(parts[1].to_string_view(), type, seq)) return;
         if (type == MsgType::PresenceDelta)
             presence_seq_ = seq;  // stamped by the loop, which numbers its deltas
         else
             seq = next_seq(routing);
         publish(routing, type, parts[2].to_string(), seq);
-    }
+    });
 }
 
 // A channel's key "B:<topic>\0" subscribed for the first time starts a route check (its

@@ -20,18 +20,12 @@
 #include <vector>
 
 #include "cluster/membership.h"
-#include "cluster/mesh_sender.h"
+#include "cluster/mesh_sender.h"  // and zmq's forward declarations
 #include "cluster/route_checks.h"
 #include "cluster/wire.h"
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
 #include "relay/hub/inbound.h"
-
-namespace zmq {
-class context_t;
-class socket_t;
-class message_t;
-}  // namespace zmq
 
 namespace rt::cluster {
 

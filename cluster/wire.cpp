@@ -8,21 +8,33 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 
+// Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
 public:
-    void u8(uint8_t v) { s_.push_back(static_cast<char>(v)); }
-    void u32(uint32_t v) { bytes::put_le(s_, v); }
-    void u64(uint64_t v) { bytes::put_le(s_, v); }
-    void str(std::string_view v) {
+    bool u8(uint8_t v) {
+        s_.push_back(static_cast<char>(v));
+        return true;
+    }
+    bool flag(bool v) { return u8(v); }
+    bool u32(uint32_t v) {
+        bytes::put_le(s_, v);
+        return true;
+    }
+    bool u64(uint64_t v) {
+        bytes::put_le(s_, v);
+        return true;
+    }
+    bool i64(int64_t v) { return u64(static_cast<uint64_t>(v)); }
+    bool str(std::string_view v) {
         u32(static_cast<uint32_t>(v.size()));
         s_.append(v);
+        return true;
     }
-    void entry(const PresenceEntry& e) {
-        u64(e.owner);
-        str(e.key);
-        str(e.phx_ref);
-        str(e.phx_ref_prev);
-        str(e.meta_json);
+    template <typename T, typename Each>
+    bool list(const std::vector<T>& items, Each each) {
+        u32(static_cast<uint32_t>(items.size()));
+        for (const T& item : items) each(*this, item);
+        return true;
     }
     std::string take() { return std::move(s_); }
 
@@ -30,29 +42,25 @@ private:
     std::string s_;
 };
 
+// Reads fields; false once the data runs short.
 class In {
 public:
     explicit In(std::string_view d) : d_(d) {}
-    bool u8(uint8_t& v) {
-        if (!need(1)) return false;
-        v = static_cast<uint8_t>(d_[p_++]);
-        return true;
-    }
+    bool u8(uint8_t& v) { return fixed(v); }
     bool flag(bool& v) {
         uint8_t b;
         if (!u8(b)) return false;
         v = b != 0;
         return true;
     }
-    template <typename T>
-    bool fixed(T& v) {
-        if (!need(sizeof(T))) return false;
-        v = bytes::get_le<T>(d_.data() + p_);
-        p_ += sizeof(T);
-        return true;
-    }
     bool u32(uint32_t& v) { return fixed(v); }
     bool u64(uint64_t& v) { return fixed(v); }
+    bool i64(int64_t& v) {
+        uint64_t u;
+        if (!u64(u)) return false;
+        v = static_cast<int64_t>(u);
+        return true;
+    }
     bool str(std::string& v) {
         uint32_t n;
         if (!u32(n) || !need(n)) return false;
@@ -60,16 +68,78 @@ public:
         p_ += n;
         return true;
     }
-    bool entry(PresenceEntry& e) {
-        return u64(e.owner) && str(e.key) && str(e.phx_ref) && str(e.phx_ref_prev) && str(e.meta_json);
+    template <typename T, typename Each>
+    bool list(std::vector<T>& items, Each each) {
+        uint32_t n;
+        if (!u32(n)) return false;
+        items.clear();
+        for (uint32_t i = 0; i < n; ++i) {
+            T item;
+            if (!each(*this, item)) return false;
+            items.push_back(std::move(item));
+        }
+        return true;
     }
     bool done() const { return p_ == d_.size(); }
 
 private:
+    template <typename T>
+    bool fixed(T& v) {
+        if (!need(sizeof(T))) return false;
+        v = bytes::get_le<T>(d_.data() + p_);
+        p_ += sizeof(T);
+        return true;
+    }
     bool need(size_t n) const { return d_.size() - p_ >= n; }
     std::string_view d_;
     size_t p_ = 0;
 };
+
+// Each message's fields, in wire order, written once for both directions: io is Out
+// (m const) or In (m filled).
+const auto kEntry = [](auto& io, auto& e) {
+    return io.u64(e.owner) && io.str(e.key) && io.str(e.phx_ref) && io.str(e.phx_ref_prev) && io.str(e.meta_json);
+};
+const auto kHeartbeat = [](auto& io, auto& m) {
+    return io.str(m.endpoint) && io.str(m.region) && io.u64(m.presence_seq) && io.flag(m.competes) &&
+           io.flag(m.slot_holder);
+};
+const auto kBroadcast = [](auto& io, auto& m) {
+    return io.str(m.topic) && io.str(m.event) && io.str(m.payload) && io.flag(m.json_payload) &&
+           io.flag(m.binary_origin) && io.str(m.meta_json) && io.flag(m.is_private) && io.u64(m.pos.commit_lsn) &&
+           io.u32(m.pos.change_index);
+};
+const auto kPresenceDelta = [](auto& io, auto& m) { return io.flag(m.join) && io.str(m.topic) && kEntry(io, m.entry); };
+const auto kSnapshot = [](auto& io, auto& m) {
+    return io.u64(m.presence_seq) &&
+           io.list(m.entries, [](auto& io2, auto& d) { return io2.str(d.topic) && kEntry(io2, d.entry); });
+};
+const auto kRouteCheck = [](auto& io, auto& m) { return io.str(m.topic) && io.str(m.asker) && io.u64(m.token); };
+
+bool change_kind(Out& o, ChangeEvent::Kind k) { return o.u8(static_cast<uint8_t>(k)); }
+bool change_kind(In& in, ChangeEvent::Kind& k) {
+    uint8_t v;
+    if (!in.u8(v) || v > 1) return false;
+    k = static_cast<ChangeEvent::Kind>(v);
+    return true;
+}
+const auto kChange = [](auto& io, auto& m) {
+    return change_kind(io, m.kind) && io.u64(m.pos.commit_lsn) && io.u32(m.pos.change_index) &&
+           io.list(m.ids, [](auto& io2, auto& id) { return io2.i64(id); }) && io.str(m.payload);
+};
+
+template <typename M, typename Fields>
+std::string encode_with(const M& m, Fields fields) {
+    Out o;
+    fields(o, m);
+    return o.take();
+}
+
+template <typename M, typename Fields>
+bool decode_with(std::string_view data, M& m, Fields fields) {
+    In in(data);
+    return fields(in, m) && in.done();
+}
 
 }  // namespace
 
@@ -130,118 +200,22 @@ bool decode_header(std::string_view data, Header& out) {
     return true;
 }
 
-std::string encode(const Heartbeat& m) {
-    Out o;
-    o.str(m.endpoint);
-    o.str(m.region);
-    o.u64(m.presence_seq);
-    o.u8(m.competes);
-    o.u8(m.slot_holder);
-    return o.take();
-}
+std::string encode(const Heartbeat& m) { return encode_with(m, kHeartbeat); }
+bool decode(std::string_view data, Heartbeat& m) { return decode_with(data, m, kHeartbeat); }
 
-bool decode(std::string_view data, Heartbeat& m) {
-    In in(data);
-    return in.str(m.endpoint) && in.str(m.region) && in.u64(m.presence_seq) && in.flag(m.competes) &&
-           in.flag(m.slot_holder) && in.done();
-}
+std::string encode(const BroadcastMsg& m) { return encode_with(m, kBroadcast); }
+bool decode(std::string_view data, BroadcastMsg& m) { return decode_with(data, m, kBroadcast); }
 
-std::string encode(const BroadcastMsg& m) {
-    Out o;
-    o.str(m.topic);
-    o.str(m.event);
-    o.str(m.payload);
-    o.u8(m.json_payload);
-    o.u8(m.binary_origin);
-    o.str(m.meta_json);
-    o.u8(m.is_private);
-    o.u64(m.pos.commit_lsn);
-    o.u32(m.pos.change_index);
-    return o.take();
-}
+std::string encode(const PresenceDelta& m) { return encode_with(m, kPresenceDelta); }
+bool decode(std::string_view data, PresenceDelta& m) { return decode_with(data, m, kPresenceDelta); }
 
-bool decode(std::string_view data, BroadcastMsg& m) {
-    In in(data);
-    return in.str(m.topic) && in.str(m.event) && in.str(m.payload) && in.flag(m.json_payload) &&
-           in.flag(m.binary_origin) && in.str(m.meta_json) && in.flag(m.is_private) && in.u64(m.pos.commit_lsn) &&
-           in.u32(m.pos.change_index) && in.done();
-}
+std::string encode(const PresenceSnapshot& m) { return encode_with(m, kSnapshot); }
+bool decode(std::string_view data, PresenceSnapshot& m) { return decode_with(data, m, kSnapshot); }
 
-std::string encode(const PresenceDelta& m) {
-    Out o;
-    o.u8(m.join);
-    o.str(m.topic);
-    o.entry(m.entry);
-    return o.take();
-}
+std::string encode(const ChangeEvent& m) { return encode_with(m, kChange); }
+bool decode(std::string_view data, ChangeEvent& m) { return decode_with(data, m, kChange); }
 
-bool decode(std::string_view data, PresenceDelta& m) {
-    In in(data);
-    return in.flag(m.join) && in.str(m.topic) && in.entry(m.entry) && in.done();
-}
-
-std::string encode(const PresenceSnapshot& m) {
-    Out o;
-    o.u64(m.presence_seq);
-    o.u32(static_cast<uint32_t>(m.entries.size()));
-    for (const PresenceDelta& d : m.entries) {
-        o.str(d.topic);
-        o.entry(d.entry);
-    }
-    return o.take();
-}
-
-bool decode(std::string_view data, PresenceSnapshot& m) {
-    In in(data);
-    uint32_t n;
-    if (!in.u64(m.presence_seq) || !in.u32(n)) return false;
-    m.entries.clear();
-    for (uint32_t i = 0; i < n; ++i) {
-        PresenceDelta d;
-        if (!in.str(d.topic) || !in.entry(d.entry)) return false;
-        m.entries.push_back(std::move(d));
-    }
-    return in.done();
-}
-
-std::string encode(const ChangeEvent& m) {
-    Out o;
-    o.u8(static_cast<uint8_t>(m.kind));
-    o.u64(m.pos.commit_lsn);
-    o.u32(m.pos.change_index);
-    o.u32(static_cast<uint32_t>(m.ids.size()));
-    for (int64_t id : m.ids) o.u64(static_cast<uint64_t>(id));
-    o.str(m.payload);
-    return o.take();
-}
-
-bool decode(std::string_view data, ChangeEvent& m) {
-    In in(data);
-    uint8_t kind;
-    uint32_t n;
-    if (!in.u8(kind) || kind > 1 || !in.u64(m.pos.commit_lsn) || !in.u32(m.pos.change_index) || !in.u32(n))
-        return false;
-    m.kind = static_cast<ChangeEvent::Kind>(kind);
-    m.ids.clear();
-    for (uint32_t i = 0; i < n; ++i) {
-        uint64_t id;
-        if (!in.u64(id)) return false;
-        m.ids.push_back(static_cast<int64_t>(id));
-    }
-    return in.str(m.payload) && in.done();
-}
-
-std::string encode(const RouteCheck& m) {
-    Out o;
-    o.str(m.topic);
-    o.str(m.asker);
-    o.u64(m.token);
-    return o.take();
-}
-
-bool decode(std::string_view data, RouteCheck& m) {
-    In in(data);
-    return in.str(m.topic) && in.str(m.asker) && in.u64(m.token) && in.done();
-}
+std::string encode(const RouteCheck& m) { return encode_with(m, kRouteCheck); }
+bool decode(std::string_view data, RouteCheck& m) { return decode_with(data, m, kRouteCheck); }
 
 }  // namespace rt::cluster
