@@ -249,7 +249,7 @@ def bench_topology(pg, nodes, slot):
     servers.start()
     try:
         holder = servers.wait_slot() if nodes == 1 else servers.holder()
-        urls = [r.url() for r in relays]
+        urls = [r.ws_endpoint() for r in relays]
         pids = [r.pid for r in relays]
         foreign = lambda r: r["cpu"].get("foreign_util", 0.0)  # noqa: E731
         lat = C.quiet_run(f"{nodes} node(s): latency at 1000 changes/s",

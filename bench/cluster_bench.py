@@ -54,8 +54,8 @@ def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load):
                 cluster.start()
             else:
                 relays[0].start()
-            urls = ",".join(relays[i].url() for i in sub_nodes)
-            return C.loadgen(["fanout", "--url", urls, "--pub-url", relays[pub_node].url(),
+            urls = ",".join(relays[i].ws_endpoint() for i in sub_nodes)
+            return C.loadgen(["fanout", "--url", urls, "--pub-url", relays[pub_node].ws_endpoint(),
                               "--jwt-secret", C.JWT_SECRET, "--clients", clients, "--channels", CHANNELS,
                               "--payload-size", PAYLOAD, "--server-pid", ",".join(str(r.pid) for r in relays)]
                              + timing() + load)
@@ -126,7 +126,7 @@ async def failover_once(pg, slot, n):
         token = make_token(C.JWT_SECRET, role="anon")
         arrivals = []  # per client: [(id, monotonic)]
         for r in others:
-            c = await PhoenixClient.connect(f"{r.url()}?apikey={token}&vsn=1.0.0")
+            c = await PhoenixClient.connect(f"{r.ws_endpoint()}?apikey={token}&vsn=1.0.0")
             clients.append(c)
             topic = f"realtime:failover-{n}-{r.node_id}"
             reply = await c.join(topic, join_config(changes=[{"event": "INSERT", "schema": "public",

@@ -15,23 +15,24 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from support import cluster as mesh  # noqa: E402  (the tests' cluster helpers)
+from support import relay as launcher  # noqa: E402  (the one relay launcher)
+from support.ports import free_port  # noqa: E402
+
 BUILD = os.path.join(ROOT, "build")
 LOADGEN = os.environ.get("BENCH_LOADGEN", os.path.join(BUILD, "rt-loadgen"))
-RELAY_BIN = os.environ.get("REALTIME_RELAY_BIN", os.path.join(BUILD, "realtime-relay"))
+RELAY_BIN = launcher.RELAY_BIN
 RESULTS_DIR = os.environ.get("BENCH_RESULTS_DIR", os.path.join(HERE, "results"))
 SIZES = ("tiny", "small", "full")
 SIZE = os.environ.get("BENCH_SIZE", "full")
@@ -66,12 +67,6 @@ def by_size(tiny, small, full):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -300,103 +295,32 @@ class CpuTrace:
 
 # -- servers -----------------------------------------------------------------------------
 
-class Relay:
-    """build/realtime-relay on a free loopback port, pinned to a CPU, in its own process
-    group; stop() always ends it (SIGTERM, then SIGKILL)."""
+class Relay(launcher.Relay):
+    """The tests' relay launcher (tests/support/relay.py) for benchmarks: on a free
+    loopback port, pinned to a CPU in its own process group (spawn(), at niceness NICE),
+    with quiet logs and no message rate limit (one publisher connection sends thousands of
+    messages per second); stop() always ends it (SIGTERM, then SIGKILL) and removes its
+    log."""
+    http_timeout = 2  # a health check under load must not hold a benchmark up
 
     def __init__(self, cpu=SERVER_CPU, db=None, node_id=None, args=(), port=None, cluster_port=None,
                  peers=(), slot=None, log_level="warn"):
+        port = port or free_port()
+        super().__init__(db_dsn=db, node_id=node_id or f"bench-{port}", secret=JWT_SECRET, port=port,
+                         args=["--max-events-per-second", "10000000"] + list(args), cluster_port=cluster_port,
+                         peers=peers, slot=slot, log_level=log_level)
         self.cpu = cpu
-        self.port = port or free_port()
-        self.node_id = node_id or f"bench-{self.port}"
-        self.db = db
-        self.args = list(args)
-        self.cluster_port = cluster_port
-        self.peers = list(peers)
-        self.slot = slot
-        self.log_level = log_level
-        self.proc = None
-        self.log_path = None
-        self.capacity = None  # connections it says it can hold
 
-    def command(self):
-        cmd = [RELAY_BIN, "--listen", f"127.0.0.1:{self.port}", "--node-id", self.node_id,
-               "--jwt-secret", JWT_SECRET, "--log-level", self.log_level,
-               # one publisher connection sends thousands of messages per second
-               "--max-events-per-second", "10000000"]
-        if self.db:
-            cmd += ["--db", self.db]
-        if self.slot:
-            cmd += ["--slot", self.slot]
-        if self.cluster_port:
-            cmd += ["--cluster-bind", f"tcp://127.0.0.1:{self.cluster_port}"]
-        if self.peers:
-            cmd += ["--peers", ",".join(self.peers)]
-        return cmd + self.args
-
-    def start(self, wait=True):
-        fd, self.log_path = tempfile.mkstemp(prefix=f"bench-relay-{self.node_id}-", suffix=".log")
-        with os.fdopen(fd, "w") as logf:
-            self.proc = spawn(self.command(), cpu=self.cpu, stdout=logf, stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_healthy()
-        return self
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def url(self):
-        return f"ws://127.0.0.1:{self.port}/socket/websocket"
-
-    def health(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=2) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_healthy(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"relay {self.node_id} exited: {self.log_tail()}")
-            if self.health() is not None:
-                return self
-            time.sleep(0.05)
-        raise TimeoutError(f"relay {self.node_id} did not answer /api/health: {self.log_tail()}")
+    def spawn(self, cmd, logf, env):
+        return spawn(cmd, cpu=self.cpu, stdout=logf, stderr=subprocess.STDOUT, env=env)
 
     def wait_slot(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            h = self.health()
-            if h and h.get("slot_holder"):
-                return self
-            time.sleep(0.1)
-        raise TimeoutError(f"relay {self.node_id} did not take the slot: {self.log_tail()}")
-
-    def log_tail(self, n=3000):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-n:]
-        except (OSError, TypeError):
-            return ""
+        return super().wait_slot(timeout)
 
     def stop(self):
         stop_process(self.proc, timeout=10)
         self.proc = None
-        if self.log_path and os.path.exists(self.log_path):
-            os.unlink(self.log_path)
-            self.log_path = None
-
-    def kill(self):
-        """SIGKILL (a crash); the log stays until stop()."""
-        if self.alive():
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.remove_log()
 
     def __enter__(self):
         return self.start()
@@ -410,12 +334,9 @@ class RelayCluster:
 
     def __init__(self, n=3, cpu=SERVER_CPU, db=None, slot=None, args=()):
         names = [chr(ord("a") + i) for i in range(n)]
-        ports = {name: free_port() for name in names}
-        self.relays = []
-        for name in names:
-            peers = [f"tcp://127.0.0.1:{ports[m]}" for m in names if m != name]
-            self.relays.append(Relay(cpu=cpu, db=db, slot=slot, node_id=name, cluster_port=ports[name],
-                                     peers=peers, args=args))
+        ports, peers = mesh.mesh_layout(names)
+        self.relays = [Relay(cpu=cpu, db=db, slot=slot, node_id=name, cluster_port=ports[name], peers=peers[name],
+                             args=args) for name in names]
 
     def start(self, wait_mesh=True, timeout=60):
         try:
@@ -431,31 +352,12 @@ class RelayCluster:
         return self
 
     def wait_mesh(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ok = True
-            for r in self.relays:
-                if not r.alive():
-                    continue
-                h = r.health() or {}
-                up = {p["node_id"] for p in h.get("peers", []) if p.get("state") == "up"}
-                if not all(o.node_id in up for o in self.relays if o is not r and o.alive()):
-                    ok = False
-                    break
-            if ok:
-                return
-            time.sleep(0.1)
-        raise TimeoutError("the relays did not all see each other up")
+        """Every live relay sees every other live one up."""
+        mesh.wait_mesh([r for r in self.relays if r.alive()], timeout)
 
     def holder(self, timeout=60, exclude=()):
         """The one live relay streaming the slot (waits until exactly one says so)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            hs = [r for r in self.relays if r.alive() and r not in exclude and (r.health() or {}).get("slot_holder")]
-            if len(hs) == 1:
-                return hs[0]
-            time.sleep(0.05)
-        raise TimeoutError("no single slot holder")
+        return mesh.wait_holder(self.relays, timeout, exclude=[r.node_id for r in exclude])
 
     @property
     def pids(self):

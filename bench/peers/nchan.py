@@ -24,16 +24,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests"))
+from support.ports import free_port  # noqa: E402  (the one free_port of tests and benchmarks)
+
 TEMPLATE = os.path.join(HERE, "nchan.conf.in")
 MODULE_PATHS = ["/usr/lib/nginx/modules/ngx_nchan_module.so"]
 MODULE_CONF = "/usr/share/nginx/modules-available/mod-nchan.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def nofile_hard():

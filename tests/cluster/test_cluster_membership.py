@@ -5,7 +5,8 @@ goes down and comes back."""
 import time
 
 from support.cluster import FAST, endpoint, peers, start_cluster, wait_mesh, wait_peer_state, warm_up
-from support.pg import free_port, wait_until
+from support.pg import wait_until
+from support.ports import free_port
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
 

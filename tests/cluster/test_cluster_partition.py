@@ -9,7 +9,8 @@ import pytest
 
 from support.cluster import FAST, wait_mesh, wait_peer_state, warm_up
 from support.netns import NamespacesUnavailable, NsRelay, Topology
-from support.pg import free_port, wait_until
+from support.pg import wait_until
+from support.ports import free_port
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
 NAMES = ["a", "b", "c"]

@@ -6,7 +6,8 @@ import asyncio
 import time
 
 from support.cluster import FAST, endpoint, holders, start_cluster, subscribe_changes, wait_holder, wait_mesh
-from support.pg import free_port, wait_until
+from support.pg import wait_until
+from support.ports import free_port
 from support.phoenix import run
 
 TAKEOVER = 3

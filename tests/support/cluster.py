@@ -10,13 +10,10 @@ import itertools
 import threading
 import time
 
-from .pg import free_port, wait_until
+from .pg import wait_until
+from .ports import endpoint, free_port
 
 FAST = ["--heartbeat-ms", "200", "--peer-down-ms", "1000"]  # quick failure detection
-
-
-def endpoint(port):
-    return f"tcp://127.0.0.1:{port}"
 
 
 class Cluster:
@@ -45,30 +42,31 @@ class Cluster:
         return wait_holder(among or self.alive(), timeout)
 
 
+def mesh_layout(names):
+    """A full mesh of the nodes names on loopback: ({name: cluster port}, {name: the
+    other nodes' endpoints})."""
+    ports = {n: free_port() for n in names}
+    return ports, {n: [endpoint(ports[m]) for m in names if m != n] for n in names}
+
+
 def start_cluster(relay_factory, names=("a", "b", "c"), db_dsn=None, args=(), node_args=None, slot=None,
                   replication=True, full_mesh=True, wait=True):
     """Starts one relay per name in a full mesh. args go to every relay, node_args[name]
     to one; slot names the replication slot (slots are per Postgres server, so tests use
     their own); replication=False adds --no-replication everywhere."""
     node_args = node_args or {}
-    ports = {n: free_port() for n in names}
+    ports, peers = mesh_layout(names)
     relays = {}
     for n in names:
-        extra = ["--cluster-bind", endpoint(ports[n])]
-        peers = [endpoint(ports[m]) for m in names if m != n]
-        if full_mesh and peers:
-            extra += ["--peers", ",".join(peers)]
-        if slot:
-            extra += ["--slot", slot]
-        if db_dsn and not replication:
-            extra += ["--no-replication"]
-        relays[n] = relay_factory(start=False, db_dsn=db_dsn, node_id=n,
+        extra = ["--no-replication"] if db_dsn and not replication else []
+        relays[n] = relay_factory(start=False, db_dsn=db_dsn, node_id=n, cluster_port=ports[n],
+                                  peers=peers[n] if full_mesh else (), slot=slot,
                                   args=extra + list(args) + list(node_args.get(n, [])))
     cluster = Cluster(relays, ports)
     for r in relays.values():
         r.start(wait=False)
     for r in relays.values():
-        wait_until(r._healthy, timeout=30, what=f"relay {r.node_id} to answer /api/health")
+        r.wait_healthy()
     if wait and full_mesh:
         cluster.wait_mesh()
     return cluster

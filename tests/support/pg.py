@@ -8,7 +8,6 @@ and `output_plugin_libraries` extended with our plugin when the server has that 
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +15,8 @@ from contextlib import closing
 
 import psycopg2
 import psycopg2.extensions
+
+from .ports import free_port
 
 def _bindir():
     """The Postgres the tests run: PG_BINDIR, else the one PG_CONFIG names (as make does)."""
@@ -30,12 +31,6 @@ def _bindir():
 
 PG_BINDIR = _bindir()
 OUTPUT_PLUGINS = ["pgoutput", "test_decoding", "pg_realtime", "wal2json"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres_user():

@@ -1,7 +1,11 @@
-"""realtime-relay processes for tests: start on a free port, wait until healthy, stop.
+"""The one launcher of realtime-relay processes, for the tests and the benchmarks: the
+command line (port, node id, secret, database, cluster endpoint and peers, slot, log
+level), starting (while a build may be rewriting the binary), waiting until healthy or
+holding the slot, stopping, logs, and access (URLs, HTTP, health, metrics).
 
-Every relay started here is stopped at the end of its test (the `relay_factory`
-fixture), killed if it does not exit, so no test leaves a server running.
+Tests get relays from the `relay_factory` fixture, which stops each at the end of its
+test (killed if it does not exit), so no test leaves a server running. The benchmarks
+subclass Relay (bench/common.py) to pin it to a core in its own process group.
 """
 import base64
 import http.client
@@ -15,7 +19,8 @@ import urllib.error
 import urllib.request
 
 from .jwt import DEFAULT_SECRET, make_token
-from .pg import free_port, wait_until
+from .pg import wait_until
+from .ports import endpoint, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RELAY_BIN = os.environ.get("REALTIME_RELAY_BIN", os.path.join(ROOT, "build", "realtime-relay"))
@@ -25,13 +30,18 @@ class Relay:
     host = "127.0.0.1"  # where it listens and where tests reach it
     http_timeout = 10   # seconds an HTTP request to it may take
 
-    def __init__(self, db_dsn=None, node_id=None, secret=DEFAULT_SECRET, args=(), port=None, env=None):
+    def __init__(self, db_dsn=None, node_id=None, secret=DEFAULT_SECRET, args=(), port=None, env=None,
+                 cluster_port=None, peers=(), slot=None, log_level=None):
         self.port = port or free_port()
         self.secret = secret
         self.node_id = node_id or f"node-{self.port}"
         self.db_dsn = db_dsn
         self.args = list(args)
         self.env = env or {}
+        self.cluster_port = cluster_port  # --cluster-bind on loopback
+        self.peers = list(peers)          # --peers endpoints
+        self.slot = slot
+        self.log_level = log_level
         self.proc = None
         self.log = tempfile.NamedTemporaryFile(prefix=f"relay-{self.node_id}-", suffix=".log", delete=False)
         self.log.close()
@@ -42,7 +52,19 @@ class Relay:
                "--jwt-secret", self.secret]
         if self.db_dsn:
             cmd += ["--db", self.db_dsn]
+        if self.slot:
+            cmd += ["--slot", self.slot]
+        if self.cluster_port:
+            cmd += ["--cluster-bind", endpoint(self.cluster_port)]
+        if self.peers:
+            cmd += ["--peers", ",".join(self.peers)]
+        if self.log_level:
+            cmd += ["--log-level", self.log_level]
         return cmd + self.args
+
+    def spawn(self, cmd, logf, env):
+        """Starts the process (the benchmarks pin it to a core in its own group)."""
+        return subprocess.Popen(cmd, stdout=logf, stderr=logf, env=env)
 
     def start(self, wait=True):
         logf = open(self.log.name, "a")
@@ -51,7 +73,7 @@ class Relay:
         started = time.monotonic()
         while True:
             try:
-                self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, env=env)
+                self.proc = self.spawn(self.command(), logf, env)
                 break
             except OSError as exc:
                 # A build running meanwhile is rewriting the binary (missing for a moment,
@@ -63,7 +85,11 @@ class Relay:
                 time.sleep(0.5)
         logf.close()
         if wait:
-            wait_until(self._healthy, timeout=30, what=f"relay {self.node_id} to answer /api/health")
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=30):
+        wait_until(self._healthy, timeout=timeout, what=f"relay {self.node_id} to answer /api/health")
         return self
 
     def wait_slot(self, timeout=30):
@@ -104,6 +130,10 @@ class Relay:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
     def rss_kb(self):
         """Resident memory of the relay process, in KiB."""
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -122,16 +152,26 @@ class Relay:
         with open(self.log.name, errors="replace") as f:
             return f.read()
 
+    def log_tail(self, n=3000):
+        try:
+            return self.log_text()[-n:]
+        except OSError:
+            return ""
+
     # -- access ----------------------------------------------------------------------
     def token(self, **kwargs):
         return make_token(self.secret, **kwargs)
+
+    def ws_endpoint(self, path="/socket/websocket"):
+        """The WebSocket endpoint without a query (clients add their apikey and vsn)."""
+        return f"ws://{self.host}:{self.port}{path}"
 
     def url(self, token=None, vsn="1.0.0", path="/socket/websocket"):
         token = token if token is not None else self.token()
         query = f"apikey={token}" if token else ""
         if vsn:
             query += ("&" if query else "") + f"vsn={vsn}"
-        return f"ws://{self.host}:{self.port}{path}?{query}"
+        return f"{self.ws_endpoint(path)}?{query}"
 
     def http(self, path, method="GET", body=None, headers=None):
         """(status, parsed JSON or text) of an HTTP request to the relay."""
