@@ -1,6 +1,6 @@
 """Fixtures shared by every pytest suite: a Postgres server for the whole session, a
-fresh database (with the pg_realtime extension) per test, and relays that are always
-stopped when their test ends."""
+fresh database (with the pg_realtime extension) per test, the roles client tokens name,
+relays that are always stopped when their test ends, and the protocol version."""
 import os
 import sys
 from contextlib import closing
@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from support.pg import Database, PgServer  # noqa: E402
+from support.phoenix import VSNS  # noqa: E402
 from support.relay import Relay  # noqa: E402
 
 TEMPLATE = "rt_template"
@@ -34,6 +35,32 @@ def db(pg_server):
     database = Database(pg_server, template=TEMPLATE)
     yield database
     database.drop()
+
+
+@pytest.fixture
+def slot(db):
+    """A replication slot name of this test's own (slots are per Postgres server)."""
+    return "rt_" + db.name
+
+
+@pytest.fixture(scope="session")
+def client_roles(pg_server):
+    """The roles Supabase tokens carry (anon, authenticated, and service_role, which
+    bypasses row level security): roles are per server, so they are made once, and each
+    test database grants them what its tables need."""
+    roles = {"anon": "NOLOGIN", "authenticated": "NOLOGIN", "service_role": "NOLOGIN BYPASSRLS"}
+    with closing(pg_server.connect("postgres")) as conn, conn.cursor() as cur:
+        for role, options in roles.items():
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if cur.fetchone() is None:
+                cur.execute(f"CREATE ROLE {role} {options}")
+    return tuple(roles)
+
+
+@pytest.fixture(params=VSNS, ids=lambda v: f"vsn{v[0]}")
+def vsn(request):
+    """Each test using it runs once per protocol version."""
+    return request.param
 
 
 @pytest.fixture

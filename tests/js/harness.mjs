@@ -19,9 +19,10 @@
 import assert from 'node:assert/strict'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
-import { RealtimeClient } from '@supabase/realtime-js'
+import { RealtimeClient, postgresChangesFilter } from '@supabase/realtime-js'
 
-export { assert }
+// Re-exported for scenarios outside this folder (they cannot resolve its node_modules).
+export { assert, postgresChangesFilter }
 
 export function env(name, fallback) {
   const value = process.env[name]

@@ -2,115 +2,21 @@
 relay, and for Postgres Changes a fresh database), then runs one Node scenario script from
 this folder against it with realtime-js from npm (tests/js/package-lock.json).
 
-Protocol between this driver and a scenario (see harness.mjs): the script prints JSON lines
-on stdout. {"step": NAME, "sql": [...]} asks the driver to run those statements (each in
-its own transaction) and then answer NAME on stdin; the last line is the summary
-{"scenario": ..., "ok": true, ...}. Exit code 0 means every assertion in the script held.
+The driver and its protocol with a scenario (see harness.mjs) are in
+tests/support/realtime_js.py.
 
 Needs `npm ci` in tests/js first (`make test-js` does it).
 """
-import json
-import os
-import queue
-import shutil
-import subprocess
-import threading
-import time
-
 import pytest
 from support.pg import wait_until
+from support.realtime_js import endpoint, require_node, run_scenario
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_MODULES = os.path.join(HERE, "node_modules")
-SCENARIO_DEADLINE_S = 30
 ROLE = "authenticated"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def node_ready():
-    if not shutil.which("node"):
-        pytest.fail("node is not installed (scripts/install-deps.sh installs it)")
-    if not os.path.isdir(os.path.join(NODE_MODULES, "@supabase", "realtime-js")) or \
-            not os.path.isdir(os.path.join(NODE_MODULES, "ws")):
-        pytest.fail("tests/js/node_modules is missing: run `npm ci` in tests/js (or `make test-js`)")
-
-
-def endpoint(relay, path="/socket"):
-    """realtime-js takes the socket path without /websocket and appends it itself:
-    /socket (self-hosted) or /realtime/v1 (Supabase's hosted layout, as supabase-js builds it)."""
-    return f"ws://127.0.0.1:{relay.port}{path}"
-
-
-def run_scenario(script, relay, env=None, db=None, deadline_s=SCENARIO_DEADLINE_S):
-    """Runs tests/js/<script> against relay; returns its summary (fails the test otherwise)."""
-    full_env = dict(os.environ)
-    full_env.update({
-        "RT_ENDPOINT": endpoint(relay),
-        "RT_TOKEN": relay.token(),
-        "RT_DEADLINE_MS": str(deadline_s * 1000),
-    })
-    full_env.update(env or {})
-    proc = subprocess.Popen(["node", os.path.join(HERE, script)], cwd=HERE, env=full_env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, bufsize=1)
-    lines = queue.Queue()
-    stderr_chunks = []
-
-    def read_stdout():
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    def read_stderr():
-        stderr_chunks.append(proc.stderr.read())
-
-    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
-    for t in readers:
-        t.start()
-
-    stdout_lines, summary, steps = [], None, []
-    hard_deadline = time.monotonic() + deadline_s + 15  # the script's own deadline comes first
-    try:
-        while True:
-            remaining = hard_deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{script} gave no summary within {deadline_s + 15}s")
-            try:
-                line = lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            stdout_lines.append(line)
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if "step" in msg:
-                steps.append(msg["step"])
-                if msg.get("sql"):
-                    assert db is not None, f"{script} asked for SQL but the test has no database"
-                    for statement in msg["sql"]:
-                        db.execute(statement)
-                proc.stdin.write(msg["step"] + "\n")
-                proc.stdin.flush()
-            elif "scenario" in msg:
-                summary = msg
-        rc = proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for t in readers:
-            t.join(timeout=5)
-    output = "".join(stdout_lines)
-    errors = "".join(stderr_chunks)
-    assert rc == 0 and summary and summary.get("ok"), (
-        f"node {script} failed (exit {rc}): {summary.get('error') if summary else 'no summary'}\n"
-        f"--- stdout ---\n{output[-4000:]}\n--- stderr ---\n{errors[-6000:]}")
-    summary["_steps"] = steps
-    print(f"{script}: {json.dumps(summary)}")
-    return summary
+    require_node()
 
 
 def create_role(db):

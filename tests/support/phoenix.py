@@ -2,8 +2,8 @@
 2.0.0 (including binary user broadcasts, kind 3 out and kind 4 in).
 
 Messages are returned as dicts {join_ref, ref, topic, event, payload}; a kind 4 frame
-becomes event "broadcast" with payload {"type","event","payload","meta"} and
-"binary": True.
+becomes event "broadcast" with payload {"type","event","payload","meta"}, "binary": True,
+its encoding byte and the user payload's bytes as sent ("raw_payload").
 """
 import asyncio
 import json
@@ -67,10 +67,11 @@ class PhoenixClient:
         return ref
 
     async def push_binary_broadcast(self, topic, event, payload, json_encoding=True, metadata=b""):
-        """A kind 3 user broadcast push, as realtime-js sends with vsn 2.0.0."""
+        """A kind 3 user broadcast push, as realtime-js sends with vsn 2.0.0 (a bytes
+        payload is sent as is, under either encoding)."""
         join_ref = (self.join_refs.get(topic) or "").encode()
         ref = self.next_ref().encode()
-        body = json.dumps(payload).encode() if json_encoding else payload
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         t, e = topic.encode(), event.encode()
         header = bytes([3, len(join_ref), len(ref), len(t), len(e), len(metadata), 1 if json_encoding else 0])
         await self.ws.send(header + join_ref + ref + t + e + metadata + body)
@@ -120,7 +121,7 @@ class PhoenixClient:
             if meta:
                 inner["meta"] = json.loads(meta)
             return {"join_ref": None, "ref": None, "topic": topic, "event": "broadcast", "payload": inner,
-                    "binary": True}
+                    "binary": True, "encoding": enc, "raw_payload": bytes(body)}
         data = json.loads(frame)
         if isinstance(data, list):
             join_ref, ref, topic, event, payload = data

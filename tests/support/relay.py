@@ -190,9 +190,9 @@ class Relay:
         except ValueError:
             return status, raw.decode(errors="replace")
 
-    def upgrade(self, query, path="/socket/websocket", headers=None):
+    def upgrade(self, query, path="/socket/websocket", headers=None, with_headers=False):
         """(status, parsed JSON body) of a WebSocket upgrade request: what a client that
-        is refused at connect reads."""
+        is refused at connect reads (and the response headers, lower-cased, with_headers)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("GET", f"{path}?{query}" if query else path, headers={
@@ -203,9 +203,12 @@ class Relay:
         finally:
             conn.close()
         try:
-            return resp.status, json.loads(raw) if raw else None
+            body = json.loads(raw) if raw else None
         except ValueError:
-            return resp.status, raw.decode(errors="replace")
+            body = raw.decode(errors="replace")
+        if with_headers:
+            return resp.status, body, {k.lower(): v for k, v in resp.getheaders()}
+        return resp.status, body
 
     def health(self):
         status, body = self.http("/api/health")
