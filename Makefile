@@ -44,8 +44,9 @@ test: deps all install
 test-unit: relay
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
-# realtime-js tests (tests/js, and the cluster's) need tests/js/node_modules: test-js.
-JS_TESTS = tests/js tests/cluster/test_cluster_realtime_js.py
+# realtime-js tests (tests/js, the cluster's and the compatibility suite's) need
+# tests/js/node_modules: test-js.
+JS_TESTS = tests/js tests/cluster/test_cluster_realtime_js.py tests/compat/test_realtime_js.py
 
 test-py:
 	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(JS_TESTS)) $(PYTEST_ARGS)

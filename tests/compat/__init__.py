@@ -1,0 +1,1 @@
+"""The compatibility suite: Supabase Realtime's client-observable behaviours (README.md)."""

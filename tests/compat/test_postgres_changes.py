@@ -1,0 +1,99 @@
+"""Postgres Changes as a client sees them on Supabase (test/integration/rt_channel/
+postgres_changes_test.exs, realtime_channel_test.exs "postgres changes"; the payload is
+built by realtime.apply_rls, lib/realtime/tenants/repo/migrations/
+20260709120000_fix_apply_rls_filter_role_leak.ex): the join reply echoes each binding
+with an id, "Subscribed to PostgreSQL" follows, each push carries the matching binding's
+id and the change in Supabase's shape; a binding Supabase cannot subscribe is answered
+with an OK join and a `system` error for it, and the channel keeps working."""
+import re
+
+import pytest
+
+from support.phoenix import PhoenixClient, join_config, run, unique_topic
+
+from .helpers import binding, postgres_change, subscribed, system_message
+
+COLUMNS = [{"name": "id", "type": "int4"}, {"name": "details", "type": "text"},
+           {"name": "binary_data", "type": "bytea"}]
+COMMIT_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # to_char(... 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+
+
+def check_change(push, sid, kind, record=None, old_record=None, columns=COLUMNS):
+    assert push["ids"] == [sid], push
+    data = push["data"]
+    assert set(data) == {"schema", "table", "commit_timestamp", "type", "columns", "errors"} | (
+        {"record"} if record is not None else set()) | ({"old_record"} if old_record is not None else set()), data
+    assert (data["schema"], data["table"], data["type"], data["errors"]) == ("public", "test", kind, None)
+    assert data["columns"] == columns
+    assert COMMIT_TS.match(data["commit_timestamp"]), data["commit_timestamp"]
+    if record is not None:
+        assert data["record"] == record
+    if old_record is not None:
+        assert data["old_record"] == old_record
+
+
+@pytest.mark.parametrize("event", ["INSERT", "UPDATE", "DELETE", "*"])
+def test_change_shapes(cdc, vsn, event):
+    """postgres_changes_test "handle insert", "handle update", "handle delete", "handle
+    wildcard"; realtime_channel_test "subscribes to inserts" (a NULL column is present as
+    null)."""
+    db, relay = cdc
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        b = binding(event)
+        reply = await c.join(topic, join_config(changes=[b]))
+        assert reply["status"] == "ok"
+        [echo] = reply["response"]["postgres_changes"]
+        sid = echo.pop("id")
+        assert isinstance(sid, int) and echo == b
+        await system_message(c, topic, timeout=20)
+        rid = db.scalar("INSERT INTO test (details) VALUES ('test') RETURNING id")
+        db.execute("UPDATE test SET details = 'test' WHERE id = %s", (rid,))
+        db.execute("DELETE FROM test WHERE id = %s", (rid,))
+        full = {"id": rid, "details": "test", "binary_data": None}
+        if event in ("INSERT", "*"):
+            check_change(await postgres_change(c, topic), sid, "INSERT", record=full)
+        if event in ("UPDATE", "*"):
+            check_change(await postgres_change(c, topic), sid, "UPDATE", record=full, old_record={"id": rid})
+        if event in ("DELETE", "*"):
+            check_change(await postgres_change(c, topic), sid, "DELETE", old_record={"id": rid})
+        await c.assert_silent(0.5, lambda m: m["event"] == "postgres_changes")
+    run(body())
+
+
+def test_table_without_primary_key_is_delivered(cdc, vsn):
+    """apply_rls answers INSERT and UPDATE of a table without a primary key with errors
+    ["Error 400: Bad Request, no primary key"] and no record (it needs the key for its RLS
+    check); we check access without it and deliver the change (docs/compatibility.md)."""
+    db, relay = cdc
+    db.execute("CREATE TABLE public.nopk (a int, b text); GRANT SELECT ON public.nopk TO anon")
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await subscribed(c, topic, [binding("INSERT", table="nopk")])
+        db.execute("INSERT INTO nopk VALUES (1, 'x')")
+        data = (await postgres_change(c, topic))["data"]
+        assert (data["record"], data["errors"]) == ({"a": 1, "b": "x"}, None)
+    run(body())
+
+
+def test_pushes_carry_only_the_matching_bindings_id(cdc, vsn):
+    """realtime_channel_test "multiple subscriptions": INSERT and DELETE bindings on one
+    channel; the UPDATE between them reaches neither, each push names its own binding."""
+    db, relay = cdc
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        ins, dele = await subscribed(c, topic, [binding("INSERT"), binding("DELETE")])
+        rid = db.scalar("INSERT INTO test (details) VALUES ('test') RETURNING id")
+        db.execute("UPDATE test SET details = 'test' WHERE id = %s", (rid,))
+        db.execute("DELETE FROM test WHERE id = %s", (rid,))
+        assert (await postgres_change(c, topic))["ids"] == [ins]
+        p = await postgres_change(c, topic)
+        assert p["ids"] == [dele] and p["data"]["type"] == "DELETE"
+        await c.assert_silent(0.5, lambda m: m["event"] == "postgres_changes")
+    run(body())
