@@ -20,6 +20,7 @@
 #include "relay/io/registry_db.h"
 #include "relay/io/server.h"
 #include "relay/slot/holder.h"
+#include "relay/slot/mesh_peers.h"
 
 namespace {
 

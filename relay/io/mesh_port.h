@@ -1,6 +1,5 @@
-// The relay's two ends of the cluster mesh, each on its own MeshSender (one per thread):
-// the loop's ClusterPort (broadcasts, channel interest, presence) and the slot holder's
-// SlotPeers (changes and SQL broadcasts, in commit order).
+// The loop's ClusterPort on the cluster mesh (broadcasts, channel interest, presence),
+// through the loop thread's own MeshSender. (The slot holder's end is slot/mesh_peers.h.)
 #pragma once
 
 #include <memory>
@@ -9,7 +8,6 @@
 
 #include "cluster/mesh_sender.h"
 #include "relay/hub/ports.h"
-#include "relay/slot/router.h"
 
 namespace rt {
 
@@ -25,17 +23,6 @@ public:
 private:
     std::unique_ptr<cluster::MeshSender> sender_;
     uint64_t presence_seq_ = 0;  // the loop numbers its presence deltas; a snapshot says up to which
-};
-
-// The peers as the slot holder sees them (slot stream thread).
-class MeshSlotPeers : public SlotPeers {
-public:
-    explicit MeshSlotPeers(std::unique_ptr<cluster::MeshSender> sender) : sender_(std::move(sender)) {}
-    bool change(const std::string& node, const ChangeEvent& ev) override { return sender_->change(node, ev); }
-    void broadcast(const BroadcastMsg& msg) override { sender_->broadcast(msg); }
-
-private:
-    std::unique_ptr<cluster::MeshSender> sender_;
 };
 
 }  // namespace rt

@@ -16,7 +16,7 @@
 
 namespace rt {
 
-// The slot holder's way to the other nodes (the mesh; io/mesh_port). Changes and SQL
+// The slot holder's way to the other nodes (the mesh: slot/mesh_peers.h). Changes and SQL
 // broadcasts go through one sender, so every node receives them in commit order.
 class SlotPeers {
 public:
