@@ -63,6 +63,20 @@ def test_change_shapes(cdc, vsn, event):
     run(body())
 
 
+def test_bytea_is_hex_without_prefix(cdc, vsn):
+    """postgres_changes_test "handle insert with bytea data without double-encoding": the
+    value is wal2json's hex, "0102030405" (realtime.cast passes bytea through)."""
+    db, relay = cdc
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await subscribed(c, topic, [binding("INSERT")])
+        db.execute("INSERT INTO test (details, binary_data) VALUES ('test', '\\x0102030405'::bytea)")
+        assert (await postgres_change(c, topic))["data"]["record"]["binary_data"] == "0102030405"
+    run(body())
+
+
 def test_table_without_primary_key_is_delivered(cdc, vsn):
     """apply_rls answers INSERT and UPDATE of a table without a primary key with errors
     ["Error 400: Bad Request, no primary key"] and no record (it needs the key for its RLS

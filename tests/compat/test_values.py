@@ -1,7 +1,11 @@
 """Value formats of Postgres Changes records: Supabase converts each value with
-realtime.cast, `to_jsonb(value::type)` (bytea excepted: wal2json's hex, no \\x), in a UTC
+realtime.cast, `to_jsonb(value::type)` of wal2json's text (bytea excepted: wal2json's
+hex, no \\x; NaN and infinities of float and numeric columns: null), in a UTC
 session (lib/realtime/tenants/repo/migrations/20260218120000_fix_bytea_double_encoding_in_cast.ex,
-realtime.apply_rls), and names each column's type by pg_type.typname in attnum order."""
+realtime.apply_rls), and names each column's type by pg_type.typname in attnum order.
+Postgres itself is the oracle here: the expected record is to_jsonb of the same row."""
+import json
+
 from support.phoenix import PhoenixClient, run, unique_topic
 
 from .helpers import binding, postgres_change, subscribed
@@ -37,6 +41,22 @@ INSERT INTO public.kinds VALUES (
 )"""
 
 
+NOT_JSON_NUMBERS = ("NaN", "Infinity", "-Infinity")
+
+
+def expected_record(db):
+    """What Supabase sends for the row: to_jsonb of every column in a UTC session, except
+    where wal2json's text is not the type's: bytea as hex without the \\x prefix, and a
+    float4, float8 or numeric NaN or infinity as null (not a JSON number, so wal2json
+    writes null, which realtime.cast keeps)."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SET TimeZone = 'UTC'")
+        cur.execute("SELECT (to_jsonb(k) - 'b' || jsonb_build_object('b', encode(b, 'hex')))::text FROM kinds k")
+        record = json.loads(cur.fetchone()[0])
+    numeric = {c["name"] for c in expected_columns(db) if c["type"] in ("float4", "float8", "numeric")}
+    return {k: None if k in numeric and v in NOT_JSON_NUMBERS else v for k, v in record.items()}
+
+
 def expected_columns(db):
     rows = db.execute("""SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                          WHERE a.attrelid = 'public.kinds'::regclass AND a.attnum > 0 AND NOT a.attisdropped
@@ -61,4 +81,35 @@ def test_columns_are_typnames_in_attnum_order(cdc):
 
     async def body():
         assert (await inserted(db, relay))["columns"] == expected_columns(db)
+    run(body())
+
+
+def test_record_values_are_to_jsonb_of_each_column(cdc):
+    db, relay = cdc
+    db.execute(TYPES)
+
+    async def body():
+        data = await inserted(db, relay)
+        want = expected_record(db)
+        wrong = {k: (data["record"].get(k), v) for k, v in want.items() if data["record"].get(k) != v}
+        assert not wrong, "column: (sent, Supabase's) " + json.dumps(wrong, indent=1, ensure_ascii=False)
+        assert set(data["record"]) == set(want)
+    run(body())
+
+
+def test_old_record_values_use_the_same_formats(cdc):
+    """UPDATE and DELETE old_record values (REPLICA IDENTITY FULL) go through the same cast."""
+    db, relay = cdc
+    db.execute(TYPES + "ALTER TABLE public.kinds REPLICA IDENTITY FULL;")
+    db.execute(ROW)
+    want = expected_record(db)
+
+    async def body():
+        c = await PhoenixClient.open(relay, "2.0.0")
+        topic = unique_topic()
+        await subscribed(c, topic, [binding("DELETE", table="kinds")])
+        db.execute("DELETE FROM kinds")
+        data = (await postgres_change(c, topic))["data"]
+        wrong = {k: (data["old_record"].get(k), v) for k, v in want.items() if data["old_record"].get(k) != v}
+        assert not wrong, "column: (sent, Supabase's) " + json.dumps(wrong, indent=1, ensure_ascii=False)
     run(body())
