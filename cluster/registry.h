@@ -8,7 +8,7 @@
 // that the channels that lost theirs are told to rejoin instead of waiting in silence.
 //
 // The decisions are here; the statements are behind RegistryDb, which the relay
-// implements with libpq on its database thread (relay/io/registry_db).
+// implements on a database session of its own (relay/io/registry_db).
 #pragma once
 
 #include <atomic>
@@ -57,7 +57,7 @@ public:
     void start();
     void stop();
 
-    // One beat (the database thread; public for the unit tests).
+    // One beat (the registry's database thread; public for the unit tests).
     void beat(RegistryDb& db);
 
 private:

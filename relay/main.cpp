@@ -1,9 +1,10 @@
 // realtime-relay: the composition of the relay. Each component is built here and given
 // the ports it talks through; nothing else happens in this file.
 //
-//   Server (io/server: the loop thread, with the Hub) <- inbound port <- DbWorker,
-//   SlotHolder (slot/), Mesh (cluster/), Registry (cluster/); the Hub reaches them back
-//   through DbPort (DbWorker) and ClusterPort (MeshPort, io/mesh_port).
+//   Server (io/server: the loop thread, with the Hub) <- inbound port <- SubscriptionDb
+//   (on the clients' DbPool), SlotHolder (slot/), Mesh (cluster/), Registry (cluster/,
+//   on a DbPool of its own); the Hub reaches them back through DbPort (SubscriptionDb)
+//   and ClusterPort (MeshPort, io/mesh_port).
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -13,12 +14,13 @@
 #include "relay/core/config.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
-#include "relay/io/db_worker.h"
+#include "relay/io/db_pool.h"
 #include "relay/io/http_api.h"
 #include "relay/io/mesh_port.h"
 #include "relay/io/process.h"
 #include "relay/io/registry_db.h"
 #include "relay/io/server.h"
+#include "relay/io/subscription_db.h"
 #include "relay/slot/holder.h"
 #include "relay/slot/mesh_peers.h"
 
@@ -26,7 +28,9 @@ namespace {
 
 // Everything besides the loop, in the order it is built and started.
 struct Components {
-    std::unique_ptr<rt::DbWorker> db;
+    std::unique_ptr<rt::DbPool> pool;           // clients' database work
+    std::unique_ptr<rt::DbPool> registry_pool;  // the node's heartbeat, apart from clients
+    std::unique_ptr<rt::SubscriptionDb> db;
     std::vector<rt::OrphanRow> orphans;  // this node's rows left by a crash, for the hub
     std::unique_ptr<rt::cluster::Mesh> mesh;
     std::unique_ptr<rt::MeshPort> cluster;  // the loop's sender
@@ -45,9 +49,15 @@ bool open_database(const rt::Config& cfg, rt::LoopInbound& loop, Components& c) 
         LOG_WARN("no --db: Postgres Changes are disabled (broadcast and presence only)");
         return true;
     }
-    c.db = std::make_unique<rt::DbWorker>(cfg.db, cfg.node_id, loop);
     std::string error;
-    if (!c.db->check(error) || !c.db->fetch_orphans(c.orphans, error)) return fail(error);
+    if (!rt::SubscriptionDb::check(cfg.db, cfg.node_id, cfg.db_statement_timeout_ms, c.orphans, error))
+        return fail(error);
+    std::string name = "realtime-relay " + cfg.node_id;
+    c.pool = std::make_unique<rt::DbPool>(
+        rt::DbPool::Options{cfg.db, name, cfg.db_pool_size, cfg.db_statement_timeout_ms});
+    c.registry_pool = std::make_unique<rt::DbPool>(
+        rt::DbPool::Options{cfg.db, name + " registry", 1, cfg.db_statement_timeout_ms});
+    c.db = std::make_unique<rt::SubscriptionDb>(*c.pool, cfg.node_id, loop);
     return true;
 }
 
@@ -80,7 +90,7 @@ void build_slot_and_registry(const rt::Config& cfg, rt::Metrics& metrics, rt::Lo
         c.slot = std::make_unique<rt::SlotHolder>(cfg, metrics, loop, c.slot_peers.get(), election(c.mesh.get()));
     rt::SlotHolder* slot = c.slot.get();
     c.registry = std::make_unique<rt::cluster::Registry>(
-        cfg, rt::registry_on(*c.db), c.mesh.get(), [slot] { return slot && slot->holding(); }, &loop);
+        cfg, rt::registry_on(*c.registry_pool), c.mesh.get(), [slot] { return slot && slot->holding(); }, &loop);
 }
 
 // At SIGTERM, on the loop thread, before connections close: stop taking work, then give
@@ -95,7 +105,8 @@ void release(Components& c) {
 void stop(Components& c) {
     if (c.registry) c.registry->stop();
     if (c.slot) c.slot->stop();
-    if (c.db) c.db->stop();
+    if (c.registry_pool) c.registry_pool->stop();
+    if (c.pool) c.pool->stop();
     if (c.mesh) c.mesh->stop();
 }
 
@@ -123,7 +134,8 @@ int main(int argc, char** argv) {
     build_slot_and_registry(cfg, metrics, server.inbound(), c);
     server.on_shutdown = [&c] { release(c); };
 
-    if (c.db) c.db->start();
+    if (c.pool) c.pool->start();
+    if (c.registry_pool) c.registry_pool->start();
     if (c.registry) c.registry->start();
     if (c.slot) c.slot->start();
     process.on_shutdown_signal([&server] { server.stop(); });

@@ -25,6 +25,8 @@ struct Config {
     std::string listen_host = "127.0.0.1";
     int listen_port = 4000;
     std::string db;                      // libpq conninfo; empty: no Postgres Changes
+    int db_pool_size = 4;                // connections for clients' database work
+    int db_statement_timeout_ms = 5000;  // statement_timeout of every relay session but the slot's
     std::string slot = "realtime_relay";
     bool no_replication = false;
     std::string jwt_secret;

@@ -2,7 +2,7 @@
 // change events to the members whose bindings they match (each member sees only its own
 // ids), and the "Subscribed to PostgreSQL" announcement once the decoder has every
 // binding of a member (a SUBSCRIBED document). Subscription rows themselves are made and
-// removed by the database thread, through DbPort.
+// removed by the database pool, through DbPort.
 #pragma once
 
 #include <cstdint>

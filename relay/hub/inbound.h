@@ -1,4 +1,4 @@
-// The loop's inbound port: everything the other threads (the database thread, the slot
+// The loop's inbound port: everything the other threads (the database pool, the slot
 // stream, the cluster mesh, the node registry) hand to the loop thread. Every call is
 // safe from any thread and returns at once: the message is queued and the loop handles
 // it on its next turn (never the caller's time, never a lock held by the loop). The
@@ -31,7 +31,7 @@ class LoopInbound {
 public:
     virtual ~LoopInbound() = default;
 
-    // -- the database thread ------------------------------------------------------------
+    // -- the database pool --------------------------------------------------------------
     virtual void subscribe_result(SubscribeResult r) = 0;
 
     // -- the slot stream (this node holds the slot) ---------------------------------------

@@ -125,7 +125,7 @@ void JoinFlow::subscribe(Member& m, const Claims& claims) {
     std::vector<BindingSpec> specs;
     for (const Binding& b : m.bindings) specs.push_back(b.spec);
     pending_[m.id] = &m;
-    p_.db->subscribe(m.id, std::move(specs), claims.json);
+    p_.db->subscribe(m.conn->id, m.id, std::move(specs), claims.json);
 }
 
 void JoinFlow::on_subscribe_result(SubscribeResult&& r) {

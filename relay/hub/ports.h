@@ -1,6 +1,6 @@
 // What the hub (the loop thread's protocol logic) calls in the outside world: the
 // sockets, the database, the cluster. The relay wires these to libwebsockets
-// (io/server), the database thread (io/db_worker) and the mesh (io/mesh_port); unit
+// (io/server), the database pool (io/subscription_db) and the mesh (io/mesh_port); unit
 // tests wire them to recorders. Calls return at once (the loop never waits); answers
 // come back through the loop's inbound port (inbound.h).
 #pragma once
@@ -29,8 +29,10 @@ public:
     virtual ~DbPort() = default;
     virtual bool available() const = 0;
     // Inserts one subscription row per binding in one transaction; answers through
-    // LoopInbound::subscribe_result with member_id.
-    virtual void subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, std::string claims_json) = 0;
+    // LoopInbound::subscribe_result with member_id. client: the connection it is for
+    // (a client's database work runs one job at a time, beside other clients').
+    virtual void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
+                           std::string claims_json) = 0;
     virtual void unsubscribe(std::vector<int64_t> ids) = 0;
 };
 

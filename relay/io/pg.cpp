@@ -29,23 +29,6 @@ std::string pg_error_message(const PGconn* conn, const PGresult* res) {
     return msg;
 }
 
-bool pg_query(PGconn* conn, const char* sql, const std::vector<std::string>& params,
-              std::vector<std::vector<std::string>>* rows, std::string* error) {
-    PgResult r = pg_exec_params(conn, sql, params);
-    if (!r.ok()) {
-        if (error) *error = pg_error_message(conn, r.res);
-        return false;
-    }
-    if (rows) {
-        for (int i = 0; i < PQntuples(r.res); ++i) {
-            std::vector<std::string> row;
-            for (int j = 0; j < PQnfields(r.res); ++j) row.emplace_back(PQgetvalue(r.res, i, j));
-            rows->push_back(std::move(row));
-        }
-    }
-    return true;
-}
-
 PGconn* pg_connect(const std::string& conninfo, const std::string& application_name, bool replication) {
     // Our defaults come first: settings in the user's conninfo (expanded from dbname)
     // override them. The replication mode comes last, as nothing may override it.
@@ -55,6 +38,5 @@ PGconn* pg_connect(const std::string& conninfo, const std::string& application_n
                             replication ? "database" : nullptr, nullptr};
     return PQconnectdbParams(keys, values, 1);
 }
-
 
 }  // namespace rt

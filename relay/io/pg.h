@@ -1,6 +1,6 @@
 // libpq helpers of the relay (I/O): connections with the relay's defaults, one-line error
-// messages, statements with text parameters. Used by the database thread, the registry's
-// statements and the slot stream.
+// messages, statements with text parameters. Used by the database sessions
+// (io/pg_session) and the slot stream.
 #pragma once
 
 #include <string>
@@ -27,10 +27,6 @@ PgResult pg_exec_params(pg_conn* c, const char* sql, const std::vector<std::stri
 
 // The error of a failed statement or connection, one line.
 std::string pg_error_message(const pg_conn* conn, const pg_result* res = nullptr);
-// Runs one statement with text parameters; rows (as text, NULL as "") go to *rows when
-// given. False with a one-line message in *error on failure.
-bool pg_query(pg_conn* conn, const char* sql, const std::vector<std::string>& params,
-              std::vector<std::vector<std::string>>* rows, std::string* error);
 // A libpq connection with the relay's defaults (application name, timeouts).
 pg_conn* pg_connect(const std::string& conninfo, const std::string& application_name, bool replication);
 

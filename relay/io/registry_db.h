@@ -1,15 +1,16 @@
-// The node registry's statements (cluster/registry.h) with libpq, on the database
-// thread's connection: realtime.nodes, and this node's rows of realtime.subscription.
+// The node registry's statements (cluster/registry.h) on a SqlSession: realtime.nodes,
+// and this node's rows of realtime.subscription. They run on a database pool of their
+// own (one connection), so nothing clients do can delay this node's heartbeat.
 #pragma once
 
 #include "cluster/registry.h"
-#include "relay/io/db_worker.h"
+#include "relay/io/db_pool.h"
 
 namespace rt {
 
-class PgRegistryDb : public cluster::RegistryDb {
+class SqlRegistryDb : public cluster::RegistryDb {
 public:
-    explicit PgRegistryDb(pg_conn* conn) : conn_(conn) {}
+    explicit SqlRegistryDb(SqlSession& session) : s_(session) {}
 
     bool beat_age_s(const std::string& node, const std::string& incarnation, double& age_s) override;
     bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
@@ -20,10 +21,13 @@ public:
                            std::vector<std::pair<std::string, std::string>>& removed, std::string& error) override;
 
 private:
-    pg_conn* conn_;
+    bool query(const char* sql, const std::vector<std::string>& params, SqlRows* rows, std::string* error = nullptr);
+
+    SqlSession& s_;
 };
 
-// Registry jobs on db's thread, each with a PgRegistryDb on its connection.
-cluster::RunOnDb registry_on(DbWorker& db);
+// Registry jobs on the pool, each with a SqlRegistryDb on its session (nullptr when the
+// database cannot be reached).
+cluster::RunOnDb registry_on(DbPool& pool);
 
 }  // namespace rt

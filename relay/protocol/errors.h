@@ -51,5 +51,10 @@ inline constexpr const char* kSubscriptionCountMismatch = "subscription count mi
 inline constexpr const char* kSubscriptionLost =
     "Subscription to PostgreSQL lost while this node was cut off from the cluster; rejoining";
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
+// A join (or check) whose statement ran past --db-statement-timeout-ms.
+inline std::string database_timeout(int timeout_ms) {
+    return "QueryCanceled: the database did not answer in time (statement timeout of " + std::to_string(timeout_ms) +
+           " ms); please try again";
+}
 
 }  // namespace rt::errors

@@ -35,7 +35,8 @@ def test_help_lists_every_flag():
     for flag in ("--node-id", "--listen", "--db", "--slot", "--no-replication", "--jwt-secret", "--cluster-bind",
                  "--peers", "--region", "--db-region", "--log-level", "--max-connections",
                  "--max-channels-per-client", "--max-joins-per-second", "--max-events-per-second",
-                 "--max-payload-bytes", "--max-send-queue-bytes", "--idle-timeout", "--resume-grace"):
+                 "--max-payload-bytes", "--max-send-queue-bytes", "--idle-timeout", "--resume-grace", "--db-pool-size",
+                 "--db-statement-timeout-ms"):
         assert flag in out.stdout, flag
     assert "REALTIME_JWT_SECRET" in out.stdout
 

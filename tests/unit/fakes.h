@@ -49,13 +49,15 @@ public:
 class FakeDb : public DbPort {
 public:
     struct Subscribe {
+        uint64_t client;
         uint64_t member_id;
         std::vector<BindingSpec> bindings;
         std::string claims_json;
     };
     bool available() const override { return up; }
-    void subscribe(uint64_t member_id, std::vector<BindingSpec> bindings, std::string claims_json) override {
-        subscribes.push_back({member_id, std::move(bindings), std::move(claims_json)});
+    void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
+                   std::string claims_json) override {
+        subscribes.push_back({client, member_id, std::move(bindings), std::move(claims_json)});
     }
     void unsubscribe(std::vector<int64_t> ids) override { unsubscribes.push_back(std::move(ids)); }
 

@@ -1,0 +1,71 @@
+// Subscription jobs on the pool.
+#include "relay/io/subscription_db.h"
+
+#include <memory>
+
+#include "relay/core/log.h"
+#include "relay/io/pg_session.h"
+#include "relay/io/subscription_sql.h"
+
+namespace rt {
+
+SubscriptionDb::SubscriptionDb(DbPool& pool, std::string node_id, LoopInbound& loop)
+    : pool_(pool), node_id_(std::move(node_id)), loop_(loop) {}
+
+bool SubscriptionDb::check(const std::string& conninfo, const std::string& node_id, int statement_timeout_ms,
+                           std::vector<OrphanRow>& orphans, std::string& error) {
+    PgSession s(conninfo, "realtime-relay " + node_id, statement_timeout_ms);
+    if (!s.open()) {
+        error = "cannot connect to the database: " + s.connect_error();
+        return false;
+    }
+    if (!subscription_sql::check_extension(s, error)) return false;
+    DbError e;
+    if (!subscription_sql::orphans(s, node_id, orphans, e)) {
+        error = "reading this node's previous subscriptions failed: " + e.message;
+        return false;
+    }
+    return true;
+}
+
+void SubscriptionDb::subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
+                               std::string claims_json) {
+    pool_.run(client, [this, member_id, bindings = std::move(bindings), claims = std::move(claims_json)](SqlSession& s) {
+        SubscribeResult r = subscription_sql::subscribe(s, node_id_, bindings, claims);
+        r.member_id = member_id;
+        loop_.subscribe_result(std::move(r));
+    });
+}
+
+void SubscriptionDb::unsubscribe(std::vector<int64_t> ids) {
+    pool_.run(DbPool::kNoClient, [this, ids = std::move(ids)](SqlSession& s) {
+        if (node_released_) return;  // the node's rows were all deleted
+        DbError e;
+        if (subscription_sql::unsubscribe(s, ids, e)) return;
+        if (e.kind == DbError::Kind::Unreachable)
+            LOG_WARN("could not remove %zu subscriptions: database unreachable; they go when this node restarts",
+                     ids.size());
+        else
+            LOG_WARN("removing subscriptions failed: %s", e.message.c_str());
+    });
+}
+
+bool SubscriptionDb::unsubscribe_node_and_wait(int timeout_ms) {
+    auto ok = std::make_shared<std::atomic<bool>>(false);
+    bool finished = pool_.run_and_wait(
+        [this, ok](SqlSession& s) {
+            int64_t removed = 0;
+            DbError e;
+            if (subscription_sql::release_node(s, node_id_, removed, e)) {
+                LOG_INFO("removed %lld subscriptions of node %s", static_cast<long long>(removed), node_id_.c_str());
+                node_released_ = true;
+                *ok = true;
+            } else {
+                LOG_WARN("removing this node's subscriptions failed: %s", e.message.c_str());
+            }
+        },
+        timeout_ms);
+    return finished && *ok;
+}
+
+}  // namespace rt

@@ -1,0 +1,105 @@
+// Subscription statements.
+#include "relay/io/subscription_sql.h"
+
+#include "relay/core/user_transaction.h"
+#include "relay/protocol/errors.h"
+
+namespace rt::subscription_sql {
+namespace {
+
+std::string bigint_array(const std::vector<int64_t>& ids) {
+    std::string a = "{";
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) a.push_back(',');
+        a += std::to_string(ids[i]);
+    }
+    a.push_back('}');
+    return a;
+}
+
+// What the client is told when its join's statements failed.
+std::string client_message(const SqlSession& s, const DbError& e) {
+    switch (e.kind) {
+        case DbError::Kind::Timeout: return errors::database_timeout(s.statement_timeout_ms());
+        case DbError::Kind::Unreachable: return errors::kDatabaseUnreachable;
+        default: return e.message;
+    }
+}
+
+}  // namespace
+
+bool check_extension(SqlSession& s, std::string& error) {
+    SqlRows rows;
+    DbError e;
+    if (!s.exec("SELECT current_database(), (SELECT extversion FROM pg_extension WHERE extname = 'pg_realtime')", {},
+                &rows, e)) {
+        error = e.message;
+        return false;
+    }
+    if (rows.empty() || rows[0].is_null(1)) {
+        error = "the pg_realtime extension is not installed in database \"" + (rows.empty() ? "" : rows[0][0]) +
+                "\": run CREATE EXTENSION pg_realtime";
+        return false;
+    }
+    return true;
+}
+
+SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
+                          const std::string& claims_json) {
+    SubscribeResult r;
+    DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
+        for (const BindingSpec& b : bindings) {
+            SqlRows rows;
+            if (!tx.exec("SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
+                         "$4, NULLIF($5, ''), $6::jsonb)",
+                         {node_id, b.schema, b.table, b.event, b.filter, claims_json}, &rows, error))
+                return false;
+            r.ids.push_back(std::stoll(rows.at(0)[0]));
+        }
+        return true;
+    });
+    r.ok = !e;
+    if (!r.ok) {
+        r.ids.clear();
+        r.error = client_message(s, e);
+    }
+    return r;
+}
+
+bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error) {
+    return s.exec("SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
+                  {bigint_array(ids)}, nullptr, error);
+}
+
+bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& out, DbError& error) {
+    SqlRows rows;
+    if (!s.exec("SELECT s.id, n.nspname, c.relname, s.action_filter, coalesce(s.filter, ''), "
+                "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', '') "
+                "FROM realtime.subscription s JOIN pg_class c ON c.oid = s.entity "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.node_id = $1",
+                {node_id}, &rows, error))
+        return false;
+    for (const SqlRow& row : rows) {
+        OrphanRow o;
+        o.id = std::stoll(row[0]);
+        o.spec.schema = row[1];
+        o.spec.table = row[2];
+        o.spec.event = row[3];
+        o.spec.filter = row[4];
+        o.role = row[5];
+        o.sub = row[6];
+        out.push_back(std::move(o));
+    }
+    return true;
+}
+
+bool release_node(SqlSession& s, const std::string& node_id, int64_t& removed, DbError& error) {
+    SqlRows rows;
+    DbError ignored;  // the registry row is only a hint for peers; the subscriptions matter
+    s.exec("DELETE FROM realtime.nodes WHERE node_id = $1", {node_id}, nullptr, ignored);
+    if (!s.exec("SELECT realtime.unsubscribe_node($1)", {node_id}, &rows, error)) return false;
+    removed = rows.empty() ? 0 : std::stoll(rows[0][0]);
+    return true;
+}
+
+}  // namespace rt::subscription_sql

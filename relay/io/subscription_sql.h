@@ -1,0 +1,33 @@
+// The statements behind Postgres Changes subscriptions, over a SqlSession (no I/O of
+// their own): a join's rows through realtime.subscribe (one transaction: all of its
+// bindings or none), their removal, this node's rows left by a crash, and the node's
+// cleanup at shutdown. They run on the database pool (io/db_pool).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/core/events.h"
+#include "relay/core/sql_session.h"
+
+namespace rt::subscription_sql {
+
+// The extension is installed in the session's database; else false with a reason.
+bool check_extension(SqlSession& s, std::string& error);
+
+// One row per binding, in one transaction, as the claims' role. r.error is the client's
+// message: Postgres' refusal, the timeout message, or the database being unreachable.
+SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
+                          const std::string& claims_json);
+
+// Removes these rows; false with error when the statement failed.
+bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error);
+
+// This node's rows (a previous run's).
+bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& rows, DbError& error);
+
+// Deletes the node's registry row and every subscription of the node; removed: how many.
+bool release_node(SqlSession& s, const std::string& node_id, int64_t& removed, DbError& error);
+
+}  // namespace rt::subscription_sql

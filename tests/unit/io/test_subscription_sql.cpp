@@ -1,0 +1,96 @@
+// relay/io/subscription_sql: a join's rows in one transaction, and what the client is
+// told when the database refuses, times out or is gone.
+#include <gtest/gtest.h>
+
+#include "fake_sql.h"
+#include "relay/io/subscription_sql.h"
+#include "relay/protocol/errors.h"
+
+using rt::BindingSpec;
+using rt::DbError;
+using rt::testing::FakeSql;
+namespace sub = rt::subscription_sql;
+
+namespace {
+
+std::vector<BindingSpec> two_bindings() {
+    BindingSpec a;
+    a.table = "todos";
+    BindingSpec b;
+    b.table = "notes";
+    b.filter = "id=eq.1";
+    return {a, b};
+}
+
+void answer_ids(FakeSql& sql) {
+    auto next = std::make_shared<int>(40);
+    sql.answer = [next](const std::string& s, const std::vector<std::string>&) {
+        rt::SqlRows rows;
+        if (s.find("realtime.subscribe(") != std::string::npos) rows.push_back(rt::testing::row({std::to_string(++*next)}));
+        return rows;
+    };
+}
+
+}  // namespace
+
+TEST(SubscriptionSql, EveryBindingInOneTransaction) {
+    FakeSql sql;
+    answer_ids(sql);
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), R"({"role":"anon"})");
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.ids, (std::vector<int64_t>{41, 42}));
+    ASSERT_EQ(sql.statements.size(), 4u);
+    EXPECT_EQ(sql.statements.front().sql, "BEGIN");
+    EXPECT_EQ(sql.statements[2].params,
+              (std::vector<std::string>{"node-a", "public", "notes", "*", "id=eq.1", R"({"role":"anon"})"}));
+    EXPECT_EQ(sql.statements.back().sql, "COMMIT");
+}
+
+TEST(SubscriptionSql, ARefusedBindingUndoesTheJoin) {
+    FakeSql sql;
+    answer_ids(sql);
+    sql.fail = [](const std::string& s, DbError& e) {
+        if (s.find("realtime.subscribe(") == std::string::npos) return false;
+        e = DbError::of("42703", "column \"nope\" does not exist", false);
+        return true;
+    };
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), "{}");
+    EXPECT_FALSE(r.ok);
+    EXPECT_TRUE(r.ids.empty());
+    EXPECT_EQ(r.error, "column \"nope\" does not exist");
+    EXPECT_EQ(sql.sql().back(), "ROLLBACK");
+}
+
+TEST(SubscriptionSql, ATimedOutJoinSaysTheDatabaseDidNotAnswerInTime) {
+    FakeSql sql;
+    sql.fail = [](const std::string& s, DbError& e) {
+        if (s.find("realtime.subscribe(") == std::string::npos) return false;
+        e = DbError::of("57014", "canceling statement due to statement timeout", false);
+        return true;
+    };
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), "{}");
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, rt::errors::database_timeout(5000));
+    EXPECT_NE(r.error.find("did not answer in time"), std::string::npos);
+}
+
+TEST(SubscriptionSql, AnUnreachableDatabaseSaysSo) {
+    FakeSql sql;
+    sql.up = false;
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), "{}");
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, rt::errors::kDatabaseUnreachable);
+}
+
+TEST(SubscriptionSql, CheckExtensionNamesTheDatabase) {
+    FakeSql sql;
+    sql.answer = [](const std::string&, const std::vector<std::string>&) {
+        rt::SqlRow r = rt::testing::row({"appdb", ""});
+        r.nulls[1] = true;
+        return rt::SqlRows{r};
+    };
+    std::string error;
+    EXPECT_FALSE(sub::check_extension(sql, error));
+    EXPECT_NE(error.find("\"appdb\""), std::string::npos);
+    EXPECT_NE(error.find("CREATE EXTENSION pg_realtime"), std::string::npos);
+}
