@@ -10,7 +10,13 @@
  *                            decoded changes of realtime.subscription)
  *   subscription_catalog.cpp reading realtime.subscription tuples and the whole table
  *   subscription_set.cpp     the raw subscriptions, by id and relation
+ *   subscription_access.cpp  each subscription's policy template and claim values
+ *   subscription_compile.cpp compiling a relation's subscriptions (filters, policies)
  *   subscription_index.cpp   a relation's compiled subscriptions and matching
+ *   role_access.cpp          what a role may read of a relation (privileges, policies)
+ *   policy_*.cpp             a role's policies as atoms the index matches, or a check
+ *   claims_eval.cpp          the claim expressions of policies, per subscriber
+ *   change_recipients.cpp    a change's matches as the document's recipients
  *   hash_buckets.cpp         the lookup table of an anchored column
  *   filter.cpp               typed filter conditions
  *   pattern_op.cpp           like/ilike/match/imatch with Postgres' operators
@@ -27,6 +33,7 @@
 #include "pg_headers.h"
 #include "pg_guard.h"
 
+#include "change_recipients.h"
 #include "output_settings.h"
 #include "session.h"
 #include "subscription_feed.h"
@@ -47,11 +54,11 @@ static const char *const broadcast_prefix = "realtime.broadcast";
 static const uint32 progress_every = 100;
 
 /*
- * The session whose relation cache the relcache callback invalidates. A backend runs
- * at most one decoding session at a time; the callback is registered once per backend.
+ * The session whose relation cache the invalidation callbacks invalidate. A backend runs
+ * at most one decoding session at a time; the callbacks are registered once per backend.
  */
 static PluginState *active_state = nullptr;
-static bool relcache_callback_registered = false;
+static bool callbacks_registered = false;
 
 /* ---- row changes ---- */
 
@@ -81,16 +88,37 @@ note_skipped(LogicalDecodingContext *ctx, PluginState *state)
 	}
 }
 
-static bool
-match_order(const Match &a, const Match &b)
+/*
+ * The failures a fresh compile of index found, once: their subscriptions are dead from
+ * now on (every index using them recompiles without them). NULL if there are none.
+ */
+static FailedSubscription *
+take_failures(PluginState *state, const RelationIndex *index, int *nfailed)
 {
-	return a.node != b.node ? a.node < b.node : a.id < b.id;
+	const CompiledSet *compiled = index ? index->compiled() : nullptr;
+	FailedSubscription *failed;
+
+	*nfailed = 0;
+	if (compiled == nullptr || compiled->nfailed == 0 || !index->claim_failures())
+		return nullptr;
+	for (int i = 0; i < compiled->nfailed; i++)
+	{
+		const Subscription *sub = state->subscriptions.find(compiled->failed[i].id);
+
+		state->subscriptions.mark_dead(compiled->failed[i].id);
+		if (sub)
+			state->relations.subscriptions_changed(watch_key(*sub));
+	}
+	failed = (FailedSubscription *) palloc(sizeof(FailedSubscription) * compiled->nfailed);
+	memcpy(failed, compiled->failed, sizeof(FailedSubscription) * compiled->nfailed);
+	order_failures(failed, compiled->nfailed);
+	*nfailed = compiled->nfailed;
+	return failed;
 }
 
 static void
 emit_row_change(LogicalDecodingContext *ctx, PluginState *state, RowChange *doc)
 {
-	std::sort(state->matches.begin(), state->matches.end(), match_order);
 	doc->matches = state->matches.data();
 	doc->nmatches = (int) state->matches.size();
 	doc->nodes = &state->nodes;
@@ -104,13 +132,12 @@ emit_row_change(LogicalDecodingContext *ctx, PluginState *state, RowChange *doc)
 
 /*
  * Collects into state->matches the subscriptions a change matches, reading only the
- * filter columns: most changes stop here. False if the change is not to be emitted.
+ * filter columns: most changes stop here.
  */
-static bool
-match_change(PluginState *state, RelationEntry *entry, Relation rel,
-			 ReorderBufferChange *change, uint8 kind)
+static void
+match_change(PluginState *state, RelationEntry *entry, const RelationIndex *index,
+			 Relation rel, ReorderBufferChange *change, uint8 kind)
 {
-	const RelationIndex *index = state->relations.index_for(entry, rel, state->subscriptions);
 	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
 	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
 
@@ -123,8 +150,27 @@ match_change(PluginState *state, RelationEntry *entry, Relation rel,
 											RelationGetDescr(rel), entry->shape);
 
 		index->match(kind, probe, &state->matches);
+		order_recipients(&state->matches, index->compiled()->multi_entry);
 	}
-	return !state->matches.empty() || state->options.include_unmatched;
+}
+
+/* The rows of the document: the new row, and the old one (or its identity). */
+static void
+read_rows(RowChange *doc, RelationEntry *entry, Relation rel, ReorderBufferChange *change,
+		  RowView *newrow, RowView *oldrow)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+
+	row_view_new(newrow, newtuple ? &newtuple->tuple : NULL, desc, entry->shape);
+	row_view_old(oldrow, oldtuple ? &oldtuple->tuple : NULL, desc, entry->shape);
+	if (doc->kind == ACTION_UPDATE)
+		row_view_take_unchanged_toast(newrow, oldrow);
+	if (doc->kind == ACTION_UPDATE && !oldrow->exists)
+		row_view_identity_of(oldrow, newrow, entry->shape);
+	doc->record = newrow;
+	doc->old_record = oldrow;
 }
 
 static void
@@ -134,12 +180,11 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 	const int64 change_index = state->txn.next_change_index++;
 	const uint8 kind = change_kind(change->action);
 	RelationEntry *entry;
-	TupleDesc	desc = RelationGetDescr(rel);
-	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
-	ReorderBufferTupleBuf *oldtuple = change->data.tp.oldtuple;
+	const RelationIndex *index;
 	RowView		newrow;
 	RowView		oldrow;
-	RowChange	doc;
+	RowChange	doc = {};
+	int			nmatches;
 
 	if (kind == 0)
 		return;
@@ -150,24 +195,28 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 		feed_apply_change(state, entry, rel, change);
 		return;
 	}
-	if (!match_change(state, entry, rel, change, kind))
+	index = state->relations.index_for(entry, rel, state->subscriptions);
+	doc.failed = take_failures(state, index, &doc.nfailed);
+	match_change(state, entry, index, rel, change, kind);
+	if (state->matches.empty() && doc.nfailed == 0 && !state->options.include_unmatched)
 	{
 		note_skipped(ctx, state);
 		return;
 	}
 
-	row_view_new(&newrow, newtuple ? &newtuple->tuple : NULL, desc, entry->shape);
-	row_view_old(&oldrow, oldtuple ? &oldtuple->tuple : NULL, desc, entry->shape);
-	if (kind == ACTION_UPDATE)
-		row_view_take_unchanged_toast(&newrow, &oldrow);
-	if (kind == ACTION_UPDATE && !oldrow.exists)
-		row_view_identity_of(&oldrow, &newrow, entry->shape);
 	doc.kind = kind;
 	doc.shape = entry->shape;
 	doc.lsn = change->lsn;
 	doc.change_index = change_index;
-	doc.record = &newrow;
-	doc.old_record = &oldrow;
+	read_rows(&doc, entry, rel, change, &newrow, &oldrow);
+	if (index)
+	{
+		doc.compiled = index->compiled();
+		nmatches = (int) state->matches.size();
+		doc.check_row = prepare_checks(doc.compiled, kind == ACTION_DELETE ? &oldrow : &newrow,
+									   RelationGetDescr(rel), state->matches.data(), &nmatches);
+		state->matches.resize(nmatches);
+	}
 	emit_row_change(ctx, state, &doc);
 }
 
@@ -191,6 +240,27 @@ relcache_invalidated(Datum arg, Oid relid)
 {
 	if (active_state)
 		active_state->relations.invalidate(relid);
+}
+
+/* Roles, role membership, functions and schemas: every policy template may depend on them. */
+static void
+catalog_invalidated(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (active_state)
+		active_state->relations.invalidate(InvalidOid);
+}
+
+static void
+register_invalidation_callbacks(void)
+{
+	static const int caches[] = {AUTHOID, AUTHMEMROLEMEM, PROCOID, NAMESPACEOID};
+
+	if (callbacks_registered)
+		return;
+	CacheRegisterRelcacheCallback(relcache_invalidated, (Datum) 0);
+	for (int cache : caches)
+		CacheRegisterSyscacheCallback(cache, catalog_invalidated, (Datum) 0);
+	callbacks_registered = true;
 }
 
 static void
@@ -223,11 +293,7 @@ rt_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	ctx->output_plugin_private = state;
 	active_state = state;
 
-	if (!relcache_callback_registered)
-	{
-		CacheRegisterRelcacheCallback(relcache_invalidated, (Datum) 0);
-		relcache_callback_registered = true;
-	}
+	register_invalidation_callbacks();
 
 	/* Creating a slot decodes nothing: there is no session to prepare. */
 	if (is_init)

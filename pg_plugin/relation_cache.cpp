@@ -2,6 +2,7 @@
  * relation_cache.cpp: per-relation state of a decoding session (see relation_cache.h).
  */
 #include "relation_cache.h"
+#include "subscription_access.h"
 
 RelationCache::~RelationCache()
 {
@@ -17,42 +18,43 @@ RelationCache::~RelationCache()
 	}
 }
 
+static bool
+watches(const RelationEntry *entry, WatchKey key)
+{
+	for (int i = 0; i < entry->nwatched; i++)
+	{
+		if (entry->watched[i] == key)
+			return true;
+	}
+	return false;
+}
+
 void
 RelationCache::invalidate(Oid relid) noexcept
 {
-	if (!OidIsValid(relid))
+	/* A partition's entry depends on its ancestors' privileges and policies too. */
+	for (auto &item : entries_)
 	{
-		for (auto &item : entries_)
-		{
-			if (item.second)
-				item.second->stale = true;
-		}
-		any_stale_ = true;
-		return;
-	}
-	auto		found = entries_.find(relid);
+		RelationEntry *entry = item.second;
 
-	if (found != entries_.end() && found->second)
-	{
-		found->second->stale = true;
-		any_stale_ = true;
+		if (entry && (!OidIsValid(relid) || entry->relid == relid ||
+					  watches(entry, table_key(relid))))
+		{
+			entry->stale = true;
+			any_stale_ = true;
+		}
 	}
 }
 
 void
-RelationCache::subscriptions_changed(Oid relid) noexcept
+RelationCache::subscriptions_changed(WatchKey key) noexcept
 {
 	for (auto &item : entries_)
 	{
 		RelationEntry *entry = item.second;
 
-		if (entry == nullptr)
-			continue;
-		for (int i = 0; i < entry->nsubscribable; i++)
-		{
-			if (entry->subscribable[i] == relid)
-				entry->subscriptions_version++;
-		}
+		if (entry && watches(entry, key))
+			entry->subscriptions_version++;
 	}
 }
 
@@ -88,8 +90,11 @@ RelationCache::release(RelationEntry *entry)
 		MemoryContextDelete(entry->memory);
 	entry->memory = nullptr;
 	entry->shape = nullptr;
-	entry->subscribable = nullptr;
-	entry->nsubscribable = 0;
+	entry->watched = nullptr;
+	entry->nwatched = 0;
+	entry->templates = nullptr;
+	entry->ntemplates = 0;
+	entry->template_capacity = 0;
 }
 
 /* Frees the entries invalidated since the last lookup (dropped tables included). */
@@ -115,9 +120,36 @@ RelationCache::sweep_stale()
 	}
 }
 
-/* The relations whose subscriptions apply to rel: rel and its partition ancestors. */
+/*
+ * Whether the publication supabase_realtime covers rel, as the catalog of the change has
+ * it: FOR ALL TABLES, or listing rel, one of its ancestors, or its schema.
+ */
+static bool
+in_realtime_publication(Relation rel, List *ancestors)
+{
+	Oid			pubid = get_publication_oid("supabase_realtime", true);
+	ListCell   *cell;
+
+	if (!OidIsValid(pubid))
+		return false;
+	if (GetPublication(pubid)->alltables ||
+		list_member_oid(GetRelationPublications(RelationGetRelid(rel)), pubid) ||
+		list_member_oid(GetSchemaPublications(RelationGetNamespace(rel)), pubid))
+		return true;
+	foreach(cell, ancestors)
+	{
+		if (list_member_oid(GetRelationPublications(lfirst_oid(cell)), pubid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * What the subscriptions that apply to rel watch: rel and its partition ancestors (by
+ * name), and rel's schema (whole-schema bindings) when the publication covers rel.
+ */
 static void
-find_subscribable(Relation rel, RelationEntry *entry)
+find_watched(Relation rel, RelationEntry *entry)
 {
 	List	   *ancestors = NIL;
 	ListCell   *cell;
@@ -125,11 +157,13 @@ find_subscribable(Relation rel, RelationEntry *entry)
 
 	if (rel->rd_rel->relispartition)
 		ancestors = get_partition_ancestors(RelationGetRelid(rel));
-	entry->subscribable = (Oid *) palloc(sizeof(Oid) * (1 + list_length(ancestors)));
-	entry->subscribable[n++] = RelationGetRelid(rel);
+	entry->watched = (WatchKey *) palloc(sizeof(WatchKey) * (2 + list_length(ancestors)));
+	entry->watched[n++] = table_key(RelationGetRelid(rel));
 	foreach(cell, ancestors)
-		entry->subscribable[n++] = lfirst_oid(cell);
-	entry->nsubscribable = n;
+		entry->watched[n++] = table_key(lfirst_oid(cell));
+	if (in_realtime_publication(rel, ancestors))
+		entry->watched[n++] = schema_key(RelationGetNamespace(rel));
+	entry->nwatched = n;
 	list_free(ancestors);
 }
 
@@ -150,7 +184,7 @@ RelationCache::build(RelationEntry *entry, Relation rel)
 	{
 		entry->kind = RelationKind::User;
 		entry->shape = relation_shape_create(rel, arrays_as_json_);
-		find_subscribable(rel, entry);
+		find_watched(rel, entry);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -182,12 +216,47 @@ RelationCache::entry_for(Relation rel)
 	return last_ = slot;
 }
 
+/* The subscriptions that apply to the entry's relation, as plain pointers (the dead left out). */
+const Subscription **
+RelationCache::collect(RelationEntry *entry, const SubscriptionSet &subscriptions, int *count)
+{
+	const Subscription **subs;
+	int			n = 0;
+
+	for (int i = 0; i < entry->nwatched; i++)
+	{
+		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->watched[i]);
+
+		n += ids ? (int) ids->size() : 0;
+	}
+	*count = 0;
+	if (n == 0)
+		return nullptr;
+	subs = (const Subscription **) palloc(sizeof(Subscription *) * n);
+	for (int i = 0; i < entry->nwatched; i++)
+	{
+		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->watched[i]);
+
+		if (ids == nullptr)
+			continue;
+		for (int64_t id : *ids)
+		{
+			const Subscription *sub = subscriptions.find(id);
+
+			if (sub && !subscriptions.is_dead(id))
+				subs[(*count)++] = sub;
+		}
+	}
+	return subs;
+}
+
 const RelationIndex *
 RelationCache::index_for(RelationEntry *entry, Relation rel, const SubscriptionSet &subscriptions)
 {
 	uint64		version = entry->subscriptions_version;
-	int			count = 0;
+	int			count;
 	const Subscription **subs;
+	const SubscriptionAccess *access;
 	MemoryContext memory;
 	MemoryContext old;
 	CompiledSet *compiled;
@@ -196,40 +265,18 @@ RelationCache::index_for(RelationEntry *entry, Relation rel, const SubscriptionS
 		return entry->index;
 	drop_index(entry);
 
-	for (int i = 0; i < entry->nsubscribable; i++)
-	{
-		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
-
-		count += ids ? (int) ids->size() : 0;
-	}
+	/* The subscriptions, as plain pointers in per-change memory. */
+	subs = collect(entry, subscriptions, &count);
 	if (count == 0)
 	{
 		entry->index_version = version;
 		return nullptr;
 	}
-
-	/* The subscriptions, as plain pointers in per-change memory. */
-	subs = (const Subscription **) palloc(sizeof(Subscription *) * count);
-	count = 0;
-	for (int i = 0; i < entry->nsubscribable; i++)
-	{
-		const std::vector<int64_t> *ids = subscriptions.ids_of(entry->subscribable[i]);
-
-		if (ids == nullptr)
-			continue;
-		for (int64_t id : *ids)
-		{
-			const Subscription *sub = subscriptions.find(id);
-
-			if (sub)
-				subs[count++] = sub;
-		}
-	}
+	access = subscription_access_resolve(entry, rel, subs, count);
 
 	memory = AllocSetContextCreate(entry->memory, "pg_realtime index", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(memory);
-	compiled = compile_subscriptions(RelationGetDescr(rel), RelationGetRelationName(rel),
-									 subs, count);
+	compiled = compile_subscriptions(rel, entry->shape, subs, access, count);
 	MemoryContextSwitchTo(old);
 
 	entry->index = new RelationIndex(memory, compiled);

@@ -90,11 +90,21 @@ write_record(StringInfo out, const RowView *row, const RelationShape *shape, int
 	return true;
 }
 
-/* "targets":{"node":[ids],...} from matches sorted by node, then id. */
-static void
-write_targets(StringInfo out, const Match *matches, int nmatches, const NodeNames *nodes)
+bool
+match_order(const Match &a, const Match &b)
 {
-	appendStringInfoString(out, ",\"targets\":{");
+	if (a.check != b.check)
+		return a.check < b.check;
+	if (a.view != b.view)
+		return a.view < b.view;
+	return a.node != b.node ? a.node < b.node : a.id < b.id;
+}
+
+/* {"node":[ids],...} from matches sorted by node, then id. */
+static void
+write_target_object(StringInfo out, const Match *matches, int nmatches, const NodeNames *nodes)
+{
+	appendStringInfoChar(out, '{');
 	for (int i = 0; i < nmatches; i++)
 	{
 		bool		new_node = i == 0 || matches[i].node != matches[i - 1].node;
@@ -118,6 +128,125 @@ write_targets(StringInfo out, const Match *matches, int nmatches, const NodeName
 }
 
 static void
+write_targets(StringInfo out, const Match *matches, int nmatches, const NodeNames *nodes)
+{
+	appendStringInfoString(out, ",\"targets\":");
+	write_target_object(out, matches, nmatches, nodes);
+}
+
+/* The end of the group of matches starting at from (same view and check). */
+static int
+group_end(const Match *matches, int nmatches, int from)
+{
+	int			to = from;
+
+	while (to < nmatches && matches[to].view == matches[from].view &&
+		   matches[to].check == matches[from].check)
+		to++;
+	return to;
+}
+
+/*
+ * ,"views":[{"check":k,"columns":[...],"targets":{...}},...] for the matches after the
+ * plain ones; check k is the position in "checks", which lists the checks used, in
+ * order.
+ */
+static void
+write_views(StringInfo out, const RowChange *change, int first)
+{
+	int			checks_written = 0;
+	uint16		last_check = 0;
+
+	appendStringInfoString(out, ",\"views\":[");
+	for (int from = first, to; from < change->nmatches; from = to)
+	{
+		const Match &m = change->matches[from];
+
+		to = group_end(change->matches, change->nmatches, from);
+		if (from > first)
+			appendStringInfoChar(out, ',');
+		appendStringInfoChar(out, '{');
+		if (m.check != 0)
+		{
+			checks_written += m.check != last_check;
+			last_check = m.check;
+			appendStringInfo(out, "\"check\":%d,", checks_written - 1);
+		}
+		if (m.view != 0)
+		{
+			const ColumnView *view = &change->compiled->views[m.view - 1];
+
+			appendBinaryStringInfo(out, view->columns_json, view->columns_json_len);
+			appendStringInfoChar(out, ',');
+		}
+		appendStringInfoString(out, "\"targets\":");
+		write_target_object(out, &change->matches[from], to - from, change->nodes);
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/* ,"checks":[{"role":...,"per_user":...,"qual":...},...],"check_row":"..." */
+static void
+write_checks(StringInfo out, const RowChange *change, int first)
+{
+	uint16		last_check = 0;
+	bool		any = false;
+
+	for (int i = first; i < change->nmatches; i++)
+	{
+		uint16		check = change->matches[i].check;
+		const PolicyCheck *spec;
+
+		if (check == 0 || check == last_check)
+			continue;
+		last_check = check;
+		spec = change->compiled->checks[check - 1];
+		appendStringInfoString(out, any ? ",{\"role\":" : ",\"checks\":[{\"role\":");
+		any = true;
+		append_json_cstring(out, change->compiled->check_roles[check - 1]);
+		appendStringInfoString(out, spec->per_user ? ",\"per_user\":true" : ",\"per_user\":false");
+		appendStringInfoString(out, ",\"qual\":");
+		append_json_cstring(out, spec->qual);
+		appendStringInfoChar(out, '}');
+	}
+	if (!any)
+		return;
+	appendStringInfoString(out, "],\"check_row\":");
+	append_json_cstring(out, change->check_row);
+}
+
+/* ,"failed":{"node":[{"id":..,"message":".."},...],...} */
+static void
+write_failed(StringInfo out, const RowChange *change)
+{
+	appendStringInfoString(out, ",\"failed\":{");
+	for (int i = 0; i < change->nfailed; i++)
+	{
+		const FailedSubscription *f = &change->failed[i];
+		bool		new_node = i == 0 || f->node != change->failed[i - 1].node;
+
+		if (new_node)
+		{
+			const std::string &name = change->nodes->name(f->node);
+
+			if (i > 0)
+				appendStringInfoString(out, "],");
+			append_json_string(out, name.data(), name.size());
+			appendStringInfoString(out, ":[");
+		}
+		else
+			appendStringInfoChar(out, ',');
+		appendStringInfoString(out, "{\"id\":");
+		append_json_int64(out, f->id);
+		appendStringInfoString(out, ",\"message\":");
+		append_json_cstring(out, f->message);
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfoString(out, "]}");
+}
+
+static void
 write_txn_fields(StringInfo out, const TxnText *txn)
 {
 	appendStringInfoString(out, ",\"commit_timestamp\":\"");
@@ -132,6 +261,7 @@ write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes
 {
 	char		lsn[LSN_TEXT_SIZE];
 	bool		too_large = false;
+	int			plain;
 
 	format_lsn(lsn, change->lsn);
 	appendStringInfoString(out, "{\"type\":\"");
@@ -155,7 +285,17 @@ write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes
 		appendStringInfoString(out, ",\"old_record\":");
 		too_large |= write_record(out, change->old_record, change->shape, max_record_bytes);
 	}
-	write_targets(out, change->matches, change->nmatches, change->nodes);
+	plain = group_end(change->matches, change->nmatches, 0);
+	if (change->nmatches > 0 && (change->matches[0].view != 0 || change->matches[0].check != 0))
+		plain = 0;
+	write_targets(out, change->matches, plain, change->nodes);
+	if (plain < change->nmatches)
+	{
+		write_views(out, change, plain);
+		write_checks(out, change, plain);
+	}
+	if (change->nfailed > 0)
+		write_failed(out, change);
 	appendStringInfoString(out, ",\"errors\":");
 	appendStringInfoString(out, too_large ? payload_too_large : "null");
 	appendStringInfoChar(out, '}');

@@ -1,11 +1,12 @@
 /*
  * row_writer.h: the JSON documents the plugin emits.
  *
- * Owns the output format (design 3.3 and docs/architecture.md): row change documents
- * (INSERT, UPDATE, DELETE with columns, record, old_record, targets, errors and the
- * 413 rule), BROADCAST documents spliced from the message's JSON object, and SUBSCRIBED
- * documents. Each value is written by its column's ValueFormat, as Supabase sends it
- * (json_value.h). Plain code writing into a StringInfo.
+ * Owns the output format (design 3.3 and docs/architecture.md, "Output"): row change
+ * documents (INSERT, UPDATE, DELETE with columns, record, old_record, targets, errors and
+ * the 413 rule; views, checks, check_row and failed when row level security or column
+ * privileges need them), BROADCAST documents spliced from the message's JSON object,
+ * and SUBSCRIBED documents. Each value is written by its column's ValueFormat, as
+ * Supabase sends it (json_value.h). Plain code writing into a StringInfo.
  */
 #ifndef PG_REALTIME_ROW_WRITER_H
 #define PG_REALTIME_ROW_WRITER_H
@@ -33,10 +34,21 @@ struct RowChange
 	int64		change_index;
 	const RowView *record;		/* INSERT, UPDATE */
 	const RowView *old_record;	/* UPDATE, DELETE */
-	const Match *matches;		/* sorted by node, then id */
+	const Match *matches;		/* sorted by match_order */
 	int			nmatches;
 	const NodeNames *nodes;
+	/* What the matches' views and checks refer to (NULL if every match is plain). */
+	const CompiledSet *compiled;
+	const char *check_row;		/* record text of the checked row, if a match is a candidate */
+	const FailedSubscription *failed;	/* sorted by node */
+	int			nfailed;
 };
+
+/*
+ * The order of a document's matches: plain targets first (no view, no check), then by
+ * check and view, each group by node, then id.
+ */
+bool		match_order(const Match &a, const Match &b);
 
 void		write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes);
 

@@ -35,8 +35,13 @@ subscription_layout(TupleDesc desc, SubscriptionLayout *layout)
 	layout->entity = attnum_by_name(desc, "entity");
 	layout->action_filter = attnum_by_name(desc, "action_filter");
 	layout->filters = attnum_by_name(desc, "filters");
-	return layout->id && layout->node_id && layout->entity &&
-		layout->action_filter && layout->filters;
+	layout->entity_schema = attnum_by_name(desc, "entity_schema");
+	layout->claims = attnum_by_name(desc, "claims");
+	layout->claims_role = attnum_by_name(desc, "claims_role");
+	layout->select_columns = attnum_by_name(desc, "select_columns");
+	return layout->id && layout->node_id && layout->entity && layout->action_filter &&
+		layout->filters && layout->entity_schema && layout->claims && layout->claims_role &&
+		layout->select_columns;
 }
 
 /* An UPDATE that leaves a TOASTed value alone logs only a pointer we must not follow. */
@@ -188,6 +193,71 @@ read_filters(Datum value, SubscriptionRow *row)
 	row->nfilters = count;
 }
 
+/* claims ->> key, as SQL gives it ('' for a missing key or a JSON null). */
+static const char *
+claim_text(Datum claims, const char *key)
+{
+	Datum		value;
+	bool		isnull;
+	LOCAL_FCINFO(fcinfo, 2);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = claims;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = CStringGetTextDatum(key);
+	fcinfo->args[1].isnull = false;
+	value = jsonb_object_field_text(fcinfo);
+	isnull = fcinfo->isnull;
+	return isnull ? "" : TextDatumGetCString(value);
+}
+
+/* The user: its role, and the settings its claims give (see UserRow). */
+static void
+read_user(Datum *values, bool *isnull, const SubscriptionLayout *layout, UserRow *user)
+{
+	Datum		claims = values[layout->claims - 1];
+
+	user->role = isnull[layout->claims_role - 1] ? ""
+		: pstrdup(NameStr(*DatumGetName(values[layout->claims_role - 1])));
+	/* The column is NOT NULL; NULL is read as {} all the same. */
+	if (isnull[layout->claims - 1])
+		claims = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	else if (is_unchanged_toast(claims))
+		return;
+	claims = PointerGetDatum(DatumGetJsonbP(claims));
+	user->claims = DatumGetCString(DirectFunctionCall1(jsonb_out, claims));
+	user->claim_sub = claim_text(claims, "sub");
+	user->claim_role = claim_text(claims, "role");
+}
+
+/* The select option: a text[] of column names, NULL for every column. */
+static void
+read_select(Datum value, bool isnull, SubscriptionRow *row)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	const char **names;
+
+	if (isnull)
+		return;
+	if (is_unchanged_toast(value))
+	{
+		row->select_unchanged = true;
+		return;
+	}
+	deconstruct_array(DatumGetArrayTypeP(value), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	names = (const char **) palloc0(sizeof(char *) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+	{
+		if (!nulls[i])
+			names[row->nselect++] = TextDatumGetCString(elems[i]);
+	}
+	row->has_select = true;
+	row->select_columns = names;
+}
+
 bool
 read_subscription_row(HeapTuple tuple, TupleDesc desc, const SubscriptionLayout *layout,
 					  SubscriptionRow *row)
@@ -198,10 +268,16 @@ read_subscription_row(HeapTuple tuple, TupleDesc desc, const SubscriptionLayout 
 	heap_deform_tuple(tuple, desc, values, isnull);
 	memset(row, 0, sizeof(*row));
 
-	if (isnull[layout->id - 1] || isnull[layout->entity - 1])
+	if (isnull[layout->id - 1] ||
+		(isnull[layout->entity - 1] && isnull[layout->entity_schema - 1]))
 		return false;
 	row->id = DatumGetInt64(values[layout->id - 1]);
-	row->relid = DatumGetObjectId(values[layout->entity - 1]);
+	if (!isnull[layout->entity - 1])
+		row->relid = DatumGetObjectId(values[layout->entity - 1]);
+	else
+		row->nspid = DatumGetObjectId(values[layout->entity_schema - 1]);
+	read_user(values, isnull, layout, &row->user);
+	read_select(values[layout->select_columns - 1], isnull[layout->select_columns - 1], row);
 	row->node_id = text_column(values[layout->node_id - 1], isnull[layout->node_id - 1]);
 	row->action = text_column(values[layout->action_filter - 1],
 							  isnull[layout->action_filter - 1]);

@@ -20,6 +20,10 @@ struct SubscriptionLayout
 	AttrNumber	entity;
 	AttrNumber	action_filter;
 	AttrNumber	filters;
+	AttrNumber	entity_schema;
+	AttrNumber	claims;
+	AttrNumber	claims_role;
+	AttrNumber	select_columns;
 };
 
 /* True if rel is realtime.subscription (a user catalog table of that name). */

@@ -20,14 +20,14 @@ apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inse
 	const Subscription *previous = full_load ? nullptr : state->subscriptions.find(row.id);
 	Subscription sub = SubscriptionSet::from_row(row, previous, state->nodes);
 	const Match match{sub.node, sub.id};
-	const uint32_t relid = sub.relid;
-	const uint32_t previous_relid = state->subscriptions.upsert(std::move(sub));
+	const WatchKey key = watch_key(sub);
+	const WatchKey previous_key = state->subscriptions.upsert(std::move(sub));
 
 	if (!full_load)
 	{
-		state->relations.subscriptions_changed(relid);
-		if (previous_relid != 0 && previous_relid != relid)
-			state->relations.subscriptions_changed(previous_relid);
+		state->relations.subscriptions_changed(key);
+		if (previous_key != 0 && previous_key != key)
+			state->relations.subscriptions_changed(previous_key);
 	}
 	if (inserted && state->options.subscription_events)
 		state->txn.subscribed.push_back(match);
@@ -36,10 +36,10 @@ apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inse
 static void
 remove_subscription(PluginState *state, int64 id)
 {
-	uint32_t	relid = state->subscriptions.remove(id);
+	WatchKey	key = state->subscriptions.remove(id);
 
-	if (relid != 0)
-		state->relations.subscriptions_changed(relid);
+	if (key != 0)
+		state->relations.subscriptions_changed(key);
 }
 
 /* Pure C++: replaces the set with rows (a load). */

@@ -1,121 +1,9 @@
 /*
- * subscription_index.cpp: compiling a relation's subscriptions and matching rows
- * against them (see subscription_index.h).
+ * subscription_index.cpp: the compiled index of a relation and matching rows against it
+ * (see subscription_index.h; compiling is subscription_compile.cpp).
  */
 #include "subscription_index.h"
-#include "tuple_desc.h"
-
 #include <algorithm>
-
-/* ---- phase 1: plain code, Postgres calls over plain data ---- */
-
-/* Hashes of the anchor's values, duplicates removed (an "in" list may repeat a value). */
-static void
-hash_anchor(CompiledSubscription *out)
-{
-	const CompiledFilter *anchor = &out->filters[out->anchor];
-
-	out->hashes = (uint32 *) palloc(sizeof(uint32) * anchor->nvalues);
-	out->nhashes = 0;
-	for (int v = 0; v < anchor->nvalues; v++)
-	{
-		uint32		hash = column_hash(anchor->column, anchor->values[v]);
-		bool		seen = false;
-
-		for (int k = 0; k < out->nhashes && !seen; k++)
-			seen = out->hashes[k] == hash;
-		if (!seen)
-			out->hashes[out->nhashes++] = hash;
-	}
-}
-
-/*
- * Compiles one subscription. Returns NULL on success, else why it matches nothing.
- * columns caches the ColumnOps of each attribute across the subscriptions.
- */
-static const char *
-compile_one(TupleDesc desc, const Subscription *sub, ColumnOps **columns,
-			CompiledSubscription *out)
-{
-	int			nfilters = (int) sub->filters.size();
-
-	if (!sub->invalid_reason.empty())
-		return sub->invalid_reason.c_str();
-
-	out->id = sub->id;
-	out->node = sub->node;
-	out->actions = sub->actions;
-	out->nfilters = nfilters;
-	out->filters = (CompiledFilter *) palloc0(sizeof(CompiledFilter) * Max(nfilters, 1));
-	out->anchor = -1;
-
-	for (int f = 0; f < nfilters; f++)
-	{
-		const FilterSpec *spec = &sub->filters[f];
-		AttrNumber	attnum = attnum_by_name(desc, spec->column.c_str());
-		const char *error;
-
-		if (attnum == 0)
-			return psprintf("column \"%s\" does not exist", spec->column.c_str());
-		if (columns[attnum - 1] == NULL)
-			columns[attnum - 1] = column_ops_create(desc, attnum);
-		error = filter_compile(spec, columns[attnum - 1], &out->filters[f]);
-		if (error)
-			return psprintf("filter %s on column \"%s\": %s", filter_op_name(spec->op),
-							spec->column.c_str(), error);
-		if (out->anchor < 0 && filter_anchors(&out->filters[f]))
-			out->anchor = f;
-	}
-	if (out->anchor >= 0)
-		hash_anchor(out);
-	return NULL;
-}
-
-static void
-allocate_probe(RowView *row, int natts)
-{
-	row->natts = natts;
-	row->values = (Datum *) palloc0(sizeof(Datum) * Max(natts, 1));
-	row->isnull = (bool *) palloc0(sizeof(bool) * Max(natts, 1));
-	row->present = (bool *) palloc0(sizeof(bool) * Max(natts, 1));
-}
-
-/* The filtered attributes (those with ColumnOps), ascending, and the scratch rows. */
-static void
-collect_columns(CompiledSet *set, ColumnOps **columns, int natts)
-{
-	set->columns = (AttrNumber *) palloc(sizeof(AttrNumber) * Max(natts, 1));
-	for (int i = 0; i < natts; i++)
-	{
-		if (columns[i])
-			set->columns[set->ncolumns++] = (AttrNumber) (i + 1);
-	}
-	allocate_probe(&set->probe_new, natts);
-	allocate_probe(&set->probe_old, natts);
-}
-
-CompiledSet *
-compile_subscriptions(TupleDesc desc, const char *relname, const Subscription *const *subs,
-					  int nsubs)
-{
-	CompiledSet *set = (CompiledSet *) palloc0(sizeof(CompiledSet));
-	ColumnOps **columns = (ColumnOps **) palloc0(sizeof(ColumnOps *) * Max(desc->natts, 1));
-
-	set->subs = (CompiledSubscription *) palloc0(sizeof(CompiledSubscription) * Max(nsubs, 1));
-	for (int i = 0; i < nsubs; i++)
-	{
-		const char *error = compile_one(desc, subs[i], columns, &set->subs[set->nsubs]);
-
-		if (error)
-			ereport(WARNING,
-					(errmsg("pg_realtime: subscription %lld on table \"%s\" matches nothing: %s",
-							(long long) subs[i]->id, relname, error)));
-		else
-			set->nsubs++;
-	}
-	collect_columns(set, columns, desc->natts);
-	return set;
-}
 
 const RowView *
 probe_change(const CompiledSet *compiled, uint8 kind, HeapTuple newtuple, HeapTuple oldtuple,
@@ -197,7 +85,7 @@ RelationIndex::check(const CompiledSubscription &sub, uint8 kind, const RowView 
 		if (!filter_holds(filter, row->isnull[att], row->values[att]))
 			return;
 	}
-	out->push_back(Match{sub.node, sub.id});
+	out->push_back(Match{sub.node, sub.id, sub.view, sub.check});
 }
 
 void

@@ -153,6 +153,39 @@ copy_filters(const SubscriptionRow &row, Subscription &sub)
 	}
 }
 
+/* The user and the select list; unchanged TOAST values keep the previous ones. */
+static void
+copy_user_and_select(const SubscriptionRow &row, const Subscription *previous, Subscription &sub)
+{
+	if (row.user.role)
+		sub.user.role = row.user.role;
+	if (row.user.claims)
+	{
+		sub.user.claims = row.user.claims;
+		sub.user.claim_sub = row.user.claim_sub;
+		sub.user.claim_role = row.user.claim_role;
+	}
+	else if (previous)
+		sub.user = previous->user;
+	else
+		sub.invalid_reason = "claims are not in the WAL and the row is unknown";
+
+	if (row.select_unchanged)
+	{
+		if (previous)
+		{
+			sub.has_select = previous->has_select;
+			sub.select_columns = previous->select_columns;
+		}
+		else
+			sub.invalid_reason = "select_columns are not in the WAL and the row is unknown";
+		return;
+	}
+	sub.has_select = row.has_select;
+	for (int i = 0; i < row.nselect; i++)
+		sub.select_columns.emplace_back(row.select_columns[i]);
+}
+
 Subscription
 SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previous,
 						  NodeNames &nodes)
@@ -161,6 +194,8 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 
 	sub.id = row.id;
 	sub.relid = row.relid;
+	sub.nspid = row.nspid;
+	copy_user_and_select(row, previous, sub);
 
 	if (row.node_id)
 		sub.node = nodes.intern(row.node_id);
@@ -198,13 +233,13 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 	return sub;
 }
 
-/* Removes entry's id from its relation's list (swap with the last, O(1)). */
+/* Removes entry's id from its watch list (swap with the last, O(1)). */
 void
 SubscriptionSet::unlink(const Entry &entry)
 {
-	auto		ids = by_relid_.find(entry.sub.relid);
+	auto		ids = by_key_.find(watch_key(entry.sub));
 
-	if (ids == by_relid_.end() || entry.position >= ids->second.size() ||
+	if (ids == by_key_.end() || entry.position >= ids->second.size() ||
 		ids->second[entry.position] != entry.sub.id)
 		return;
 	int64_t		moved = ids->second.back();
@@ -219,25 +254,26 @@ SubscriptionSet::unlink(const Entry &entry)
 			other->second.position = entry.position;
 	}
 	if (ids->second.empty())
-		by_relid_.erase(ids);
+		by_key_.erase(ids);
 }
 
-uint32_t
+WatchKey
 SubscriptionSet::upsert(Subscription &&sub)
 {
 	auto		existing = by_id_.find(sub.id);
+	const WatchKey key = watch_key(sub);
 
-	if (existing != by_id_.end() && existing->second.sub.relid == sub.relid)
+	if (existing != by_id_.end() && watch_key(existing->second.sub) == key)
 	{
 		existing->second.sub = std::move(sub);
-		return existing->second.sub.relid;
+		return key;
 	}
 
 	/*
-	 * Listed under the new relation first: if a later step throws, the extra id there
-	 * is skipped by readers (they look every id up in by_id_).
+	 * Listed under the new key first: if a later step throws, the extra id there is
+	 * skipped by readers (they look every id up in by_id_).
 	 */
-	std::vector<int64_t> &ids = by_relid_[sub.relid];
+	std::vector<int64_t> &ids = by_key_[key];
 
 	ids.push_back(sub.id);
 	size_t		position = ids.size() - 1;
@@ -249,33 +285,35 @@ SubscriptionSet::upsert(Subscription &&sub)
 		by_id_.emplace(id, Entry{std::move(sub), position});
 		return 0;
 	}
-	uint32_t	previous_relid = existing->second.sub.relid;
+	WatchKey	previous_key = watch_key(existing->second.sub);
 
 	unlink(existing->second);
 	existing->second = Entry{std::move(sub), position};
-	return previous_relid;
+	return previous_key;
 }
 
-uint32_t
+WatchKey
 SubscriptionSet::remove(int64_t id)
 {
 	auto		existing = by_id_.find(id);
 
+	dead_.erase(id);
 	if (existing == by_id_.end())
 		return 0;
 
-	uint32_t	relid = existing->second.sub.relid;
+	WatchKey	key = watch_key(existing->second.sub);
 
 	unlink(existing->second);
 	by_id_.erase(existing);
-	return relid;
+	return key;
 }
 
 void
 SubscriptionSet::clear()
 {
 	by_id_.clear();
-	by_relid_.clear();
+	by_key_.clear();
+	dead_.clear();
 }
 
 const Subscription *
@@ -287,9 +325,9 @@ SubscriptionSet::find(int64_t id) const
 }
 
 const std::vector<int64_t> *
-SubscriptionSet::ids_of(uint32_t relid) const
+SubscriptionSet::ids_of(WatchKey key) const
 {
-	auto		found = by_relid_.find(relid);
+	auto		found = by_key_.find(key);
 
-	return found == by_relid_.end() || found->second.empty() ? nullptr : &found->second;
+	return found == by_key_.end() || found->second.empty() ? nullptr : &found->second;
 }

@@ -1,28 +1,15 @@
 -- realtime.subscribe / unsubscribe / unsubscribe_node: the only writers of
 -- realtime.subscription.
 
-CREATE FUNCTION realtime.subscribe(
-    node_id       text,
-    entity        regclass,
-    action_filter text  DEFAULT '*',
-    filter        text  DEFAULT NULL,
-    claims        jsonb DEFAULT '{}')
-RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    action   text := upper(btrim(coalesce(action_filter, '*')));
-    relkind  "char";
-    persist  "char";
-    nsp      name;
-    parsed   jsonb;
-    role_name name;
-    new_id   bigint;
+-- What every binding must get right, with or without a table: the node, the action
+-- filter (returned normalized) and the claims (a JSON object, returned non-NULL).
+CREATE FUNCTION realtime._check_binding(node_id text, action_filter text, INOUT claims jsonb,
+                                        OUT action text)
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    action := upper(btrim(coalesce(action_filter, '*')));
     IF node_id IS NULL OR node_id = '' THEN
         RAISE EXCEPTION 'node_id must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF entity IS NULL THEN
-        RAISE EXCEPTION 'entity must not be null' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF action NOT IN ('*', 'INSERT', 'UPDATE', 'DELETE') THEN
         RAISE EXCEPTION 'invalid action filter "%"', action_filter
@@ -33,7 +20,43 @@ BEGIN
     IF jsonb_typeof(claims) <> 'object' THEN
         RAISE EXCEPTION 'claims must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+END;
+$$;
 
+-- Schemas whose tables are never subscribable.
+CREATE FUNCTION realtime._check_schema_subscribable(nsp name, what text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF nsp IN ('pg_catalog', 'information_schema', 'realtime') OR nsp LIKE 'pg\_toast%' THEN
+        RAISE EXCEPTION 'cannot subscribe to changes of %: it is a system or realtime catalog', what
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+END;
+$$;
+
+-- select_columns: the binding's select option (NULL or empty: every readable column).
+CREATE FUNCTION realtime.subscribe(
+    node_id        text,
+    entity         regclass,
+    action_filter  text  DEFAULT '*',
+    filter         text  DEFAULT NULL,
+    claims         jsonb DEFAULT '{}',
+    select_columns text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    binding   record := realtime._check_binding(node_id, action_filter, claims);
+    relkind   "char";
+    persist   "char";
+    nsp       name;
+    parsed    jsonb;
+    role_name name;
+    new_id    bigint;
+BEGIN
+    IF entity IS NULL THEN
+        RAISE EXCEPTION 'entity must not be null' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT c.relkind, c.relpersistence, n.nspname INTO relkind, persist, nsp
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = entity;
@@ -43,29 +66,66 @@ BEGIN
     IF relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', entity USING ERRCODE = 'wrong_object_type';
     END IF;
-    IF nsp IN ('pg_catalog', 'information_schema', 'realtime') THEN
-        RAISE EXCEPTION 'cannot subscribe to changes of %: it is a system or realtime catalog', entity
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
+    PERFORM realtime._check_schema_subscribable(nsp, entity::text);
     IF persist <> 'p' THEN
         RAISE EXCEPTION 'cannot subscribe to changes of %: an unlogged or temporary table is not written to the WAL', entity
             USING ERRCODE = 'wrong_object_type';
     END IF;
 
     parsed := realtime.parse_filter(entity, filter);
-    role_name := coalesce(claims->>'role', current_user);
-    PERFORM realtime._check_access(entity, role_name, parsed);
+    role_name := coalesce(binding.claims->>'role', current_user);
+    select_columns := nullif(select_columns, '{}');
+    PERFORM realtime._check_access(entity, role_name, parsed, select_columns);
 
-    INSERT INTO realtime.subscription (node_id, entity, action_filter, filter, filters, claims, claims_role)
-    VALUES (subscribe.node_id, subscribe.entity, action, nullif(btrim(subscribe.filter), ''), parsed,
-            subscribe.claims, role_name)
+    INSERT INTO realtime.subscription (node_id, entity, action_filter, filter, filters, claims,
+                                       claims_role, select_columns)
+    VALUES (subscribe.node_id, subscribe.entity, binding.action, nullif(btrim(subscribe.filter), ''),
+            parsed, binding.claims, role_name, subscribe.select_columns)
     RETURNING id INTO new_id;
     RETURN new_id;
 END;
 $$;
 
-COMMENT ON FUNCTION realtime.subscribe(text, regclass, text, text, jsonb) IS
+COMMENT ON FUNCTION realtime.subscribe(text, regclass, text, text, jsonb, text[]) IS
     'Adds a postgres_changes subscription for a relay node; filter uses Supabase syntax (column=op.value, ANDed with commas)';
+
+-- A whole-schema binding ({schema: 'public'} with no table, or table '*'): every table
+-- of the schema in the publication supabase_realtime, tables created later included,
+-- each checked for the role as a binding naming it would be. Filters need a table, so
+-- none is taken here; select_columns names columns to send where a table has them.
+CREATE FUNCTION realtime.subscribe_schema(
+    node_id        text,
+    schema_name    name,
+    action_filter  text  DEFAULT '*',
+    claims         jsonb DEFAULT '{}',
+    select_columns text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    binding   record := realtime._check_binding(node_id, action_filter, claims);
+    nsp       oid;
+    role_name name;
+    new_id    bigint;
+BEGIN
+    SELECT n.oid INTO nsp FROM pg_namespace n WHERE n.nspname = schema_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    PERFORM realtime._check_schema_subscribable(schema_name, format('schema %I', schema_name));
+    role_name := coalesce(binding.claims->>'role', current_user);
+    PERFORM realtime._check_schema_usage(nsp, role_name);
+
+    INSERT INTO realtime.subscription (node_id, entity_schema, action_filter, claims, claims_role,
+                                       select_columns)
+    VALUES (subscribe_schema.node_id, nsp, binding.action, binding.claims, role_name,
+            nullif(subscribe_schema.select_columns, '{}'))
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END;
+$$;
+
+COMMENT ON FUNCTION realtime.subscribe_schema(text, name, text, jsonb, text[]) IS
+    'Adds a postgres_changes subscription to every table of a schema in the publication supabase_realtime';
 
 CREATE FUNCTION realtime.unsubscribe(id bigint)
 RETURNS boolean

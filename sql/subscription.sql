@@ -15,17 +15,28 @@
 -- not: present (true) only for the not. prefix.
 -- operator: like, ilike, match and imatch only: the pg_operator OID Postgres chose for
 --   `column <op> 'pattern'` when the subscription was made.
+--
+-- A binding names one table (entity), or a whole schema (entity_schema, entity NULL):
+-- every table of the schema that the publication supabase_realtime covers, including
+-- tables created later (docs/architecture.md, "Whole-schema bindings").
+-- select_columns is the binding's `select` option: the columns to send (the primary key
+-- is always sent); NULL sends every column the role may read.
+-- claims_role is the role every access check is made for: the claims' "role", else the
+-- user who subscribed.
 CREATE TABLE realtime.subscription (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     node_id       text        NOT NULL CHECK (node_id <> ''),
-    entity        regclass    NOT NULL,
+    entity        regclass,
+    entity_schema regnamespace,
     action_filter text        NOT NULL DEFAULT '*'
                   CHECK (action_filter IN ('*', 'INSERT', 'UPDATE', 'DELETE')),
     filter        text,
     filters       jsonb       NOT NULL DEFAULT '[]',
     claims        jsonb       NOT NULL DEFAULT '{}',
     claims_role   name,
-    created_at    timestamptz NOT NULL DEFAULT now()
+    select_columns text[],
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK ((entity IS NULL) <> (entity_schema IS NULL))
 ) WITH (user_catalog_table = true);
 
 CREATE INDEX subscription_node_id_idx ON realtime.subscription (node_id);

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from support.pg import Database, PgServer  # noqa: E402
 from support.phoenix import VSNS  # noqa: E402
 from support.relay import Relay  # noqa: E402
+from support.supabase_app import API_ROLES, AUTH_SCHEMA  # noqa: E402
 
 TEMPLATE = "rt_template"
 
@@ -35,6 +36,20 @@ def db(pg_server):
     database = Database(pg_server, template=TEMPLATE)
     yield database
     database.drop()
+
+
+@pytest.fixture(scope="session")
+def api_roles(pg_server):
+    """Supabase's API roles: roles are per server, so they are made once."""
+    with closing(pg_server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(API_ROLES)
+
+
+@pytest.fixture
+def app_db(db, api_roles):
+    """A test database as a Supabase app has it: the API roles and the auth schema."""
+    db.execute(AUTH_SCHEMA)
+    return db
 
 
 @pytest.fixture

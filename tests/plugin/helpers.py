@@ -50,3 +50,59 @@ def subscribe(db, node, table, filter=None, action="*", claims=None):
 def targets_of(doc):
     """{node: sorted ids} of a document."""
     return {node: sorted(ids) for node, ids in doc["targets"].items()}
+
+
+def subscribe_schema(db, node, schema, action="*", claims=None, select=None):
+    return db.scalar("SELECT realtime.subscribe_schema(%s, %s, %s, %s::jsonb, %s)",
+                     (node, schema, action, json.dumps(claims or {}), select))
+
+
+def subscribe_as(db, node, table, claims, filter=None, action="*", select=None):
+    """A subscription for a user (claims with its role), optionally with a select list."""
+    return db.scalar("SELECT realtime.subscribe(%s, %s::regclass, %s, %s, %s::jsonb, %s)",
+                     (node, table, action, filter, json.dumps(claims), select))
+
+
+def failed_of(doc):
+    """{id: message} of the subscriptions a document reports as failed."""
+    return {f["id"]: f["message"] for fs in doc.get("failed", {}).values() for f in fs}
+
+
+def check_rows(db, doc, check):
+    """Evaluates one of a document's checks with realtime.check_rows, as the relay does:
+    {id: error or None} of the candidates that pass or whose evaluation raised."""
+    ids = [i for v in doc.get("views", []) if v.get("check") == check
+           for ids in v["targets"].values() for i in ids]
+    spec = doc["checks"][check]
+    result = db.execute(
+        "SELECT subscription_id, error FROM realtime.check_rows(%s, %s, %s, %s, %s, %s, %s, %s)",
+        (doc["schema"], doc["table"], spec["role"], spec["qual"], spec["per_user"],
+         [doc["check_row"]], [1] * len(ids), ids))
+    return dict(result)
+
+
+def recipients(db, doc):
+    """What the relay delivers for a document: {id: sorted columns it receives}, the
+    candidates of checks included when realtime.check_rows lets them through (those whose
+    evaluation raised are left out: the relay tells them, it delivers nothing)."""
+    names = [c["name"] for c in doc["columns"]]
+    out = {i: names for ids in doc["targets"].values() for i in ids}
+    passed = {}
+    for check in range(len(doc.get("checks", []))):
+        passed.update({i: e for i, e in check_rows(db, doc, check).items() if e is None})
+    for view in doc.get("views", []):
+        columns = view.get("columns", names)
+        for ids in view["targets"].values():
+            for i in ids:
+                if "check" not in view or i in passed:
+                    out[i] = columns
+    return {i: sorted(c) for i, c in out.items()}
+
+
+def record_ids(docs, sub, db=None):
+    """Primary keys (record, else old_record "id") of the documents sub receives."""
+    got = []
+    for d in docs:
+        if sub in recipients(db, d):
+            got.append((d.get("record") or d.get("old_record"))["id"])
+    return got

@@ -188,11 +188,14 @@ def test_relation_changes_recompile_filters(db, slot):
     db.execute("ALTER TABLE t ALTER COLUMN code TYPE int USING code::int")
     db.execute("INSERT INTO t VALUES (2, 42), (3, 43)")
     db.execute("ALTER TABLE t RENAME COLUMN code TO renamed")
-    db.execute("INSERT INTO t VALUES (4, 42)")
+    db.execute("INSERT INTO t VALUES (4, 42), (5, 42)")
     docs = rows(slot.get())
     assert [(d["record"]["id"], targets_of(d)) for d in docs] == [
-        (1, {"n": [sub]}), (2, {"n": [sub]})]
+        (1, {"n": [sub]}), (2, {"n": [sub]}), (4, {})]
     assert docs[1]["columns"][1] == {"name": "code", "type": "int4"}
+    # A filter that no longer compiles ends the subscription: reported once, with the
+    # first change it can no longer be matched against.
+    assert docs[2]["failed"] == {"n": [{"id": sub, "message": 'column "code" does not exist'}]}
 
 
 def test_partitions_match_subscriptions_on_the_parent(db, slot):

@@ -1,0 +1,67 @@
+"""Columns a subscriber receives: only those its role may SELECT (column privileges),
+narrowed by the binding's select option (the primary key always goes out), and for a
+DELETE of a table whose row level security applies: the old row checked against the
+policies under REPLICA IDENTITY FULL, else only the primary key, as Supabase sends it."""
+import psycopg2
+import pytest
+
+from .helpers import recipients, rows, subscribe, subscribe_as
+
+ALL = ["id", "note", "owner", "secret"]
+
+
+@pytest.fixture
+def notes(app_db):
+    app_db.execute("""
+        CREATE TABLE notes (id int PRIMARY KEY, owner text, note text, secret text);
+        GRANT SELECT ON notes TO authenticated;
+        GRANT SELECT (id, owner, note) ON notes TO anon""")
+    return app_db
+
+
+def test_column_privileges_narrow_record_and_columns(notes, slot):
+    full = subscribe_as(notes, "n", "notes", {"role": "authenticated"})
+    partial = subscribe_as(notes, "n", "notes", {"role": "anon"})
+    notes.execute("INSERT INTO notes VALUES (1, 'ann', 'hello', 's3cret')")
+    notes.execute("UPDATE notes SET note = 'bye' WHERE id = 1")
+    docs = rows(slot.get())
+    for doc in docs:
+        assert doc["targets"] == {"n": [full]}
+        assert doc["views"] == [{"columns": ["id", "owner", "note"], "targets": {"n": [partial]}}]
+        assert recipients(notes, doc) == {full: ALL, partial: ["id", "note", "owner"]}
+
+
+def test_a_filter_on_an_unreadable_column_is_refused(notes):
+    with pytest.raises(psycopg2.Error, match='cannot SELECT column "secret" of table notes'):
+        subscribe_as(notes, "n", "notes", {"role": "anon"}, filter="secret=eq.x")
+
+
+def test_select_option_sends_the_columns_named_and_the_primary_key(notes, slot):
+    sub = subscribe_as(notes, "n", "notes", {"role": "authenticated"}, select=["note"])
+    anon = subscribe_as(notes, "n", "notes", {"role": "anon"}, select=["note", "owner"])
+    everything = subscribe(notes, "n", "notes")
+    notes.execute("INSERT INTO notes VALUES (1, 'ann', 'hello', 's3cret')")
+    doc = rows(slot.get())[0]
+    assert recipients(notes, doc) == {sub: ["id", "note"], anon: ["id", "note", "owner"],
+                                      everything: ALL}
+
+
+def test_deletes_under_rls_send_the_primary_key_unless_identity_is_full(notes, slot):
+    notes.execute("""
+        ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own ON notes FOR SELECT USING (owner = auth.jwt() ->> 'name')""")
+    ann = subscribe_as(notes, "n", "notes", {"role": "authenticated", "name": "ann"})
+    bob = subscribe_as(notes, "n", "notes", {"role": "authenticated", "name": "bob"})
+    owner = subscribe(notes, "n", "notes")      # the table's owner: no row level security
+    notes.execute("INSERT INTO notes VALUES (1, 'ann', 'a', 's'), (2, 'ann', 'b', 's')")
+    notes.execute("DELETE FROM notes WHERE id = 1")
+    notes.execute("ALTER TABLE notes REPLICA IDENTITY FULL")
+    notes.execute("DELETE FROM notes WHERE id = 2")
+    inserts = rows(slot.get())
+    deletes = [d for d in inserts if d["type"] == "DELETE"]
+    # Default identity: the old row cannot be checked; everyone gets its key, only.
+    assert deletes[0]["old_record"] == {"id": 1}
+    assert recipients(notes, deletes[0]) == {ann: ["id"], bob: ["id"], owner: ALL}
+    # FULL: the old row is checked, and sent whole to who may read it.
+    assert deletes[1]["old_record"] == {"id": 2, "owner": "ann", "note": "b", "secret": "s"}
+    assert recipients(notes, deletes[1]) == {ann: ALL, owner: ALL}
