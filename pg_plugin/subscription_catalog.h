@@ -2,15 +2,20 @@
  * subscription_catalog.h: reading realtime.subscription from Postgres.
  *
  * Owns the knowledge of the table's name and columns: recognising the table, turning
- * one of its tuples into a plain SubscriptionRow, and loading the whole table with a
- * fresh MVCC snapshot at the start of a decoding session. Plain code over plain data
- * (see pg_guard.h): results are palloc'd in the current memory context.
+ * one of its tuples into a plain SubscriptionRow (subscription_catalog.cpp), and
+ * loading the whole table (subscription_load.cpp): with a fresh MVCC snapshot at the
+ * start of a decoding session, or exactly as of a transaction's commit. Plain code over
+ * plain data (see pg_guard.h): results are palloc'd in the current memory context.
  */
 #ifndef PG_REALTIME_SUBSCRIPTION_CATALOG_H
 #define PG_REALTIME_SUBSCRIPTION_CATALOG_H
 
 #include "pg_headers.h"
 #include "subscription_set.h"
+
+/* Where the extension keeps the table. */
+inline constexpr char subscription_schema[] = "realtime";
+inline constexpr char subscription_table[] = "subscription";
 
 /* Attribute numbers of the columns the plugin reads; 0 when a column is missing. */
 struct SubscriptionLayout
