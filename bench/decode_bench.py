@@ -21,6 +21,14 @@ Subscriptions are equality filters on one column; about 1% of the rows match one
 them. The 10 000 subscriptions hold the 1 000 of the middle variant plus 9 000 on
 values no row has, so the same rows match.
 
+Row level security (issue 11), compiled policies: two more databases hold the same rows
+with a user_id (uuid) column and 10 000 subscriptions of distinct users (role
+authenticated, claims sub = their uuid), 1 000 of which own rows (about 1% of the rows
+match): "users_filters" without row level security, each subscription filtering
+user_id=eq.<its uuid>; "users_rls" with row level security and the policy
+auth.uid() = user_id (Supabase's auth.uid()), no filter. The same rows reach the same
+subscribers; the target is the policy within 15% of the filters.
+
 Usage: /usr/bin/python3 bench/decode_bench.py [--output PATH]
   BENCH_SIZE          rows per workload: a number, or tiny (2 000), small (200 000),
                       full (1 000 000, the published run); default 200000
@@ -43,11 +51,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as C  # noqa: E402
 from support.pg import PgServer  # noqa: E402
+from support.supabase_app import API_ROLES, AUTH_SCHEMA  # noqa: E402
 
 BATCH = 1000               # rows per transaction
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))  # timings per slot, the best is kept
 SUBSCRIPTION_COUNTS = (0, 1000, 10000)
 ABSENT_BASE = 10 ** 12     # account values no row has
+USERS = 10000              # subscribers of the row level security pair
+RLS_VARIANTS = ("users_filters", "users_rls")
 
 TABLE = """CREATE TABLE events (
     id         bigint PRIMARY KEY,
@@ -63,6 +74,15 @@ WORKLOAD = """INSERT INTO events
            (i %% 100000) / 100.0, timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second',
            'note for event ' || i || ' of the decoding benchmark'
     FROM generate_series(%(first)s, %(last)s) i"""
+
+
+# The row level security pair: the same rows, with the account as a uuid user_id.
+RLS_TABLE = TABLE.replace("note       text)", "note       text,\n    user_id    uuid NOT NULL)")
+RLS_WORKLOAD = WORKLOAD.replace("FROM generate_series", ",\n           "
+                                "('00000000-0000-0000-0000-' || lpad(to_hex(i %% %(accounts)s), 12, '0'))::uuid\n"
+                                "    FROM generate_series")
+AUTH_UID = API_ROLES + AUTH_SCHEMA + "GRANT SELECT ON events TO authenticated"
+USER_UUID = "('00000000-0000-0000-0000-' || lpad(to_hex(%s), 12, '0'))"
 
 
 def parse_args():
@@ -104,6 +124,7 @@ class Bench:
         self.present = max(1, min(1000, size // 200))
         self.accounts = 100 * self.present
         self.databases = {count: f"rt_decode_bench_{count}" for count in SUBSCRIPTION_COUNTS}
+        self.rls_databases = {variant: f"rt_decode_bench_{variant}" for variant in RLS_VARIANTS}
         self.slots = []  # (variant name, database, slot, plugin, options)
         self.tail_slots = []  # the same, for the session start measurement
 
@@ -116,6 +137,9 @@ class Bench:
             return cur.fetchall() if cur.description else None
 
     # -- setup -------------------------------------------------------------------
+    def all_databases(self):
+        return list(self.databases.values()) + list(self.rls_databases.values())
+
     def create_databases(self):
         for count, name in self.databases.items():
             self.drop_database(name)
@@ -123,6 +147,27 @@ class Bench:
             self.execute(name, "CREATE EXTENSION pg_realtime")
             self.execute(name, TABLE)
             self.subscribe(name, count)
+        for variant, name in self.rls_databases.items():
+            self.drop_database(name)
+            self.execute("postgres", f'CREATE DATABASE "{name}"')
+            self.execute(name, "CREATE EXTENSION pg_realtime")
+            self.execute(name, RLS_TABLE)
+            self.execute(name, AUTH_UID)
+            self.subscribe_users(name, variant == "users_rls")
+
+    def subscribe_users(self, dbname, rls):
+        """USERS subscribers of distinct users, `present` of them owning rows: by filter,
+        or by the policy auth.uid() = user_id."""
+        if rls:
+            self.execute(dbname, "ALTER TABLE events ENABLE ROW LEVEL SECURITY; "
+                                 "CREATE POLICY own ON events FOR SELECT TO authenticated "
+                                 "USING (auth.uid() = user_id)")
+        user = f"CASE WHEN i < %s THEN {USER_UUID % 'i'} ELSE {USER_UUID % '%s + i'} END"
+        self.execute(dbname, f"""SELECT realtime.subscribe('node-' || (i %% 3), 'events'::regclass,
+                                     '*', CASE WHEN %s THEN NULL ELSE 'user_id=eq.' || {user} END,
+                                     jsonb_build_object('role', 'authenticated', 'sub', {user}))
+                                 FROM generate_series(0, %s) i""",
+                     (rls, self.present, ABSENT_BASE, self.present, ABSENT_BASE, USERS - 1))
 
     def subscribe(self, dbname, count):
         """count subscriptions: `present` on accounts rows have, the rest on absent ones."""
@@ -139,6 +184,8 @@ class Bench:
     def create_slots(self):
         for count, name in self.databases.items():
             self.add_slot(f"pg_realtime_{count}_subs", name, f"bench_rt_{count}", "pg_realtime", [])
+        for variant, name in self.rls_databases.items():
+            self.add_slot(f"pg_realtime_{variant}", name, f"bench_rt_{variant}", "pg_realtime", [])
         first = self.databases[SUBSCRIPTION_COUNTS[0]]
         self.add_slot("wal2json", first, "bench_wal2json", "wal2json", ["format-version", "2"])
         self.add_slot("test_decoding", first, "bench_test_decoding", "test_decoding", [])
@@ -154,16 +201,23 @@ class Bench:
         for count, name in self.databases.items():
             self.add_slot(f"pg_realtime_{count}_subs", name, f"bench_rt_{count}_tail", "pg_realtime",
                           [], tail=True)
-        for name in self.databases.values():
-            self.execute(name, WORKLOAD, {"accounts": self.accounts, "first": self.size + 1,
-                                          "last": self.size + 1})
+        for variant, name in self.rls_databases.items():
+            self.add_slot(f"pg_realtime_{variant}", name, f"bench_rt_{variant}_tail", "pg_realtime",
+                          [], tail=True)
+        for name in self.all_databases():
+            self.execute(name, self.workload(name), {"accounts": self.accounts,
+                                                     "first": self.size + 1, "last": self.size + 1})
+
+    def workload(self, dbname):
+        return RLS_WORKLOAD if dbname in self.rls_databases.values() else WORKLOAD
 
     def run_workloads(self):
-        for name in self.databases.values():
+        for name in self.all_databases():
             with closing(self.connect(name)) as conn, conn.cursor() as cur:
                 for first in range(1, self.size + 1, BATCH):
                     last = min(first + BATCH - 1, self.size)
-                    cur.execute(WORKLOAD, {"accounts": self.accounts, "first": first, "last": last})
+                    cur.execute(self.workload(name),
+                                {"accounts": self.accounts, "first": first, "last": last})
         self.execute("postgres", "CHECKPOINT")
 
     # -- measurement -------------------------------------------------------------
@@ -223,7 +277,7 @@ class Bench:
         self.execute("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def cleanup(self):
-        for name in self.databases.values():
+        for name in self.all_databases():
             self.drop_database(name)
 
 
@@ -254,8 +308,14 @@ def check_targets(results):
     steady_zero = results["pg_realtime_0_subs"].get("steady_rows_per_second")
     steady_ten_k = results["pg_realtime_10000_subs"].get("steady_rows_per_second")
     steady_cost = (steady_zero / steady_ten_k) - 1.0 if steady_zero and steady_ten_k else None
+    filters = results["pg_realtime_users_filters"][key]
+    rls = results["pg_realtime_users_rls"][key]
     return {
         "measured_on": key,
+        # Compiled row level security (auth.uid() = user_id, 10 000 users) against the
+        # same subscribers as equality filters on the same rows.
+        "rls_10k_users_vs_filters": round(rls / filters, 3) if filters else None,
+        "rls_10k_users_within_15_percent_of_filters": bool(filters) and rls >= 0.85 * filters,
         "pg_realtime_10k_vs_wal2json": round(ten_k / wal2json, 3) if wal2json else None,
         "pg_realtime_10k_at_least_wal2json": ten_k >= wal2json,
         "cost_of_10k_subscriptions_over_0": round(cost, 4) if cost is not None else None,
@@ -280,6 +340,8 @@ def print_table(results, targets, size):
     cost = targets["cost_of_10k_subscriptions_over_0"]
     print(f"cost of 10k subscriptions vs 0:  {cost:+.1%}"
           f"  (target <= 10%: {'met' if targets['cost_of_10k_subscriptions_at_most_10_percent'] else 'MISSED'})")
+    print(f"rls auth.uid() = user_id, 10k users / the same as filters: {targets['rls_10k_users_vs_filters']}"
+          f"  (target >= 0.85: {'met' if targets['rls_10k_users_within_15_percent_of_filters'] else 'MISSED'})")
     print("\npg_realtime per session (once per pg_logical_slot_*_changes call or walsender start)"
           " and steady rate:")
     for variant, r in results.items():
@@ -322,7 +384,10 @@ def main():
         "rows_per_transaction": BATCH,
         "table_columns": 6,
         "subscriptions": {"filter": "account=eq.<value>", "matching_values": bench.present,
-                          "absent_values_in_10k": 10000 - bench.present},
+                          "absent_values_in_10k": 10000 - bench.present,
+                          "users_rls": {"policy": "auth.uid() = user_id", "users": USERS,
+                                        "owning_rows": bench.present},
+                          "users_filters": {"filter": "user_id=eq.<uuid>", "users": USERS}},
         "matched_fraction": round(matched / size, 4) if size else None,
         "repeats": REPEATS,
         "results": results,

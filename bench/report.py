@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes docs/benchmarks.md and its plots from the JSON results under bench/results/.
 
-Reads fanout.json, idle.json, storm.json, decode.json, changes.json and cluster.json
+Reads fanout.json, idle.json, storm.json, decode.json, rls_check.json, changes.json and cluster.json
 (whichever exist) from BENCH_RESULTS_DIR, draws PNG plots with matplotlib (Agg) into
 BENCH_DOCS_DIR/img/ and writes BENCH_DOCS_DIR/benchmarks.md (default: docs/). The
 hand-written profile findings in bench/profiles.md are included as they are.
@@ -233,6 +233,9 @@ def targets_section(fan, idle, dec, chg, clu):
             + (f", {td['steady_cost_of_10k_subscriptions_over_0']:+.1%} steady"
                if td.get("steady_cost_of_10k_subscriptions_over_0") is not None else ""),
             td["cost_of_10k_subscriptions_at_most_10_percent"])
+        if td.get("rls_10k_users_vs_filters") is not None:
+            add("compiled RLS (auth.uid() = user_id, 10 000 users) within 15 % of the same as filters",
+                f"×{td['rls_10k_users_vs_filters']}", td["rls_10k_users_within_15_percent_of_filters"])
     tc = (chg or {}).get("targets") or {}
     if tc.get("commit_to_client_p99_under_10ms_at_1000_per_s"):
         x = tc["commit_to_client_p99_under_10ms_at_1000_per_s"]
@@ -416,6 +419,28 @@ def decode_section(dec, image):
     out += md_table(["variant", "documents", "seconds", "rows/s", "rows/CPU s", "session start ms",
                      "steady rows/s"], rows) + "\n"
     out += f"![decoding]({image})\n\n"
+    if "users_rls" in dec["subscriptions"]:
+        rls = dec["subscriptions"]["users_rls"]
+        out += (f"Row level security, compiled: `pg_realtime_users_rls` has {rls['users']:,} subscribers of "
+                f"distinct users (role authenticated) under the policy `{rls['policy']}`, {rls['owning_rows']:,} "
+                "of them owning rows; `pg_realtime_users_filters` has the same subscribers without row level "
+                f"security, each filtering `{dec['subscriptions']['users_filters']['filter']}`. Same rows, same "
+                "matches (a uuid user_id column added to the table).\n\n")
+    return out
+
+
+def rls_check_section(chk):
+    out = "### Row level security, general path: realtime.check_rows\n\n"
+    out += (f"The evaluation function alone, on one connection: {chk['candidates']:,} candidates per change under "
+            f"the membership policy `{chk['policy']}` (each user a member of 3 of {chk['orgs']} organizations), "
+            "documents from the plugin. Set-based: one call per batch of changes, every change against every "
+            "candidate; per user: the membership behind a SECURITY DEFINER function, evaluated per candidate with "
+            "its settings; baseline: Supabase's method in our own SQL (per change and subscriber: set role and "
+            "claims, read the row by primary key under RLS).\n\n")
+    rows = [[name, n(r["changes"]), f"{r['seconds']:.3f}", n(r["changes_per_second"]),
+             n(r["candidate_checks_per_second"])] for name, r in chk["results"].items()]
+    out += md_table(["variant", "changes", "seconds", "changes/s", "candidate checks/s"], rows) + "\n"
+    out += f"Set-based (batches of 20) / baseline: ×{chk['set_based_vs_baseline']}.\n\n"
     return out
 
 
@@ -501,6 +526,7 @@ def cluster_section(clu, image):
 def main():
     fan, idle, storm = load("fanout"), load("idle"), load("storm")
     dec, chg, clu = load("decode"), load("changes"), load("cluster")
+    chk = load("rls_check")
     present = [r for r in (fan, idle, storm, chg, clu) if r]
     if not present:
         raise SystemExit(f"no results in {C.RESULTS_DIR}")
@@ -517,6 +543,8 @@ def main():
         parts.append(idle_section(idle, storm, plot_idle(idle, storm)))
     if dec:
         parts.append(decode_section(dec, plot_decode(dec)))
+    if chk:
+        parts.append(rls_check_section(chk))
     if chg:
         groups = {}
         for k, d in chg["nodes"].items():

@@ -2,6 +2,7 @@
  * policy_check.cpp: the SQL of a general-path check (see policy_check.h).
  */
 #include "policy_check.h"
+#include "policy_normalize.h"
 #include "tree_walk.h"
 
 /* A range table entry that deparses as alias.column without opening a relation. */
@@ -134,15 +135,96 @@ reads_walker(Node *node, ReadsContext *context)
 	return expression_tree_walker(node, as_walker(reads_walker), context);
 }
 
+/* ---- IN (sub-select) as EXISTS ---- */
+
+/* A sub-select a condition can be added to without changing which rows it returns. */
+static bool
+plain_select(const Query *query)
+{
+	return query->commandType == CMD_SELECT && query->setOperations == NULL &&
+		!query->hasAggs && !query->hasWindowFuncs && !query->hasTargetSRFs &&
+		query->groupClause == NIL && query->groupingSets == NIL &&
+		query->havingQual == NULL && query->limitCount == NULL &&
+		query->limitOffset == NULL && query->jointree != NULL &&
+		list_length(query->targetList) == 1;
+}
+
+/*
+ * x op ANY (SELECT e FROM f WHERE w) as EXISTS (SELECT e FROM f WHERE w AND x op e), or
+ * NULL when the sub-select is not plain or the test not x op (the sub-select's column).
+ */
+static Node *
+in_as_exists(SubLink *sublink)
+{
+	Query	   *query;
+	OpExpr	   *test = (OpExpr *) sublink->testexpr;
+	Node	   *outer;
+	Node	   *param;
+	OpExpr	   *condition;
+
+	if (sublink->subLinkType != ANY_SUBLINK || !IsA(sublink->subselect, Query) ||
+		test == NULL || !IsA(test, OpExpr) || list_length(test->args) != 2)
+		return NULL;
+	query = copy_node((Query *) sublink->subselect);
+	outer = (Node *) linitial(test->args);
+	param = (Node *) lsecond(test->args);
+	if (!plain_select(query) || !IsA(param, Param) ||
+		((Param *) param)->paramkind != PARAM_SUBLINK)
+		return NULL;
+	/* The outer expression moves into the sub-select: one level deeper. */
+	outer = (Node *) copy_node((Expr *) outer);
+	IncrementVarSublevelsUp(outer, 1, 0);
+	condition = copy_node(test);
+	condition->args = list_make2(outer, copy_node(((TargetEntry *) linitial(query->targetList))->expr));
+	query->jointree->quals = query->jointree->quals
+		? (Node *) makeBoolExpr(AND_EXPR, list_make2(query->jointree->quals, condition), -1)
+		: (Node *) condition;
+	SubLink    *exists = makeNode(SubLink);
+
+	exists->subLinkType = EXISTS_SUBLINK;
+	exists->subselect = (Node *) query;
+	exists->location = -1;
+	return (Node *) exists;
+}
+
+/* The disjunct's top-level AND, with its IN sub-selects as EXISTS. */
+static Node *
+semi_joinable(Node *disjunct)
+{
+	List	   *conditions = is_andclause(disjunct) ? ((BoolExpr *) disjunct)->args
+		: list_make1(disjunct);
+	List	   *result = NIL;
+	ListCell   *cell;
+
+	foreach(cell, conditions)
+	{
+		Node	   *condition = (Node *) lfirst(cell);
+		Node	   *exists = IsA(condition, SubLink) ? in_as_exists((SubLink *) condition) : NULL;
+
+		result = lappend(result, exists ? exists : condition);
+	}
+	return list_length(result) == 1 ? (Node *) linitial(result)
+		: (Node *) makeBoolExpr(AND_EXPR, result, -1);
+}
+
 PolicyCheck *
-policy_check_build(Node *qual, Relation rel)
+policy_check_build(const PolicyTemplate *t, Relation rel)
 {
 	PolicyCheck *check = (PolicyCheck *) palloc0(sizeof(PolicyCheck));
 	ReadsContext context = {0, false, false, NULL};
 	int			attnum = -1;
 
-	reads_walker(qual, &context);
-	check->qual = deparse_qual(qual, rel);
+	check->quals = (const char **) palloc(sizeof(char *) * Max(t->ndisjuncts, 1));
+	for (int d = 0; d < t->ndisjuncts; d++)
+	{
+		Node	   *qual;
+
+		if (!t->disjuncts[d].residual)
+			continue;
+		qual = semi_joinable(policy_params_as_user_columns(t->disjuncts[d].qual));
+		reads_walker(qual, &context);
+		check->quals[check->nquals++] = deparse_qual(qual, rel);
+	}
 	check->per_user = context.per_user;
 	check->needs_all = context.needs_all;
 	check->needs = (AttrNumber *) palloc(sizeof(AttrNumber) * Max(bms_num_members(context.needs), 1));

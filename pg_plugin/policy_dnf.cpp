@@ -11,12 +11,14 @@ struct Conj
 {
 	List	   *atoms;			/* of PolicyAtom * */
 	bool		residual;
+	List	   *literals;		/* its conditions as expressions, negations applied */
 };
 
 struct DnfContext
 {
 	TupleDesc	desc;
 	List	   *params;			/* claim expressions, in PolicyTemplate.params order */
+	Node	   *qual;			/* the whole qual, for a disjunct that stands for it */
 };
 
 /* ---- claim expressions ---- */
@@ -309,20 +311,21 @@ atom_of(Node *node, bool negate, DnfContext *context)
 /* ---- the OR of ANDs ---- */
 
 static Conj *
-new_conj(List *atoms, bool residual)
+new_conj(List *atoms, bool residual, List *literals)
 {
 	Conj	   *conj = (Conj *) palloc(sizeof(Conj));
 
 	conj->atoms = atoms;
 	conj->residual = residual;
+	conj->literals = literals;
 	return conj;
 }
 
-/* What a qual too large to expand becomes: every row is a candidate, checked. */
+/* What a qual too large to expand becomes: every row is a candidate of the whole qual. */
 static List *
-check_everything(void)
+check_everything(DnfContext *context)
 {
-	return list_make1(new_conj(NIL, true));
+	return list_make1(new_conj(NIL, true, list_make1(context->qual)));
 }
 
 static List *
@@ -330,14 +333,14 @@ dnf_of(Node *node, bool negate, DnfContext *context);
 
 /* a AND b: every pair of disjuncts. */
 static List *
-dnf_and(List *a, List *b)
+dnf_and(List *a, List *b, DnfContext *context)
 {
 	List	   *result = NIL;
 	ListCell   *x;
 	ListCell   *y;
 
 	if ((int64) list_length(a) * list_length(b) > max_disjuncts)
-		return check_everything();
+		return check_everything(context);
 	foreach(x, a)
 	{
 		foreach(y, b)
@@ -346,7 +349,8 @@ dnf_and(List *a, List *b)
 			Conj	   *right = (Conj *) lfirst(y);
 
 			result = lappend(result, new_conj(list_concat_copy(left->atoms, right->atoms),
-											  left->residual || right->residual));
+											  left->residual || right->residual,
+											  list_concat_copy(left->literals, right->literals)));
 		}
 	}
 	return result;
@@ -356,16 +360,16 @@ dnf_and(List *a, List *b)
 static List *
 dnf_bool(List *args, bool conjunction, bool negate, DnfContext *context)
 {
-	List	   *result = conjunction ? list_make1(new_conj(NIL, false)) : NIL;
+	List	   *result = conjunction ? list_make1(new_conj(NIL, false, NIL)) : NIL;
 	ListCell   *cell;
 
 	foreach(cell, args)
 	{
 		List	   *part = dnf_of((Node *) lfirst(cell), negate, context);
 
-		result = conjunction ? dnf_and(result, part) : list_concat(result, part);
+		result = conjunction ? dnf_and(result, part, context) : list_concat(result, part);
 		if (list_length(result) > max_disjuncts)
-			return check_everything();
+			return check_everything(context);
 	}
 	return result;
 }
@@ -376,13 +380,14 @@ dnf_const(const Const *value, bool negate)
 {
 	if (value->constisnull || DatumGetBool(value->constvalue) == negate)
 		return NIL;
-	return list_make1(new_conj(NIL, false));
+	return list_make1(new_conj(NIL, false, NIL));
 }
 
 static List *
 dnf_of(Node *node, bool negate, DnfContext *context)
 {
 	PolicyAtom *atom;
+	Node	   *literal;
 
 	if (IsA(node, Const) && ((Const *) node)->consttype == BOOLOID)
 		return dnf_const((Const *) node, negate);
@@ -395,15 +400,14 @@ dnf_of(Node *node, bool negate, DnfContext *context)
 		return dnf_bool(expr->args, (expr->boolop == AND_EXPR) != negate, negate, context);
 	}
 	atom = atom_of(node, negate, context);
-	if (atom)
-		return list_make1(new_conj(list_make1(atom), false));
-	return list_make1(new_conj(NIL, true));
+	literal = negate ? (Node *) makeBoolExpr(NOT_EXPR, list_make1(node), -1) : node;
+	return list_make1(new_conj(atom ? list_make1(atom) : NIL, atom == NULL, list_make1(literal)));
 }
 
 void
 policy_to_dnf(Node *qual, Relation rel, PolicyTemplate *t)
 {
-	DnfContext	context = {RelationGetDescr(rel), NIL};
+	DnfContext	context = {RelationGetDescr(rel), NIL, qual};
 	List	   *dnf = dnf_of(qual, false, &context);
 	ListCell   *cell;
 	int			d = 0;
@@ -418,6 +422,9 @@ policy_to_dnf(Node *qual, Relation rel, PolicyTemplate *t)
 		int			i = 0;
 
 		out->residual = conj->residual;
+		if (conj->residual)
+			out->qual = list_length(conj->literals) == 1 ? (Node *) linitial(conj->literals)
+				: (Node *) makeBoolExpr(AND_EXPR, conj->literals, -1);
 		out->natoms = list_length(conj->atoms);
 		out->atoms = (PolicyAtom *) palloc(sizeof(PolicyAtom) * Max(out->natoms, 1));
 		foreach(a, conj->atoms)

@@ -137,7 +137,6 @@ policy_fold(Node *qual, Oid roleid)
 struct BindContext
 {
 	const char *role_name;
-	SettingsAs	mode;
 	int			level;			/* sub-select depth of the node being rewritten */
 };
 
@@ -153,20 +152,15 @@ text_const(const char *value)
 static Node *
 user_value(int param, const BindContext *context)
 {
-	if (context->mode == SettingsAs::Params)
-	{
-		Param	   *p = makeNode(Param);
+	Param	   *p = makeNode(Param);
 
-		p->paramkind = PARAM_EXTERN;
-		p->paramid = param;
-		p->paramtype = TEXTOID;
-		p->paramtypmod = -1;
-		p->paramcollid = DEFAULT_COLLATION_OID;
-		p->location = -1;
-		return (Node *) p;
-	}
-	return (Node *) makeVar(2, (AttrNumber) param, TEXTOID, -1, DEFAULT_COLLATION_OID,
-							(Index) context->level);
+	p->paramkind = PARAM_EXTERN;
+	p->paramid = param;
+	p->paramtype = TEXTOID;
+	p->paramtypmod = -1;
+	p->paramcollid = DEFAULT_COLLATION_OID;
+	p->location = -1;
+	return (Node *) p;
 }
 
 /*
@@ -243,11 +237,41 @@ bind_mutator(Node *node, BindContext *context)
 }
 
 Node *
-policy_bind_settings(Node *qual, const char *role_name, SettingsAs mode)
+policy_bind_settings(Node *qual, const char *role_name)
 {
-	BindContext context = {role_name, mode, 0};
+	BindContext context = {role_name, 0};
 
 	return bind_mutator(qual, &context);
+}
+
+static Node *
+user_columns_mutator(Node *node, int *level)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+	{
+		Node	   *result;
+
+		(*level)++;
+		result = (Node *) query_tree_mutator((Query *) node, as_mutator(user_columns_mutator),
+											 level, 0);
+		(*level)--;
+		return result;
+	}
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
+		((Param *) node)->paramid >= 1 && ((Param *) node)->paramid <= CLAIM_NPARAMS)
+		return (Node *) makeVar(2, (AttrNumber) ((Param *) node)->paramid, TEXTOID, -1,
+								DEFAULT_COLLATION_OID, (Index) *level);
+	return expression_tree_mutator(node, as_mutator(user_columns_mutator), level);
+}
+
+Node *
+policy_params_as_user_columns(Node *qual)
+{
+	int			level = 0;
+
+	return user_columns_mutator(qual, &level);
 }
 
 /* ---- EXECUTE privileges ---- */

@@ -8,7 +8,7 @@
  *     constants are folded;
  *   - the settings: current_setting('request.jwt.claims' | 'request.jwt.claim.sub' |
  *     'request.jwt.claim.role') become references to the user's values (Params for the
- *     claim expressions, or realtime_user columns for the SQL of a check);
+ *     claim expressions, then realtime_user columns for the SQL of a check);
  *     current_user / current_role become the role's name; realtime.topic and
  *     request.headers their values for postgres_changes ('' and '{}'); other
  *     request.jwt.* settings are unset (NULL with missing_ok);
@@ -26,14 +26,14 @@ Node	   *policy_normalize(Node *qual, Oid roleid);
 /* Constants folded again (after the settings are bound), as roleid. */
 Node	   *policy_fold(Node *qual, Oid roleid);
 
-enum class SettingsAs : uint8
-{
-	Params,						/* Params CLAIM_PARAM_* (text) */
-	UserColumns					/* Vars of range table entry 2 (realtime_user) */
-};
+/*
+ * The settings of the user replaced (see above) by Params CLAIM_PARAM_* (text);
+ * role_name is the current user.
+ */
+Node	   *policy_bind_settings(Node *qual, const char *role_name);
 
-/* The settings of the user replaced (see above); role_name is the current user. */
-Node	   *policy_bind_settings(Node *qual, const char *role_name, SettingsAs mode);
+/* The CLAIM_PARAM_* Params as columns of range table entry 2 (realtime_user), for SQL. */
+Node	   *policy_params_as_user_columns(Node *qual);
 
 /* NULL if roleid may execute every function of qual, else the permission error. */
 const char *policy_check_execute(Node *qual, Oid roleid);

@@ -48,11 +48,8 @@ policy_template_build(Relation rel, Oid access_relid, const char *role_name)
 	t->denied = policy_check_execute(qual, access.roleid);
 	if (t->denied)
 		return t;
-	policy_to_dnf(policy_fold(policy_bind_settings(qual, role_name, SettingsAs::Params),
-							  access.roleid), rel, t);
+	policy_to_dnf(policy_fold(policy_bind_settings(qual, role_name), access.roleid), rel, t);
 	if (has_residual(t))
-		t->check = policy_check_build(policy_fold(policy_bind_settings(qual, role_name,
-																	   SettingsAs::UserColumns),
-												  access.roleid), rel);
+		t->check = policy_check_build(t, rel);
 	return t;
 }

@@ -62,16 +62,21 @@ struct PolicyDisjunct
 	PolicyAtom *atoms;
 	/* The atoms are necessary but not sufficient: the relay checks the row. */
 	bool		residual;
+	Node	   *qual;			/* residual: the disjunct (settings bound as Params) */
 };
 
-/* The general path: the whole qual, for the relay to evaluate as the user. */
+/*
+ * The general path: the residual disjuncts, for the relay to evaluate as the user (a
+ * candidate passes if one holds: the others cannot, or it would be a target).
+ */
 struct PolicyCheck
 {
 	/*
 	 * SQL over two relations: realtime_row (the row image, of the change relation's row
 	 * type) and realtime_user (claims, sub, role: the user's settings as text).
 	 */
-	const char *qual;
+	int			nquals;
+	const char **quals;
 	/* The qual may read the settings in ways not visible here: set them per user. */
 	bool		per_user;
 	/* The attributes it reads (all of them if needs_all), which the row must carry. */

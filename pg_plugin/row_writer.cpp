@@ -186,7 +186,7 @@ write_views(StringInfo out, const RowChange *change, int first)
 	appendStringInfoChar(out, ']');
 }
 
-/* ,"checks":[{"role":...,"per_user":...,"qual":...},...],"check_row":"..." */
+/* ,"checks":[{"role":...,"per_user":...,"quals":[...]},...],"check_row":"..." */
 static void
 write_checks(StringInfo out, const RowChange *change, int first)
 {
@@ -206,9 +206,14 @@ write_checks(StringInfo out, const RowChange *change, int first)
 		any = true;
 		append_json_cstring(out, change->compiled->check_roles[check - 1]);
 		appendStringInfoString(out, spec->per_user ? ",\"per_user\":true" : ",\"per_user\":false");
-		appendStringInfoString(out, ",\"qual\":");
-		append_json_cstring(out, spec->qual);
-		appendStringInfoChar(out, '}');
+		appendStringInfoString(out, ",\"quals\":[");
+		for (int q = 0; q < spec->nquals; q++)
+		{
+			if (q > 0)
+				appendStringInfoChar(out, ',');
+			append_json_cstring(out, spec->quals[q]);
+		}
+		appendStringInfoString(out, "]}");
 	}
 	if (!any)
 		return;

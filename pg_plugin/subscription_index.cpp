@@ -38,7 +38,12 @@ RelationIndex::RelationIndex(MemoryContext memory, const CompiledSet *compiled)
 
 		if (sub.anchor < 0)
 		{
-			unanchored_.push_back(static_cast<uint32_t>(i));
+			/* Listed under each kind of change it wants, so others never look at it. */
+			for (int k = 0; k < 3; k++)
+			{
+				if (sub.actions & (1 << k))
+					unanchored_[k].push_back(static_cast<uint32_t>(i));
+			}
 			continue;
 		}
 		const ColumnOps *column = sub.filters[sub.anchor].column;
@@ -107,6 +112,6 @@ RelationIndex::match(uint8 kind, const RowView *row, std::vector<Match> *out) co
 		for (uint32_t k = 0; k < count; k++)
 			check(subs_[positions[k]], kind, row, out);
 	}
-	for (uint32_t position : unanchored_)
+	for (uint32_t position : unanchored_[kind_slot(kind)])
 		check(subs_[position], kind, row, out);
 }

@@ -158,8 +158,11 @@ private:
 	const CompiledSet *compiled_;
 	mutable bool failures_claimed_ = false;
 	const CompiledSubscription *subs_;
+	/* ACTION_INSERT, ACTION_UPDATE or ACTION_DELETE as 0, 1 or 2. */
+	static int	kind_slot(uint8 kind) { return kind == ACTION_INSERT ? 0 : kind == ACTION_UPDATE ? 1 : 2; }
+
 	std::vector<Anchor> anchors_;
-	std::vector<uint32_t> unanchored_;
+	std::vector<uint32_t> unanchored_[3];	/* per kind of change */
 };
 
 #endif

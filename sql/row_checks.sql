@@ -3,33 +3,38 @@
 --
 -- A row change document lists, under "checks", the candidates whose policies the plugin
 -- could not decide alone (a membership sub-select, a function it cannot see through):
--- for each check the role, the qual as SQL over realtime_row (the row image, of the
--- table's row type) and realtime_user (claims, sub, role: the user's settings as text),
--- and whether the qual may read the settings in ways the plugin cannot see (per_user);
--- "check_row" is the row image as its record text. This function evaluates one check for
--- many candidates and rows at once, as the role: one statement for all of them when the
--- settings are visible in the qual, else one evaluation per candidate with its settings
--- set (still one round trip). It returns the candidates whose row passes, and those whose
--- evaluation raised (with the error, for the relay to tell that subscriber); the others
--- do not pass. Whatever the qual does is rolled back before it returns.
+-- for each check the role, the quals (SQL over realtime_row, the row image of the
+-- table's row type, and realtime_user(claims, sub, role), the user's settings as text;
+-- a candidate passes if one of them holds), and whether they may read the settings in
+-- ways the plugin cannot see (per_user); "check_row" is the row image as its record
+-- text. This function evaluates one check for a batch of rows (of documents with the
+-- same schema, table, role and quals) against a set of candidates, every row against
+-- every candidate, as the role: one statement per qual for all of them when the
+-- settings are visible in the quals (Postgres then joins the candidates with a
+-- membership table once, instead of querying it per candidate), else one statement per
+-- candidate with its settings set; always one round trip. It returns the (row,
+-- candidate) pairs that pass, and the candidates whose evaluation raised (with the
+-- error, for the relay to tell that subscriber); the others do not pass. The caller
+-- delivers a row to a candidate only if that document listed it. Whatever the quals do
+-- is rolled back before it returns.
 --
 -- It runs SQL its caller gives it: only the relay may call it (EXECUTE is revoked from
 -- PUBLIC), as a role allowed to SET ROLE to the subscribers' roles.
 
 CREATE FUNCTION realtime.check_rows(
-    schema_name text,           -- the document's schema and table
+    schema_name text,           -- the documents' schema and table
     table_name  text,
     role_name   name,           -- the check's "role"
-    qual        text,           -- the check's "qual"
+    quals       text[],         -- the check's "quals"
     per_user    boolean,        -- the check's "per_user"
-    check_rows  text[],         -- the documents' "check_row"
-    row_numbers int[],          -- per candidate: its row, 1-based in check_rows
-    ids         bigint[])       -- per candidate: the subscription id
+    check_rows  text[],         -- the documents' "check_row", numbered from 1
+    ids         bigint[])       -- candidates, each checked against every row
 RETURNS TABLE (row_number int, subscription_id bigint, error text)
 LANGUAGE plpgsql AS $$
 DECLARE
+    rel       regclass := format('%I.%I', schema_name, table_name)::regclass;
+    watched   oid[];
     statement text;
-    c_rows    int[];
     c_ids     bigint[];
     c_claims  text[];
     c_subs    text[];
@@ -40,36 +45,38 @@ DECLARE
     r_ids     bigint[] := '{}';
     r_errors  text[] := '{}';
 BEGIN
-    IF cardinality(row_numbers) IS DISTINCT FROM cardinality(ids) THEN
-        RAISE EXCEPTION 'row_numbers and ids must have the same length'
-            USING ERRCODE = 'invalid_parameter_value';
+    IF cardinality(quals) IS NULL THEN
+        RAISE EXCEPTION 'a check has at least one qual' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- The users' settings, read before acting as the role (which cannot read them). A
-    -- subscription that is gone, or was made for another role, is no candidate.
-    SELECT array_agg(c.r ORDER BY c.n), array_agg(c.id ORDER BY c.n),
-           array_agg(s.claims::text ORDER BY c.n),
-           array_agg(coalesce(s.claims->>'sub', '') ORDER BY c.n),
-           array_agg(coalesce(s.claims->>'role', '') ORDER BY c.n)
-      INTO c_rows, c_ids, c_claims, c_subs, c_roles
-      FROM unnest(row_numbers, ids) WITH ORDINALITY AS c(r, id, n)
-      JOIN realtime.subscription s ON s.id = c.id AND s.claims_role = role_name;
-    IF c_ids IS NULL THEN
+    -- candidate must be a subscription of that role on that table (or a partitioned
+    -- ancestor, or its schema): anything else is no candidate.
+    watched := ARRAY[rel::oid] || ARRAY(SELECT relid::oid FROM pg_partition_ancestors(rel));
+    SELECT array_agg(s.id ORDER BY s.id), array_agg(s.claims::text ORDER BY s.id),
+           array_agg(coalesce(s.claims->>'sub', '') ORDER BY s.id),
+           array_agg(coalesce(s.claims->>'role', '') ORDER BY s.id)
+      INTO c_ids, c_claims, c_subs, c_roles
+      FROM realtime.subscription s
+     WHERE s.id = ANY (ids) AND s.claims_role = role_name
+       AND (s.entity = ANY (watched)
+            OR s.entity_schema = (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel));
+    IF c_ids IS NULL OR cardinality(check_rows) IS NULL THEN
         RETURN;
     END IF;
-    statement := format(
-        'SELECT realtime_user.r, realtime_user.id '
-        'FROM unnest($1, $2, $3, $4, $5) AS realtime_user(r, id, claims, sub, role), '
-        'LATERAL unnest(ARRAY[($6::text[])[realtime_user.r]::%s]) AS realtime_row '
-        'WHERE %s',
-        format('%I.%I', schema_name, table_name)::regclass, qual);
+    SELECT string_agg(format(
+               'SELECT realtime_rows.n, realtime_user.id '
+               'FROM unnest($1::text[]) WITH ORDINALITY AS realtime_rows(image, n) '
+               'CROSS JOIN LATERAL unnest(ARRAY[realtime_rows.image::%s]) AS realtime_row '
+               'CROSS JOIN unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) '
+               'AS realtime_user(id, claims, sub, role) WHERE %s', rel, q), ' UNION ')
+      INTO statement FROM unnest(quals) q;
 
     BEGIN
         PERFORM set_config('role', role_name, true);
         IF NOT per_user THEN
             BEGIN
-                FOR passed IN EXECUTE statement
-                    USING c_rows, c_ids, c_claims, c_subs, c_roles, check_rows LOOP
-                    r_rows := r_rows || passed.r;
+                FOR passed IN EXECUTE statement USING check_rows, c_ids, c_claims, c_subs, c_roles LOOP
+                    r_rows := r_rows || passed.n::int;
                     r_ids := r_ids || passed.id;
                     r_errors := r_errors || NULL::text;
                 END LOOP;
@@ -81,25 +88,32 @@ BEGIN
             END;
         END IF;
         IF per_user THEN
+            -- The statement as the static SQL of a temporary function, planned once for
+            -- all candidates (dynamic SQL is planned at each EXECUTE). It is made as the
+            -- caller, and goes with the rollback below.
+            PERFORM set_config('role', 'none', true);
+            EXECUTE format('CREATE FUNCTION pg_temp.realtime_check(text[], bigint[], text[], text[], '
+                           'text[]) RETURNS TABLE (n bigint, id bigint) LANGUAGE plpgsql AS '
+                           '$realtime_check$ BEGIN RETURN QUERY %s; END $realtime_check$', statement);
+            PERFORM set_config('role', role_name, true);
             FOR i IN 1 .. cardinality(c_ids) LOOP
                 BEGIN
                     -- The user's settings (and role, the same), as everywhere else.
                     PERFORM realtime.set_user_context(c_claims[i]::jsonb);
-                    FOR passed IN EXECUTE statement
-                        USING c_rows[i:i], c_ids[i:i], c_claims[i:i], c_subs[i:i], c_roles[i:i],
-                              check_rows LOOP
-                        r_rows := r_rows || passed.r;
+                    FOR passed IN SELECT * FROM pg_temp.realtime_check(
+                            check_rows, c_ids[i:i], c_claims[i:i], c_subs[i:i], c_roles[i:i]) LOOP
+                        r_rows := r_rows || passed.n::int;
                         r_ids := r_ids || passed.id;
                         r_errors := r_errors || NULL::text;
                     END LOOP;
                 EXCEPTION WHEN OTHERS THEN
-                    r_rows := r_rows || c_rows[i];
+                    r_rows := r_rows || NULL::int;
                     r_ids := r_ids || c_ids[i];
                     r_errors := r_errors || SQLERRM;
                 END;
             END LOOP;
         END IF;
-        -- Undo whatever the qual did, and the role: the results live on in the variable.
+        -- Undo whatever the quals did, and the role: the results live on in the variables.
         RAISE EXCEPTION USING ERRCODE = 'RTCHK';
     EXCEPTION WHEN SQLSTATE 'RTCHK' THEN
         NULL;
@@ -108,8 +122,8 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION realtime.check_rows(text, text, name, text, boolean, text[], int[], bigint[])
+REVOKE ALL ON FUNCTION realtime.check_rows(text, text, name, text[], boolean, text[], bigint[])
     FROM PUBLIC;
 
-COMMENT ON FUNCTION realtime.check_rows(text, text, name, text, boolean, text[], int[], bigint[]) IS
-    'Evaluates a row change document''s check (row level security the plugin could not decide) for its candidates, as their role; returns who passes and whose evaluation raised';
+COMMENT ON FUNCTION realtime.check_rows(text, text, name, text[], boolean, text[], bigint[]) IS
+    'Evaluates a row change document''s check (row level security the plugin could not decide) for rows and candidates, as their role; returns the pairs that pass and whose evaluation raised';

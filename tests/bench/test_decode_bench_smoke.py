@@ -7,7 +7,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VARIANTS = {"pg_realtime_0_subs", "pg_realtime_1000_subs", "pg_realtime_10000_subs",
-            "wal2json", "test_decoding"}
+            "pg_realtime_users_filters", "pg_realtime_users_rls", "wal2json", "test_decoding"}
 
 
 def test_decode_bench_writes_every_variant(tmp_path):
@@ -30,9 +30,14 @@ def test_decode_bench_writes_every_variant(tmp_path):
     assert results["pg_realtime_0_subs"]["documents"] == 0
     assert results["pg_realtime_1000_subs"]["documents"] == results["pg_realtime_10000_subs"]["documents"]
     assert "session_start_seconds" in results["pg_realtime_10000_subs"]
+    # Row level security: the policy auth.uid() = user_id reaches the same rows as the
+    # same users' filters.
+    assert results["pg_realtime_users_rls"]["documents"] == results["pg_realtime_users_filters"]["documents"] > 0
+    assert "session_start_seconds" in results["pg_realtime_users_rls"]
     for key in ("cores", "cpu_model", "memory_bytes"):
         assert report["machine"][key], key
     assert report["versions"]["postgres"]
     assert set(report["targets"]) >= {"pg_realtime_10k_at_least_wal2json",
-                                      "cost_of_10k_subscriptions_at_most_10_percent"}
+                                      "cost_of_10k_subscriptions_at_most_10_percent",
+                                      "rls_10k_users_within_15_percent_of_filters"}
     assert "pg_realtime_10000_subs" in run.stdout

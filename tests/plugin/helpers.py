@@ -13,17 +13,19 @@ class Slot:
         self.name = name
         db.execute("SELECT pg_create_logical_replication_slot(%s, 'pg_realtime')", (name,))
 
-    def _read(self, function, options):
+    def _read(self, function, options, upto=None):
         args = []
         for key, value in (options or {}).items():
             args += [key, str(value).lower() if isinstance(value, bool) else str(value)]
         return self.db.execute(
-            f"SELECT lsn::text, data FROM {function}(%s, NULL, NULL, VARIADIC %s::text[])",
-            (self.name, args))
+            f"SELECT lsn::text, data FROM {function}(%s, NULL, %s, VARIADIC %s::text[])",
+            (self.name, upto, args))
 
-    def get(self, **options):
-        """Consumes and returns every pending document, parsed."""
-        return [json.loads(data) for _, data in self._read("pg_logical_slot_get_changes", options)]
+    def get(self, upto=None, **options):
+        """Consumes and returns every pending document (or about upto of them: whole
+        transactions), parsed."""
+        return [json.loads(data)
+                for _, data in self._read("pg_logical_slot_get_changes", options, upto)]
 
     def peek(self, **options):
         return [json.loads(data) for _, data in self._read("pg_logical_slot_peek_changes", options)]
@@ -75,10 +77,10 @@ def check_rows(db, doc, check):
            for ids in v["targets"].values() for i in ids]
     spec = doc["checks"][check]
     result = db.execute(
-        "SELECT subscription_id, error FROM realtime.check_rows(%s, %s, %s, %s, %s, %s, %s, %s)",
-        (doc["schema"], doc["table"], spec["role"], spec["qual"], spec["per_user"],
-         [doc["check_row"]], [1] * len(ids), ids))
-    return dict(result)
+        "SELECT subscription_id, error FROM realtime.check_rows(%s, %s, %s, %s, %s, %s, %s)",
+        (doc["schema"], doc["table"], spec["role"], spec["quals"], spec["per_user"],
+         [doc["check_row"]], ids))
+    return {i: e for i, e in result if i in ids}
 
 
 def recipients(db, doc):

@@ -2,6 +2,9 @@
 narrowed by the binding's select option (the primary key always goes out), and for a
 DELETE of a table whose row level security applies: the old row checked against the
 policies under REPLICA IDENTITY FULL, else only the primary key, as Supabase sends it."""
+import random
+import string
+
 import psycopg2
 import pytest
 
@@ -65,3 +68,28 @@ def test_deletes_under_rls_send_the_primary_key_unless_identity_is_full(notes, s
     # FULL: the old row is checked, and sent whole to who may read it.
     assert deletes[1]["old_record"] == {"id": 2, "owner": "ann", "note": "b", "secret": "s"}
     assert recipients(notes, deletes[1]) == {ann: ALL, owner: ALL}
+
+
+def test_a_check_on_a_value_the_wal_does_not_carry_delivers_nothing(notes, slot):
+    """An UPDATE that leaves a TOASTed value alone does not log it (replica identity
+    DEFAULT): a policy reading it cannot be evaluated, so nothing is delivered on doubt;
+    one that does not read it goes on."""
+    notes.execute("""
+        CREATE TABLE tags (tag text); INSERT INTO tags VALUES ('ok');
+        GRANT SELECT ON tags TO authenticated, anon;
+        ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY tagged ON notes FOR SELECT TO authenticated
+            USING (left(secret, 2) IN (SELECT tag FROM tags));
+        CREATE POLICY owned ON notes FOR SELECT TO anon
+            USING (owner IN (SELECT tag FROM tags))""")
+    reader = subscribe_as(notes, "n", "notes", {"role": "authenticated"})
+    anon = subscribe_as(notes, "n", "notes", {"role": "anon"})
+    rng = random.Random(7)
+    big = "ok" + "".join(rng.choice(string.ascii_letters) for _ in range(40000))  # stored out of line
+    notes.execute("INSERT INTO notes VALUES (1, 'ok', 'n', %s)", (big,))
+    notes.execute("UPDATE notes SET note = 'changed' WHERE id = 1")
+    insert, update = rows(slot.get())
+    assert reader in recipients(notes, insert) and anon in recipients(notes, insert)
+    # The UPDATE's new row has no secret: the reader's check is not made; anon's is.
+    assert "secret" not in update["record"]
+    assert recipients(notes, update) == {anon: ["id", "note", "owner"]}

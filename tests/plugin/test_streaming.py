@@ -148,3 +148,33 @@ def test_streaming_session_start_after_subscriptions_truncated(db, slot, receive
     receiver = receivers(db, "truncated.jsonl")
     (doc,) = receiver.wait_for(1)
     assert doc["record"]["id"] == 1 and targets_of(doc) == {"n": [after]}
+
+
+def test_streaming_row_level_security(app_db, slot, receivers):
+    """Policies compiled and claims evaluated in a walsender (whose decoding runs in a
+    transaction of its own, not the SQL function's): a user whose claims raise fails
+    alone, a membership check goes out, and a REVOKE mid-stream applies from its commit."""
+    db = app_db
+    db.execute("""
+        CREATE TABLE t (id int PRIMARY KEY, owner uuid, org int);
+        CREATE TABLE members (org int, user_id uuid);
+        GRANT SELECT ON t, members TO authenticated;
+        ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own ON t FOR SELECT USING (owner = auth.uid());
+        CREATE POLICY org ON t FOR SELECT USING (org IN (SELECT m.org FROM members m
+                                                 WHERE m.user_id = (SELECT auth.uid())))""")
+    ann, bob = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    sub_ann = subscribe(db, "n", "t", claims={"role": "authenticated", "sub": ann})
+    sub_bad = subscribe(db, "n", "t", claims={"role": "authenticated", "sub": "nope"})
+    receiver = receivers(db, "rls.jsonl")
+    db.execute("INSERT INTO t VALUES (1, %s, 7), (2, %s, 7)", (ann, bob))
+    db.execute("REVOKE SELECT ON t FROM authenticated")
+    db.execute("INSERT INTO t VALUES (3, %s, 7)", (ann,))
+    first, second, third = receiver.wait_for(3)
+    assert targets_of(first) == {"n": [sub_ann]}
+    assert first["failed"] == {"n": [{"id": sub_bad,
+                                      "message": 'invalid input syntax for type uuid: "nope"'}]}
+    assert second["targets"] == {} and second["views"][0]["targets"] == {"n": [sub_ann]}
+    assert [q.count("public.members") for q in second["checks"][0]["quals"]] == [1]
+    assert third["failed"] == {"n": [{"id": sub_ann, "message": "permission denied for table t"}]}
+    assert third["targets"] == {} and "views" not in third
