@@ -100,6 +100,26 @@ match_order(const Match &a, const Match &b)
 	return a.node != b.node ? a.node < b.node : a.id < b.id;
 }
 
+/*
+ * Before item i of an object of per-node lists ({"node":[items],...}, items sorted by
+ * node): the node's name when it is new, else a comma.
+ */
+static void
+open_node_item(StringInfo out, const NodeNames *nodes, int i, uint32 node, uint32 previous)
+{
+	if (i > 0 && node == previous)
+	{
+		appendStringInfoChar(out, ',');
+		return;
+	}
+	const std::string &name = nodes->name(node);
+
+	if (i > 0)
+		appendStringInfoString(out, "],");
+	append_json_string(out, name.data(), name.size());
+	appendStringInfoString(out, ":[");
+}
+
 /* {"node":[ids],...} from matches sorted by node, then id. */
 static void
 write_target_object(StringInfo out, const Match *matches, int nmatches, const NodeNames *nodes)
@@ -107,19 +127,7 @@ write_target_object(StringInfo out, const Match *matches, int nmatches, const No
 	appendStringInfoChar(out, '{');
 	for (int i = 0; i < nmatches; i++)
 	{
-		bool		new_node = i == 0 || matches[i].node != matches[i - 1].node;
-
-		if (new_node)
-		{
-			const std::string &name = nodes->name(matches[i].node);
-
-			if (i > 0)
-				appendStringInfoString(out, "],");
-			append_json_string(out, name.data(), name.size());
-			appendStringInfoString(out, ":[");
-		}
-		else
-			appendStringInfoChar(out, ',');
+		open_node_item(out, nodes, i, matches[i].node, i > 0 ? matches[i - 1].node : 0);
 		append_json_int64(out, matches[i].id);
 	}
 	if (nmatches > 0)
@@ -229,19 +237,8 @@ write_failed(StringInfo out, const RowChange *change)
 	for (int i = 0; i < change->nfailed; i++)
 	{
 		const FailedSubscription *f = &change->failed[i];
-		bool		new_node = i == 0 || f->node != change->failed[i - 1].node;
 
-		if (new_node)
-		{
-			const std::string &name = change->nodes->name(f->node);
-
-			if (i > 0)
-				appendStringInfoString(out, "],");
-			append_json_string(out, name.data(), name.size());
-			appendStringInfoString(out, ":[");
-		}
-		else
-			appendStringInfoChar(out, ',');
+		open_node_item(out, change->nodes, i, f->node, i > 0 ? change->failed[i - 1].node : 0);
 		appendStringInfoString(out, "{\"id\":");
 		append_json_int64(out, f->id);
 		appendStringInfoString(out, ",\"message\":");

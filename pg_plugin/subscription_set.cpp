@@ -153,6 +153,13 @@ copy_filters(const SubscriptionRow &row, Subscription &sub)
 	}
 }
 
+/* Why a row is unusable: a column an UPDATE left out of the WAL, of an unknown row. */
+static std::string
+not_in_wal(const char *column)
+{
+	return std::string(column) + " not in the WAL and the row is unknown";
+}
+
 /* The user and the select list; unchanged TOAST values keep the previous ones. */
 static void
 copy_user_and_select(const SubscriptionRow &row, const Subscription *previous, Subscription &sub)
@@ -168,7 +175,7 @@ copy_user_and_select(const SubscriptionRow &row, const Subscription *previous, S
 	else if (previous)
 		sub.user = previous->user;
 	else
-		sub.invalid_reason = "claims are not in the WAL and the row is unknown";
+		sub.invalid_reason = not_in_wal("claims are");
 
 	if (row.select_unchanged)
 	{
@@ -178,7 +185,7 @@ copy_user_and_select(const SubscriptionRow &row, const Subscription *previous, S
 			sub.select_columns = previous->select_columns;
 		}
 		else
-			sub.invalid_reason = "select_columns are not in the WAL and the row is unknown";
+			sub.invalid_reason = not_in_wal("select_columns are");
 		return;
 	}
 	sub.has_select = row.has_select;
@@ -202,7 +209,7 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 	else if (previous)
 		sub.node = previous->node;
 	else
-		sub.invalid_reason = "node_id is not in the WAL and the row is unknown";
+		sub.invalid_reason = not_in_wal("node_id is");
 
 	if (row.action)
 	{
@@ -212,7 +219,7 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 	else if (previous)
 		sub.actions = previous->actions;
 	else
-		sub.invalid_reason = "action_filter is not in the WAL and the row is unknown";
+		sub.invalid_reason = not_in_wal("action_filter is");
 
 	if (row.filters_unchanged)
 	{
@@ -223,7 +230,7 @@ SubscriptionSet::from_row(const SubscriptionRow &row, const Subscription *previo
 				sub.invalid_reason = previous->invalid_reason;
 		}
 		else
-			sub.invalid_reason = "filters are not in the WAL and the row is unknown";
+			sub.invalid_reason = not_in_wal("filters are");
 	}
 	else if (row.filters_error)
 		sub.invalid_reason = row.filters_error;

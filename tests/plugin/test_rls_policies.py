@@ -220,3 +220,26 @@ def test_execute_privilege_of_policy_functions(todos, slot):
     docs = rows(slot.get())
     assert failed_of(docs[0]) == {refused: "permission denied for function is_open"}
     assert received(todos, docs) == {allowed: [1, 3]}
+
+
+def test_check_rows_ignores_ids_that_are_no_candidates(todos, slot):
+    """Only subscriptions of the check's role on that table are evaluated: a wrong id
+    from the caller (another table, another role) can never pass."""
+    todos.execute("""
+        CREATE TABLE other (id int PRIMARY KEY); GRANT SELECT ON other TO authenticated, anon;
+        CREATE TABLE members (org_id uuid, user_id uuid);
+        GRANT SELECT ON members TO authenticated, anon;
+        CREATE POLICY org ON todos FOR SELECT USING (
+            org_id IN (SELECT m.org_id FROM members m WHERE m.user_id = auth.uid()))""")
+    todos.execute("INSERT INTO members VALUES (%s, %s), (%s, %s)", (ORG_A, U1, ORG_A, U2))
+    member = subscribe_as(todos, "n", "todos", user(U1))
+    other_table = subscribe_as(todos, "n", "other", user(U2))
+    other_role = subscribe_as(todos, "n", "todos", user(U2, role="anon"))
+    todos.execute("INSERT INTO todos (id, org_id) VALUES (1, %s)", (ORG_A,))
+    doc = rows(slot.get())[0]
+    spec = doc["checks"][0]
+    passed = todos.execute(
+        "SELECT row_number, subscription_id, error FROM realtime.check_rows(%s, %s, %s, %s, %s, %s, %s)",
+        ("public", "todos", spec["role"], spec["quals"], spec["per_user"], [doc["check_row"]],
+         [member, other_table, other_role]))
+    assert passed == [(1, member, None)]
