@@ -38,15 +38,8 @@ def db(pg_server):
     database.drop()
 
 
-@pytest.fixture(scope="session")
-def api_roles(pg_server):
-    """Supabase's API roles: roles are per server, so they are made once."""
-    with closing(pg_server.connect("postgres")) as conn, conn.cursor() as cur:
-        cur.execute(API_ROLES)
-
-
 @pytest.fixture
-def app_db(db, api_roles):
+def app_db(db, client_roles):
     """A test database as a Supabase app has it: the API roles and the auth schema."""
     db.execute(AUTH_SCHEMA)
     return db
@@ -63,13 +56,9 @@ def client_roles(pg_server):
     """The roles Supabase tokens carry (anon, authenticated, and service_role, which
     bypasses row level security): roles are per server, so they are made once, and each
     test database grants them what its tables need."""
-    roles = {"anon": "NOLOGIN", "authenticated": "NOLOGIN", "service_role": "NOLOGIN BYPASSRLS"}
     with closing(pg_server.connect("postgres")) as conn, conn.cursor() as cur:
-        for role, options in roles.items():
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            if cur.fetchone() is None:
-                cur.execute(f"CREATE ROLE {role} {options}")
-    return tuple(roles)
+        cur.execute(API_ROLES)
+    return ("anon", "authenticated", "service_role")
 
 
 @pytest.fixture(params=VSNS, ids=lambda v: f"vsn{v[0]}")

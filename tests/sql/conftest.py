@@ -1,5 +1,5 @@
 """Fixtures of the extension's SQL tests. Supabase's API roles and the auth schema of a
-Supabase app (api_roles, app_db) are the shared ones of tests/conftest.py."""
+Supabase app (client_roles, app_db) are the shared ones of tests/conftest.py."""
 import pytest
 
 from plugin.helpers import Slot
