@@ -1,16 +1,76 @@
 // JSON conveniences over rapidjson.
 #include "relay/core/json.h"
 
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 namespace rt::json {
+
+namespace {
+
+// Builds the document from the reader's events, refusing nesting past kMaxDepth.
+class DepthLimit {
+public:
+    explicit DepthLimit(Document& doc) : doc_(doc) {}
+    bool exceeded() const { return exceeded_; }
+
+    bool Null() { return doc_.Null(); }
+    bool Bool(bool b) { return doc_.Bool(b); }
+    bool Int(int i) { return doc_.Int(i); }
+    bool Uint(unsigned i) { return doc_.Uint(i); }
+    bool Int64(int64_t i) { return doc_.Int64(i); }
+    bool Uint64(uint64_t i) { return doc_.Uint64(i); }
+    bool Double(double d) { return doc_.Double(d); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+    bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+    bool StartObject() { return enter() && doc_.StartObject(); }
+    bool EndObject(rapidjson::SizeType members) {
+        --depth_;
+        return doc_.EndObject(members);
+    }
+    bool StartArray() { return enter() && doc_.StartArray(); }
+    bool EndArray(rapidjson::SizeType elements) {
+        --depth_;
+        return doc_.EndArray(elements);
+    }
+
+private:
+    bool enter() {
+        if (++depth_ <= kMaxDepth) return true;
+        exceeded_ = true;
+        return false;
+    }
+
+    Document& doc_;
+    int depth_ = 0;
+    bool exceeded_ = false;
+};
+
+}  // namespace
 
 bool parse(Document& doc, std::string_view text, std::string* error) {
     // Strict: trailing content and invalid UTF-8 are errors, since what we accept is
-    // re-emitted to other clients.
-    doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
-    if (!doc.HasParseError()) return true;
+    // re-emitted to other clients. Iterative: the reader keeps its own stack.
+    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(stream);
+    rapidjson::Reader reader;
+    DepthLimit handler(doc);
+    rapidjson::ParseResult result;
+    auto generate = [&](Document&) {
+        result = reader.Parse<kFlags>(input, handler);
+        return !result.IsError();
+    };
+    doc.SetNull();
+    doc.Populate(generate);
+    if (!result.IsError()) return true;
+    doc.SetNull();
     if (error) {
-        *error = std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
-                 std::to_string(doc.GetErrorOffset());
+        *error = handler.exceeded() ? "nesting deeper than " + std::to_string(kMaxDepth) + " levels"
+                                    : std::string(rapidjson::GetParseError_En(result.Code()));
+        *error += " at offset " + std::to_string(result.Offset());
     }
     return false;
 }

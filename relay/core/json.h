@@ -18,7 +18,15 @@ using Value = rapidjson::Value;
 using Document = rapidjson::Document;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// The deepest nesting of arrays and objects the relay accepts in any JSON it reads
+// (frames, HTTP bodies, tokens, plugin documents). Supabase's clients stay within a few
+// dozen levels; the bound keeps parsing and re-serializing (both walk the nesting) small.
+inline constexpr int kMaxDepth = 128;
+
 // Parses text into doc; on failure returns false and sets error to a short reason.
+// Parsing is iterative (never recursion proportional to the input) and stops at the
+// first array or object past kMaxDepth, so what it accepts can be written out again
+// within the same bound.
 bool parse(Document& doc, std::string_view text, std::string* error = nullptr);
 
 // The member name of an object, or nullptr when obj is not an object or lacks it.

@@ -172,3 +172,69 @@ TEST(JsonStringify, IsCompact) {
     ASSERT_TRUE(json::parse(d, "{ \"a\" : [ 1 , \"x\" ] , \"b\" : { } }"));
     EXPECT_EQ(json::stringify(d), R"({"a":[1,"x"],"b":{}})");
 }
+
+// -- nesting limit ---------------------------------------------------------------------
+
+namespace {
+
+std::string nested_arrays(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+std::string nested_objects(int depth) {
+    std::string s;
+    for (int i = 0; i < depth; ++i) s += "{\"a\":";
+    s += "1";
+    s += std::string(depth, '}');
+    return s;
+}
+
+}  // namespace
+
+TEST(JsonNesting, AcceptsUpToTheLimit) {
+    json::Document d;
+    EXPECT_TRUE(json::parse(d, nested_arrays(json::kMaxDepth)));
+    EXPECT_TRUE(json::parse(d, nested_objects(json::kMaxDepth)));
+    // What was accepted is written out again unchanged.
+    EXPECT_EQ(json::stringify(d), nested_objects(json::kMaxDepth));
+}
+
+TEST(JsonNesting, RefusesOneLevelMoreWithAClearReason) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, nested_arrays(json::kMaxDepth + 1), &error));
+    EXPECT_NE(error.find("nesting deeper than 128 levels"), std::string::npos) << error;
+    EXPECT_TRUE(d.IsNull());
+    EXPECT_FALSE(json::parse(d, nested_objects(json::kMaxDepth + 1), &error));
+}
+
+TEST(JsonNesting, AHugeDepthIsRefusedWithoutRecursion) {
+    // 150 000 levels: a recursive parser overflows the stack (the issue's attack frame).
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, nested_arrays(150000), &error));
+    EXPECT_NE(error.find("nesting"), std::string::npos);
+    std::string unclosed(300000, '[');
+    EXPECT_FALSE(json::parse(d, unclosed, &error));
+}
+
+TEST(JsonNesting, MixedNestingCountsBothKinds) {
+    std::string s;
+    for (int i = 0; i < 65; ++i) s += "[{\"k\":";
+    s += "0";
+    for (int i = 0; i < 65; ++i) s += "}]";
+    json::Document d;
+    EXPECT_FALSE(json::parse(d, s));  // 130 levels
+}
+
+TEST(JsonParse, StillStrict) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, "{} x", &error));
+    EXPECT_FALSE(json::parse(d, "\"\xff\"", &error));
+    EXPECT_FALSE(json::parse(d, "", &error));
+    EXPECT_TRUE(json::parse(d, R"({"a":[1,2.5,"x",null,true,{"b":{}}]})"));
+    EXPECT_EQ(json::stringify(d), R"({"a":[1,2.5,"x",null,true,{"b":{}}]})");
+    // A document reused after a failure holds only the new value.
+    EXPECT_TRUE(json::parse(d, "[1]"));
+    EXPECT_FALSE(json::parse(d, "[1", &error));
+    EXPECT_TRUE(d.IsNull());
+}
