@@ -14,6 +14,8 @@
 //   changes:      INSERT with value=eq.<uuid> (and a row in another table that must not
 //                 arrive), UPDATE and DELETE with id=eq.<id>, and the three at once on one
 //                 channel; eventType, new and old as supabase-js exposes them.
+//   changes-rls:  the same on a table with row level security and an allow-all policy
+//                 for `authenticated`, as the e2e suite's pg_changes table is.
 //   filters:      postgresChangesFilter() operators and compositions of the e2e
 //                 "postgres-changes-filters" suite, each with rows that must and must not
 //                 arrive, including values realtime-js quotes (a comma, a space, a quote).
@@ -22,7 +24,7 @@ import { assert, env, makeClient, postgresChangesFilter as f, runScenario, sleep
 
 const EVENT_MS = 8000
 const checks = {}
-const groups = new Set(env('RT_GROUPS', 'broadcast,presence,changes,filters').split(','))
+const groups = new Set(env('RT_GROUPS', 'broadcast,presence,changes,changes-rls,filters').split(','))
 
 async function check(name, body) {
   if (!groups.has(name.split(':')[0])) return
@@ -132,7 +134,7 @@ runScenario('e2e_check', async () => {
     await client.removeChannel(channel)
   })
 
-  for (const [group, table] of [['changes', 'pg_changes']]) {
+  for (const [group, table] of [['changes', 'pg_changes'], ['changes-rls', 'pg_changes_rls']]) {
     await check(`${group}: INSERT, UPDATE, DELETE with filters`, () => insertUpdateDelete(client, table, tag))
   }
 
