@@ -5,15 +5,21 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <unordered_set>
+
 namespace rt::json {
 
 namespace {
 
-// Builds the document from the reader's events, refusing nesting past kMaxDepth.
-class DepthLimit {
+// Builds the document from the reader's events, refusing nesting past kMaxDepth and,
+// with Keys::Unique, an object's repeated member name. Every parse goes through here, so
+// a rule on what the relay accepts is enforced while parsing.
+class Builder {
 public:
-    explicit DepthLimit(Document& doc) : doc_(doc) {}
+    Builder(Document& doc, Keys keys) : doc_(doc), unique_(keys == Keys::Unique) {}
     bool exceeded() const { return exceeded_; }
+    // The name whose repeat ended the parse, or nullptr.
+    const std::string* duplicate() const { return repeated_ ? &duplicate_ : nullptr; }
 
     bool Null() { return doc_.Null(); }
     bool Bool(bool b) { return doc_.Bool(b); }
@@ -24,10 +30,11 @@ public:
     bool Double(double d) { return doc_.Double(d); }
     bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
     bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
-    bool StartObject() { return enter() && doc_.StartObject(); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return unique_name(s, n) && doc_.Key(s, n, copy); }
+    bool StartObject() { return enter() && open_object() && doc_.StartObject(); }
     bool EndObject(rapidjson::SizeType members) {
         --depth_;
+        --objects_;
         return doc_.EndObject(members);
     }
     bool StartArray() { return enter() && doc_.StartArray(); }
@@ -42,22 +49,42 @@ private:
         exceeded_ = true;
         return false;
     }
+    bool open_object() {
+        if (unique_) {
+            if (objects_ == names_.size()) names_.emplace_back();
+            names_[objects_].clear();
+        }
+        ++objects_;
+        return true;
+    }
+    // A key belongs to the innermost open object: arrays opened since have closed.
+    bool unique_name(const char* s, rapidjson::SizeType n) {
+        if (!unique_ || names_[objects_ - 1].emplace(s, n).second) return true;
+        duplicate_.assign(s, n);
+        repeated_ = true;
+        return false;
+    }
 
     Document& doc_;
+    const bool unique_;
     int depth_ = 0;
     bool exceeded_ = false;
+    size_t objects_ = 0;                                  // objects open around the event
+    std::vector<std::unordered_set<std::string>> names_;  // their member names so far
+    std::string duplicate_;
+    bool repeated_ = false;
 };
 
 }  // namespace
 
-bool parse(Document& doc, std::string_view text, std::string* error) {
+bool parse(Document& doc, std::string_view text, std::string* error, Keys keys) {
     // Strict: trailing content and invalid UTF-8 are errors, since what we accept is
     // re-emitted to other clients. Iterative: the reader keeps its own stack.
     constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
     rapidjson::MemoryStream stream(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(stream);
     rapidjson::Reader reader;
-    DepthLimit handler(doc);
+    Builder handler(doc, keys);
     rapidjson::ParseResult result;
     auto generate = [&](Document&) {
         result = reader.Parse<kFlags>(input, handler);
@@ -68,8 +95,14 @@ bool parse(Document& doc, std::string_view text, std::string* error) {
     if (!result.IsError()) return true;
     doc.SetNull();
     if (error) {
-        *error = handler.exceeded() ? "nesting deeper than " + std::to_string(kMaxDepth) + " levels"
-                                    : std::string(rapidjson::GetParseError_En(result.Code()));
+        if (handler.exceeded()) {
+            *error = "nesting deeper than " + std::to_string(kMaxDepth) + " levels";
+        } else if (const std::string* name = handler.duplicate()) {
+            *error = "duplicate member name ";
+            append_string(*error, *name);
+        } else {
+            *error = rapidjson::GetParseError_En(result.Code());
+        }
         *error += " at offset " + std::to_string(result.Offset());
     }
     return false;

@@ -23,11 +23,17 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 // dozen levels; the bound keeps parsing and re-serializing (both walk the nesting) small.
 inline constexpr int kMaxDepth = 128;
 
+// Whether an object may repeat a member name. rapidjson keeps both members and
+// FindMember returns the first, while Postgres' jsonb keeps the last: where the two
+// could disagree (JWT claims), repeats are refused.
+enum class Keys { Any, Unique };
+
 // Parses text into doc; on failure returns false and sets error to a short reason.
 // Parsing is iterative (never recursion proportional to the input) and stops at the
 // first array or object past kMaxDepth, so what it accepts can be written out again
-// within the same bound.
-bool parse(Document& doc, std::string_view text, std::string* error = nullptr);
+// within the same bound; with Keys::Unique also at the first repeated member name of an
+// object (names compared unescaped).
+bool parse(Document& doc, std::string_view text, std::string* error = nullptr, Keys keys = Keys::Any);
 
 // The member name of an object, or nullptr when obj is not an object or lacks it.
 const Value* member(const Value& obj, const char* name);

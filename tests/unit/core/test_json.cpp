@@ -1,4 +1,4 @@
-// relay/core/json: raw member spans, string escaping, lenient booleans, strict parsing.
+// relay/core/json: raw member spans, string escaping, lenient booleans, strict parsing, repeated names.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -237,4 +237,46 @@ TEST(JsonParse, StillStrict) {
     EXPECT_TRUE(json::parse(d, "[1]"));
     EXPECT_FALSE(json::parse(d, "[1", &error));
     EXPECT_TRUE(d.IsNull());
+}
+
+TEST(JsonParse, UniqueKeysRefusesARepeatedMemberNameAtAnyDepth) {
+    json::Document d;
+    std::string error;
+    EXPECT_TRUE(json::parse(d, R"({"a":1,"a":2})")) << "by default repeats are kept, as rapidjson does";
+    EXPECT_FALSE(json::parse(d, R"({"a":1,"b":{"c":1},"a":2})", &error, json::Keys::Unique));
+    EXPECT_EQ(error, "duplicate member name \"a\" at offset 22");
+    EXPECT_FALSE(json::parse(d, R"({"x":[{"a":1,"a":1}]})", &error, json::Keys::Unique));
+    EXPECT_EQ(error.rfind("duplicate member name \"a\"", 0), 0u) << error;
+    EXPECT_FALSE(json::parse(d, R"({"r\u006fle":1,"role":2})", nullptr, json::Keys::Unique)) << "one name, two spellings";
+    EXPECT_FALSE(json::parse(d, R"({"":1,"":2})", &error, json::Keys::Unique));
+    EXPECT_EQ(error.rfind("duplicate member name \"\"", 0), 0u) << error;
+}
+
+TEST(JsonParse, UniqueKeysAndTheNestingLimitTogether) {
+    json::Document d;
+    std::string error;
+    std::string deep(200, '[');
+    EXPECT_FALSE(json::parse(d, "{\"a\":" + deep, &error, json::Keys::Unique));
+    EXPECT_EQ(error.rfind("nesting deeper than 128 levels", 0), 0u) << error;
+    EXPECT_FALSE(json::parse(d, R"({"a":[[{"b":1,"b":2}]]})", &error, json::Keys::Unique));
+    EXPECT_EQ(error.rfind("duplicate member name \"b\"", 0), 0u) << error;
+    EXPECT_TRUE(d.IsNull()) << "a refused document holds nothing";
+}
+
+TEST(JsonParse, UniqueKeysAllowsOneNameInSeveralObjects) {
+    json::Document d;
+    std::string text = R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}],"c":{"x":{"y":1},"y":2},"d":[[{"a":1}],{"a":2}]})";
+    ASSERT_TRUE(json::parse(d, text, nullptr, json::Keys::Unique));
+    EXPECT_EQ(json::stringify(d), text);
+}
+
+TEST(JsonParse, ErrorsSayWhereAndWhat) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, R"({"a":1} x)", &error));
+    EXPECT_EQ(error, "The document root must not be followed by other values. at offset 8");
+    EXPECT_FALSE(json::parse(d, "\"\xff\"", &error));
+    EXPECT_NE(error.find("Invalid encoding"), std::string::npos) << error;
+    EXPECT_FALSE(json::parse(d, "", &error));
+    EXPECT_NE(error.find("empty"), std::string::npos) << error;
 }
