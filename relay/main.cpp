@@ -3,8 +3,8 @@
 //
 //   Server (io/server: the loop thread, with the Hub) <- inbound port <- SubscriptionDb
 //   (on the clients' DbPool), SlotHolder (slot/), Mesh (cluster/), Registry (cluster/,
-//   on a DbPool of its own); the Hub reaches them back through DbPort (SubscriptionDb)
-//   and ClusterPort (MeshPort, io/mesh_port).
+//   on a DbPool of its own), JwksFile (io/); the Hub reaches them back through DbPort
+//   (SubscriptionDb) and ClusterPort (MeshPort, io/mesh_port).
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -16,6 +16,7 @@
 #include "relay/core/metrics.h"
 #include "relay/io/db_pool.h"
 #include "relay/io/http_api.h"
+#include "relay/io/jwks_file.h"
 #include "relay/io/mesh_port.h"
 #include "relay/io/process.h"
 #include "relay/io/registry_db.h"
@@ -28,6 +29,8 @@ namespace {
 
 // Everything besides the loop, in the order it is built and started.
 struct Components {
+    std::unique_ptr<rt::JwksFile> jwks;
+    std::shared_ptr<const rt::Jwks> keys;  // its keys as read at startup, for the hub
     std::unique_ptr<rt::DbPool> pool;           // clients' database work
     std::unique_ptr<rt::DbPool> registry_pool;  // the node's heartbeat, apart from clients
     std::unique_ptr<rt::SubscriptionDb> db;
@@ -42,6 +45,18 @@ struct Components {
 bool fail(const std::string& error) {
     fprintf(stderr, "realtime-relay: %s\n", error.c_str());
     return false;
+}
+
+// The --jwt-jwks file, read before anything starts: a file that cannot be used stops the
+// relay here (later versions that cannot be used keep the keys in use).
+bool open_jwks(const rt::Config& cfg, Components& c) {
+    if (!cfg.jwt_secret.empty() && cfg.jwt_secret.size() < 32)
+        LOG_WARN("--jwt-secret is shorter than 32 bytes: an HS256 key should be at least 32 random bytes");
+    if (cfg.jwt_jwks.empty()) return true;
+    c.jwks = std::make_unique<rt::JwksFile>(cfg.jwt_jwks);
+    std::string error;
+    c.keys = c.jwks->load(error);
+    return c.keys ? true : fail(error);
 }
 
 bool open_database(const rt::Config& cfg, rt::LoopInbound& loop, Components& c) {
@@ -103,6 +118,7 @@ void release(Components& c) {
 }
 
 void stop(Components& c) {
+    if (c.jwks) c.jwks->stop();
     if (c.registry) c.registry->stop();
     if (c.slot) c.slot->stop();
     if (c.registry_pool) c.registry_pool->stop();
@@ -119,6 +135,7 @@ int main(int argc, char** argv) {
     rt::Metrics metrics;
     rt::Server server(cfg, metrics);
     Components c;
+    if (!open_jwks(cfg, c)) return 1;
     if (!open_database(cfg, server.inbound(), c)) return 1;
     if (!open_mesh(cfg, metrics, server.inbound(), c)) return 1;
     if (!cfg.peers.empty() && !c.mesh) {
@@ -128,6 +145,7 @@ int main(int argc, char** argv) {
 
     server.attach(c.db.get(), c.cluster.get());
     if (!server.start()) return 1;
+    if (c.keys) server.hub().set_jwks(std::move(c.keys));  // before the loop takes its first client
     rt::HttpApi http(cfg, metrics, server.hub(), peers_json(c.mesh.get()));
     server.set_http(&http);
     if (!c.orphans.empty()) server.hub().adopt_orphans(std::move(c.orphans));
@@ -136,6 +154,7 @@ int main(int argc, char** argv) {
 
     if (c.pool) c.pool->start();
     if (c.registry_pool) c.registry_pool->start();
+    if (c.jwks) c.jwks->start(server.inbound());
     if (c.registry) c.registry->start();
     if (c.slot) c.slot->start();
     process.on_shutdown_signal([&server] { server.stop(); });

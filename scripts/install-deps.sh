@@ -12,7 +12,7 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libzmq3-dev cppzmq-dev rapidjson-dev libpq-dev
   libssl-dev libcli11-dev
   libgtest-dev
-  python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq
+  python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq python3-cryptography
   nginx libnginx-mod-nchan postgresql-15-wal2json python3-matplotlib
 )
 if [ "${1:-}" = bench ]; then

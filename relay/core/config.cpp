@@ -56,7 +56,9 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--slot", cfg.slot, "Logical replication slot to stream (created if missing)");
     app.add_flag("--no-replication", cfg.no_replication, "Never take the replication slot")
         ->envname(env_name("--no-replication"));
-    option(app, "--jwt-secret", cfg.jwt_secret, "HS256 secret that signs client JWTs (required)");
+    option(app, "--jwt-secret", cfg.jwt_secret, "Secret that signs HS256/384/512 client JWTs");
+    option(app, "--jwt-jwks", cfg.jwt_jwks,
+           "JWKS file of the keys that sign client JWTs (RS256, ES256, EdDSA, ...), reloaded when it changes");
     option(app, "--cluster-bind", cfg.cluster_bind, "tcp://HOST:PORT this node publishes the cluster mesh on");
     option(app, "--peers", raw.peers, "Comma-separated tcp://HOST:PORT of other nodes");
     option(app, "--region", cfg.region, "Region of this node");
@@ -101,7 +103,8 @@ void check(Config& cfg, const Raw& raw) {
         fail("--listen must be HOST:PORT, got '" + raw.listen + "'");
     if (!log::parse_level(raw.log_level, cfg.log_level))
         fail("--log-level must be debug, info, warn or error, got '" + raw.log_level + "'");
-    if (cfg.jwt_secret.empty()) fail("--jwt-secret (or REALTIME_JWT_SECRET) is required");
+    if (cfg.jwt_secret.empty() && cfg.jwt_jwks.empty())
+        fail("--jwt-secret or --jwt-jwks (REALTIME_JWT_SECRET, REALTIME_JWT_JWKS) is required");
     if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
     if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
     read_peers(raw.peers, cfg);

@@ -29,7 +29,8 @@ struct Config {
     int db_statement_timeout_ms = 5000;  // statement_timeout of every relay session but the slot's
     std::string slot = "realtime_relay";
     bool no_replication = false;
-    std::string jwt_secret;
+    std::string jwt_secret;              // HS256/384/512 tokens; empty: none
+    std::string jwt_jwks;                // path of a JWKS file (RS*, ES*, EdDSA, oct keys); empty: none
     std::string cluster_bind;            // tcp://HOST:PORT, empty: single node
     std::vector<std::string> peers;
     std::string region;

@@ -71,6 +71,19 @@ void Hub::tick() {
     resume_.expire();
 }
 
+// As Supabase's periodic re-check of a channel's token would, at once: a key removed from
+// the JWKS no longer vouches for the channels it let in.
+void Hub::set_jwks(std::shared_ptr<const Jwks> jwks) {
+    auth_.set_jwks(std::move(jwks));
+    std::vector<std::pair<Member*, std::string>> revoked;
+    for (auto& [id, conn] : connections_) {
+        if (conn->closing) continue;
+        for (auto& m : conn->members)
+            if (auto why = auth_.revoked(*m)) revoked.emplace_back(m.get(), std::move(*why));
+    }
+    for (auto& [m, why] : revoked) close_with_error(*m, why);
+}
+
 void Hub::shutdown() {
     std::vector<Connection*> all;
     for (auto& [id, conn] : connections_) all.push_back(conn.get());

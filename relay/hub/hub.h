@@ -70,6 +70,9 @@ public:
 
     // -- for the transport and observers ----------------------------------------------
     const Auth& auth() const { return auth_; }
+    // The keys of a (re)loaded --jwt-jwks file, for every token checked from now on;
+    // channels whose token a key no longer in it verified are closed.
+    void set_jwks(std::shared_ptr<const Jwks> jwks);
     size_t connection_count() const { return connections_.size(); }
     size_t channel_count() const { return channels_.count(); }
     const PresenceStore& presence() const { return presence_.store(); }

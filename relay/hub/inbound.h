@@ -1,13 +1,15 @@
 // The loop's inbound port: everything the other threads (the database pool, the slot
-// stream, the cluster mesh, the node registry) hand to the loop thread. Every call is
-// safe from any thread and returns at once: the message is queued and the loop handles
-// it on its next turn (never the caller's time, never a lock held by the loop). The
-// relay implements it on the loop's mailbox (loop_inbound.h); tests with recorders.
+// stream, the cluster mesh, the node registry, the JWKS file watcher) hand to the loop
+// thread. Every call is safe from any thread and returns at once: the message is queued
+// and the loop handles it on its next turn (never the caller's time, never a lock held
+// by the loop). The relay implements it on the loop's mailbox (loop_inbound.h); tests
+// with recorders.
 //
 // cluster/ knows the loop only through this header.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -15,6 +17,8 @@
 #include "relay/core/events.h"
 
 namespace rt {
+
+struct Jwks;
 
 // The slot stream's side of a hand-over: told, on the loop thread, once the loop has
 // processed a document the stream gave it (so the slot may be acknowledged past it).
@@ -51,6 +55,10 @@ public:
     // Which of this node's subscription rows still exist after it was silent long enough
     // for the slot holder to remove them.
     virtual void subscriptions_present(std::unordered_set<int64_t> ids) = 0;
+
+    // -- the --jwt-jwks file ------------------------------------------------------------
+    // A new version of the file, parsed: its keys verify every token from now on.
+    virtual void jwks_loaded(std::shared_ptr<const Jwks> keys) = 0;
 };
 
 }  // namespace rt

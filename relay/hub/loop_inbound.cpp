@@ -56,4 +56,8 @@ void MailboxInbound::subscriptions_present(std::unordered_set<int64_t> ids) {
     mailbox_.post([ids = std::move(ids)](Hub& hub) { hub.drop_lost_subscriptions(ids); });
 }
 
+void MailboxInbound::jwks_loaded(std::shared_ptr<const Jwks> keys) {
+    mailbox_.post([keys = std::move(keys)](Hub& hub) { hub.set_jwks(keys); });
+}
+
 }  // namespace rt

@@ -23,6 +23,7 @@ public:
     void presence_snapshot_wanted(std::string node) override;
     void channel_routed(std::string topic) override;
     void subscriptions_present(std::unordered_set<int64_t> ids) override;
+    void jwks_loaded(std::shared_ptr<const Jwks> keys) override;
 
 private:
     Mailbox<Hub>& mailbox_;

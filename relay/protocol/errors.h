@@ -19,7 +19,22 @@ inline constexpr const char* kJwtExpired = "Token has expired";
 inline std::string token_expired(int64_t seconds_ago) {
     return std::string(kJwtExpired) + " " + std::to_string(seconds_ago) + " seconds ago";
 }
+inline constexpr const char* kJwtNoSigner =
+    "Failed to generate JWT signer, check your JWT secret or JWKS configuration";
+// The same for a token whose header names a kid (quoted_kid: the kid as a JSON string).
+inline std::string jwt_no_signer_for(const std::string& quoted_kid) {
+    return "Failed to generate JWT signer for key ID (kid) " + quoted_kid +
+           ", check your JWT secret or JWKS configuration";
+}
+// Our own (Supabase does not check nbf), worded like the expiry.
+inline std::string token_not_yet_valid(int64_t seconds_ahead) {
+    return "Token is not valid yet: its nbf is " + std::to_string(seconds_ahead) + " seconds in the future";
+}
+// A join refused for its token: Supabase's code before the message.
 inline constexpr const char* kInvalidJwtPrefix = "InvalidJWTToken: ";
+inline constexpr const char* kMalformedJwtPrefix = "MalformedJWT: ";
+inline constexpr const char* kJwtSignatureErrorPrefix = "JwtSignatureError: ";
+inline constexpr const char* kJwtSignerErrorPrefix = "JwtSignerError: ";
 
 // Joins.
 inline constexpr const char* kUnmatchedTopic = "unmatched topic";

@@ -1,13 +1,15 @@
 """JWT auth: tokens refused at connect with HTTP 401 and a JSON error, joins re-checking
-their token, access_token refresh, and channels closed when their token expires."""
+their token, access_token refresh, and channels closed when their token expires.
+(Asymmetric keys and the JWKS file: test_jwks.py.)"""
 import asyncio
 import base64
 import json
+import time
 
 import pytest
 import websockets
 
-from support.jwt import make_token
+from support.jwt import make_token, sign_hs
 from support.phoenix import PhoenixClient, assert_serves, join_config, run, unique_topic
 
 
@@ -24,12 +26,20 @@ BAD_TOKENS = {
     "not-a-jwt": (lambda r: "hello", "The token provided is not a valid JWT"),
     "garbage-parts": (lambda r: "a.b.c", "The token provided is not a valid JWT"),
     "forged": (lambda r: make_token("another-secret-of-the-same-length-abcdef"), "Failed to validate JWT signature"),
-    "alg-none": (lambda r: unsigned_token(), "Failed to validate JWT signature"),
+    "alg-none": (lambda r: unsigned_token(),
+                 "Failed to generate JWT signer, check your JWT secret or JWKS configuration"),
     "tampered": (lambda r: tamper(r.token(role="anon"), role="service_role"), "Failed to validate JWT signature"),
     "expired": (lambda r: r.token(exp_in=-10), "Token has expired"),
     "no-role": (lambda r: r.token(role=None), "Fields `role` and `exp` are required in JWT"),
     "no-exp": (lambda r: r.token(exp_in=None), "Fields `role` and `exp` are required in JWT"),
+    # Two roles: the relay would read the first, Postgres the last.
+    "repeated-role": (lambda r: sign_hs({"alg": "HS256"}, repeated_role(), r.secret),
+                      "The token provided is not a valid JWT"),
 }
+
+
+def repeated_role():
+    return '{"role":"anon","exp":%d,"role":"service_role"}' % (int(time.time()) + 3600)
 
 
 def tamper(token, **claims):
@@ -56,6 +66,24 @@ def test_bad_token_refused_at_connect(relay, case):
             await websockets.connect(relay.url(token, "2.0.0"), open_timeout=10)
         assert err.value.status_code == 401
         await assert_serves(relay)
+    run(body_())
+
+
+def test_token_not_valid_yet_refused_at_connect_and_join(relay):
+    token = relay.token(nbf=int(time.time()) + 300)
+    status, body = relay.upgrade(f"apikey={token}")
+    assert status == 401
+    message = body["error"]
+    assert message.startswith("Token is not valid yet: its nbf is ") and message.endswith(" seconds in the future")
+    assert 200 <= int(message.split("nbf is ")[1].split(" ")[0]) <= 300
+
+    async def body_():
+        c = await PhoenixClient.open(relay, "2.0.0")
+        reply = await c.join(unique_topic(), access_token=token)
+        assert reply["response"]["reason"].startswith("InvalidJWTToken: Token is not valid yet: its nbf is ")
+        # Valid from a moment ago: fine.
+        assert (await c.join(unique_topic(), access_token=relay.token(nbf=int(time.time()) - 5)))["status"] == "ok"
+        await c.close()
     run(body_())
 
 
@@ -92,7 +120,16 @@ def test_join_rechecks_its_token(relay, vsn):
 
         reply = await c.join(unique_topic(), access_token=make_token("wrong-secret-wrong-secret-wrong-secret"))
         assert reply["status"] == "error"
-        assert "Failed to validate JWT signature" in reply["response"]["reason"]
+        assert reply["response"]["reason"] == "JwtSignatureError: Failed to validate JWT signature"
+        # Each refusal with Supabase's code for it.
+        reply = await c.join(unique_topic(), access_token="potato")
+        assert reply["response"]["reason"] == "MalformedJWT: The token provided is not a valid JWT"
+        reply = await c.join(unique_topic(), access_token=sign_hs({"alg": "HS256"}, repeated_role(), relay.secret))
+        assert reply["response"]["reason"] == "MalformedJWT: The token provided is not a valid JWT"
+        reply = await c.join(unique_topic(), access_token=relay.token(role=None))
+        assert reply["response"]["reason"] == "InvalidJWTToken: Fields `role` and `exp` are required in JWT"
+        # A Supabase API key as the token: the join keeps the socket's.
+        assert (await c.join(unique_topic(), access_token="sb_publishable_abc"))["status"] == "ok"
         # A valid token of its own is fine.
         assert (await c.join(unique_topic(), access_token=relay.token(role="authenticated")))["status"] == "ok"
         await c.close()

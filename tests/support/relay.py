@@ -48,8 +48,9 @@ class Relay:
 
     # -- lifecycle -------------------------------------------------------------------
     def command(self):
-        cmd = [RELAY_BIN, "--listen", f"{self.host}:{self.port}", "--node-id", self.node_id,
-               "--jwt-secret", self.secret]
+        cmd = [RELAY_BIN, "--listen", f"{self.host}:{self.port}", "--node-id", self.node_id]
+        if self.secret:  # None: the relay's keys come from --jwt-jwks in args
+            cmd += ["--jwt-secret", self.secret]
         if self.db_dsn:
             cmd += ["--db", self.db_dsn]
         if self.slot:

@@ -117,10 +117,12 @@ public:
     void presence_snapshot_wanted(std::string node) override { snapshot_wanted.push_back(std::move(node)); }
     void channel_routed(std::string topic) override { routed.push_back(std::move(topic)); }
     void subscriptions_present(std::unordered_set<int64_t> ids) override { present.push_back(std::move(ids)); }
+    void jwks_loaded(std::shared_ptr<const Jwks> keys) override { jwks.push_back(std::move(keys)); }
 
     bool process_slot = true;
     uint64_t held_floor = 0;
     std::vector<SubscribeResult> subscribe_results;
+    std::vector<std::shared_ptr<const Jwks>> jwks;
     std::vector<ChangeEvent> slot_changes;
     std::vector<BroadcastMsg> slot_broadcasts;
     std::vector<ChangeEvent> peer_changes;

@@ -1,13 +1,15 @@
-// relay/protocol/jwt: HS256/384/512 verification, Supabase's refusal messages, claims.
+// relay/protocol/jwt: HS256/384/512 verification, Supabase's refusal messages, claims
+// (nbf, repeated member names). Asymmetric keys are in test_jwt_keys.cpp.
 #include <gtest/gtest.h>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <string>
 
+#include "jose_fixtures.h"
 #include "relay/protocol/jwt.h"
 
+using jose_test::b64url;
+using jose_test::hmac;
+using rt::JwtError;
 using rt::JwtResult;
 using rt::JwtVerifier;
 
@@ -16,40 +18,10 @@ namespace {
 constexpr const char* kSecret = "super-secret-jwt-token-with-at-least-32-characters";
 constexpr int64_t kNow = 1700000000;
 
-std::string b64url(std::string_view in) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    size_t i = 0;
-    for (; i + 3 <= in.size(); i += 3) {
-        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-        for (int s = 18; s >= 0; s -= 6) out.push_back(alphabet[(v >> s) & 63]);
-    }
-    if (in.size() - i == 1) {
-        uint32_t v = uint8_t(in[i]) << 16;
-        out.push_back(alphabet[(v >> 18) & 63]);
-        out.push_back(alphabet[(v >> 12) & 63]);
-    } else if (in.size() - i == 2) {
-        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-        out.push_back(alphabet[(v >> 18) & 63]);
-        out.push_back(alphabet[(v >> 12) & 63]);
-        out.push_back(alphabet[(v >> 6) & 63]);
-    }
-    return out;
-}
-
-std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), mac, &len);
-    return std::string(reinterpret_cast<char*>(mac), len);
-}
-
 // A token with the given header and claims, signed by md (nullptr: no signature).
 std::string make_token(std::string_view header, std::string_view claims, const EVP_MD* md,
                        std::string_view secret = kSecret) {
-    std::string input = b64url(header) + "." + b64url(claims);
-    return input + "." + (md ? b64url(hmac(md, secret, input)) : "");
+    return jose_test::hmac_token(header, claims, md, secret);
 }
 
 std::string claims(int64_t exp, std::string_view role = "authenticated", std::string_view sub = "user-1") {
@@ -152,19 +124,41 @@ TEST(Jwt, TruncatedSignatureIsRefused) {
 }
 
 TEST(Jwt, AlgNoneIsRefused) {
-    JwtResult r = verify(make_token(R"({"alg":"none","typ":"JWT"})", claims(kNow + 60), nullptr));
-    EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error, rt::errors::kJwtBadSignature);
-    EXPECT_TRUE(r.claims.role.empty()) << "claims of an unverified token must not be reported";
+    for (const char* alg : {"none", "None", "NONE", "nOnE"}) {
+        std::string header = std::string(R"({"alg":")") + alg + R"(","typ":"JWT"})";
+        JwtResult r = verify(make_token(header, claims(kNow + 60), nullptr));
+        EXPECT_FALSE(r.ok);
+        EXPECT_EQ(r.code, JwtError::NoSigner) << alg;
+        EXPECT_EQ(r.error, rt::errors::kJwtNoSigner);
+        EXPECT_TRUE(r.claims.role.empty()) << "claims of an unverified token must not be reported";
+        // Nor does a signature made with the secret make it acceptable.
+        EXPECT_EQ(verify(make_token(header, claims(kNow + 60), EVP_sha256())).code, JwtError::NoSigner);
+    }
 }
 
-TEST(Jwt, AlgRs256IsRefused) {
-    // An RS256 header with an HMAC made with the secret (the classic algorithm confusion).
+TEST(Jwt, AlgRs256WithOnlyASecretIsRefused) {
+    // An RS256 header with an HMAC made with the secret (the classic algorithm confusion):
+    // without a JWKS there is no RSA key, and the secret never verifies an RS256 token.
     std::string header = R"({"alg":"RS256","typ":"JWT"})";
     std::string input = b64url(header) + "." + b64url(claims(kNow + 60));
     std::string token = input + "." + b64url(hmac(EVP_sha256(), kSecret, input));
-    EXPECT_EQ(verify(token).error, rt::errors::kJwtBadSignature);
-    EXPECT_EQ(verify(make_token(R"({"typ":"JWT"})", claims(kNow + 60), EVP_sha256())).error, rt::errors::kJwtBadSignature);
+    JwtResult r = verify(token);
+    EXPECT_EQ(r.code, JwtError::NoSigner);
+    EXPECT_EQ(r.error, rt::errors::kJwtNoSigner);
+    std::string with_kid = make_token(R"({"alg":"RS256","kid":"k1"})", claims(kNow + 60), EVP_sha256());
+    EXPECT_EQ(verify(with_kid).error,
+              "Failed to generate JWT signer for key ID (kid) \"k1\", check your JWT secret or JWKS configuration");
+    EXPECT_EQ(verify(make_token(R"({"typ":"JWT"})", claims(kNow + 60), EVP_sha256())).code, JwtError::NoSigner);
+    EXPECT_EQ(verify(make_token(R"({"alg":7})", claims(kNow + 60), EVP_sha256())).code, JwtError::NoSigner);
+}
+
+TEST(Jwt, EmptySecretVerifiesNothing) {
+    // A token MACed with the empty key would pass an HMAC with an empty secret.
+    std::string token = make_token(R"({"alg":"HS256"})", claims(kNow + 60), EVP_sha256(), "");
+    JwtResult r = JwtVerifier("").verify(token, kNow);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, JwtError::NoSigner);
+    EXPECT_EQ(JwtVerifier("").verify(rt::sign_hs256(claims(kNow + 60), kSecret), kNow).code, JwtError::NoSigner);
 }
 
 TEST(Jwt, HeaderAlgMustMatchTheSignature) {
@@ -208,4 +202,60 @@ TEST(Jwt, SecretMatters) {
     std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
     EXPECT_TRUE(JwtVerifier(kSecret).verify(token, kNow).ok);
     EXPECT_EQ(JwtVerifier("other").verify(token, kNow).error, rt::errors::kJwtBadSignature);
+}
+
+TEST(Jwt, NbfInTheFutureIsRefusedWithHowLong) {
+    JwtResult r = verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"nbf":1700000030})", kSecret));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, JwtError::NotYetValid);
+    EXPECT_EQ(r.error, "Token is not valid yet: its nbf is 30 seconds in the future");
+    EXPECT_EQ(r.claims.role, "anon") << "the signature held: the claims are reported";
+    EXPECT_TRUE(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"nbf":1700000000})", kSecret)).ok)
+        << "nbf == now is valid";
+    EXPECT_TRUE(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"nbf":1600000000.5})", kSecret)).ok);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"nbf":1e300})", kSecret)).code,
+              JwtError::NotYetValid);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"nbf":"1600000000"})", kSecret)).code,
+              JwtError::Malformed);
+}
+
+TEST(Jwt, RepeatedClaimNamesAreMalformed) {
+    // rapidjson would read the first role, Postgres' jsonb the last.
+    std::string twice = R"({"role":"anon","exp":1700000100,"role":"service_role"})";
+    JwtResult r = verify(rt::sign_hs256(twice, kSecret));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, JwtError::Malformed);
+    EXPECT_EQ(r.error, rt::errors::kJwtMalformed);
+    EXPECT_TRUE(r.claims.role.empty());
+    // Spelled differently, the same name.
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"r\u006fle":"x"})", kSecret)).code,
+              JwtError::Malformed);
+    // At any depth: policies read nested claims too (auth.jwt() -> 'app_metadata').
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"app_metadata":{"org":1,"org":2}})", kSecret))
+                  .code,
+              JwtError::Malformed);
+    // The same name in different objects is fine.
+    JwtResult ok = verify(rt::sign_hs256(
+        R"({"role":"anon","exp":1700000100,"a":{"role":1},"b":[{"x":1},{"x":2}],"c":{"d":{"x":1},"x":2}})", kSecret));
+    EXPECT_TRUE(ok.ok) << ok.error;
+}
+
+TEST(Jwt, RepeatedHeaderNamesAreMalformed) {
+    std::string token = make_token(R"({"alg":"HS256","alg":"none"})", claims(kNow + 60), EVP_sha256());
+    EXPECT_EQ(verify(token).code, JwtError::Malformed);
+    token = make_token(R"({"alg":"HS256","kid":"a","kid":"b"})", claims(kNow + 60), EVP_sha256());
+    EXPECT_EQ(verify(token).code, JwtError::Malformed);
+}
+
+TEST(Jwt, KidMustBeAString) {
+    EXPECT_EQ(verify(make_token(R"({"alg":"HS256","kid":1})", claims(kNow + 60), EVP_sha256())).code,
+              JwtError::Malformed);
+    // A string kid naming no key: an HS token falls back to the secret, as Supabase's does.
+    EXPECT_TRUE(verify(make_token(R"({"alg":"HS256","kid":"legacy"})", claims(kNow + 60), EVP_sha256())).ok);
+}
+
+TEST(Jwt, PaddedPartsAreMalformed) {
+    std::string token = rt::sign_hs256(claims(kNow + 60), kSecret);
+    std::string padded = token.substr(0, token.find('.')) + "=" + token.substr(token.find('.'));
+    EXPECT_EQ(verify(padded).code, JwtError::Malformed);
 }
