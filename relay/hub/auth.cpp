@@ -55,8 +55,13 @@ std::optional<JoinIdentity> Auth::join_identity(const Connection& conn, std::str
 bool Auth::refresh(Member& m, const json::Value* payload, int64_t now_s, std::string& why) const {
     const json::Value* t = payload ? json::member(*payload, "access_token") : nullptr;
     if (!t || t->IsNull()) return true;
+    if (!t->IsString()) return true;  // Supabase answers nothing else either
     std::string_view token = json::string_or(t, "");
-    if (token.empty() || token == m.access_token || api_key(token)) return true;
+    if (token.empty()) {  // Supabase reads "" as a token, and it is not a valid one
+        why = errors::kJwtMalformed;
+        return false;
+    }
+    if (token == m.access_token || api_key(token)) return true;
     JwtResult r = jwt_.verify(token, now_s);
     if (!r.ok) {
         why = reason(r, now_s);

@@ -38,8 +38,8 @@ public:
                                               std::string& refusal) const;
 
     // An access_token push: a new valid token replaces the member's; false with the reason
-    // the channel must close for when it is not valid. An absent, empty or unchanged token,
-    // or an "sb_" API key, is ignored (true).
+    // the channel must close for when it is not valid ("" is not). An absent, null or
+    // unchanged token, or an "sb_" API key, is ignored (true).
     bool refresh(Member& m, const json::Value* payload, int64_t now_s, std::string& why) const;
 
     // The member's token expired: the reason its channel closes with, else nullopt.

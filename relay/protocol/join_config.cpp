@@ -46,6 +46,17 @@ bool parse_bindings(const json::Value* config, std::vector<BindingRequest>& out,
     return true;
 }
 
+// The join's own token as Supabase reads it: "user_token" stands for "access_token" and
+// wins over it, except that an "sb_" API key in the first of them present means the
+// socket's token (which hub/auth does with any "sb_" token).
+std::string join_token(const json::Value* payload) {
+    const json::Value* access = payload ? json::member(*payload, "access_token") : nullptr;
+    const json::Value* user = payload ? json::member(*payload, "user_token") : nullptr;
+    std::string_view first = json::string_or(access && !access->IsNull() ? access : user, "");
+    if (first.substr(0, 3) == "sb_") return std::string(first);
+    return std::string(user && user->IsString() ? json::string_or(user, "") : json::string_or(access, ""));
+}
+
 }  // namespace
 
 JoinConfig parse_join_config(const json::Value* payload) {
@@ -59,7 +70,7 @@ JoinConfig parse_join_config(const json::Value* payload) {
     c.presence_enabled = flag(pr, "enabled");
     c.presence_key = std::string(json::string_or(pr ? json::member(*pr, "key") : nullptr, ""));
     c.is_private = flag(config, "private");
-    c.access_token = std::string(payload ? json::string_or(json::member(*payload, "access_token"), "") : "");
+    c.access_token = join_token(payload);
     parse_bindings(config, c.bindings, c.bindings_error);
     return c;
 }

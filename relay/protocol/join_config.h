@@ -25,7 +25,7 @@ struct JoinConfig {
     bool presence_enabled = false;
     std::string presence_key;        // empty: the join flow makes one
     bool is_private = false;
-    std::string access_token;        // the join's own token; empty: the socket's
+    std::string access_token;        // the join's own token (access_token, or user_token); empty: the socket's
     std::vector<BindingRequest> bindings;
     std::string bindings_error;      // not empty when postgres_changes is malformed (bindings is then partial)
 };

@@ -47,15 +47,16 @@ int64_t seconds(const json::Value& v) {
     return d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(d);
 }
 
-// The claims of a token whose signature holds: role and exp required, then exp and nbf
-// against the clock.
+// The claims of a token whose signature holds: nbf and iat numbers when present (as
+// Supabase's iat validator), role and exp required, then exp and nbf against the clock.
 JwtResult check_claims(const json::Document& claims, int64_t now_s) {
     const json::Value* role = json::member(claims, "role");
     const json::Value* exp = json::member(claims, "exp");
     const json::Value* nbf = json::member(claims, "nbf");
+    const json::Value* iat = json::member(claims, "iat");
+    if ((nbf && !nbf->IsNumber()) || (iat && !iat->IsNumber())) return refuse(JwtError::Malformed, errors::kJwtMalformed);
     if (!role || !role->IsString() || role->GetStringLength() == 0 || !exp || !exp->IsNumber())
         return refuse(JwtError::MissingClaims, errors::kJwtMissingClaims);
-    if (nbf && !nbf->IsNumber()) return refuse(JwtError::Malformed, errors::kJwtMalformed);
 
     JwtResult r;
     r.claims.exp = seconds(*exp);

@@ -35,6 +35,7 @@ BAD_TOKENS = {
     # Two roles: the relay would read the first, Postgres the last.
     "repeated-role": (lambda r: sign_hs({"alg": "HS256"}, repeated_role(), r.secret),
                       "The token provided is not a valid JWT"),
+    "iat-string": (lambda r: r.token(iat=str(int(time.time()))), "The token provided is not a valid JWT"),
 }
 
 
@@ -130,6 +131,13 @@ def test_join_rechecks_its_token(relay, vsn):
         assert reply["response"]["reason"] == "InvalidJWTToken: Fields `role` and `exp` are required in JWT"
         # A Supabase API key as the token: the join keeps the socket's.
         assert (await c.join(unique_topic(), access_token="sb_publishable_abc"))["status"] == "ok"
+        # user_token stands for access_token, and wins over it (as Supabase reads them).
+        for payload in ({"user_token": relay.token(exp_in=-30)},
+                        {"access_token": relay.token(), "user_token": relay.token(exp_in=-30)}):
+            topic = unique_topic()
+            ref = await c.push(topic, "phx_join", {"config": join_config(), **payload})
+            reply = (await c.reply(ref, topic))["payload"]
+            assert reply["response"]["reason"].startswith("InvalidJWTToken: Token has expired "), reply
         # A valid token of its own is fine.
         assert (await c.join(unique_topic(), access_token=relay.token(role="authenticated")))["status"] == "ok"
         await c.close()
@@ -157,7 +165,7 @@ def test_access_token_refresh(relay, vsn):
     run(body())
 
 
-@pytest.mark.parametrize("bad", ["forged", "expired"])
+@pytest.mark.parametrize("bad", ["forged", "expired", "empty"])
 def test_access_token_refresh_with_bad_token_closes_channel(relay, vsn, bad):
     async def body():
         c = await PhoenixClient.open(relay, vsn)
@@ -165,7 +173,8 @@ def test_access_token_refresh_with_bad_token_closes_channel(relay, vsn, bad):
         await c.join(topic)
         await c.join(other, join_config(self=True))
         join_ref = c.join_refs[topic]
-        token = make_token("wrong-secret-wrong-secret-wrong-secret") if bad == "forged" else relay.token(exp_in=-5)
+        token = {"forged": make_token("wrong-secret-wrong-secret-wrong-secret"), "empty": "",
+                 "expired": relay.token(exp_in=-5)}[bad]
         await c.push(topic, "access_token", {"access_token": token})
         msg = await c.expect(lambda m: m["topic"] == topic, what="system error")
         assert msg["event"] == "system"
@@ -173,6 +182,8 @@ def test_access_token_refresh_with_bad_token_closes_channel(relay, vsn, bad):
         assert p["status"] == "error" and p["extension"] == "system"
         if bad == "expired":
             assert p["message"].startswith("Token has expired ") and p["message"].endswith(" seconds ago")
+        elif bad == "empty":  # Supabase reads "" as a token that is not a JWT
+            assert p["message"] == "The token provided is not a valid JWT"
         else:
             assert p["message"] == "Failed to validate JWT signature"
         close = await c.expect(lambda m: m["topic"] == topic, what="phx_close")

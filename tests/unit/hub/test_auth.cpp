@@ -48,13 +48,26 @@ TEST_F(AuthTest, AccessTokenExpiredSaysHowLongAgo) {
     EXPECT_EQ(out[1].event, "phx_close");
 }
 
-TEST_F(AuthTest, AccessTokenNullOrSameIsIgnored) {
+TEST_F(AuthTest, AccessTokenNullSameOrNotAStringIsIgnored) {
     Connection* c = connect(Vsn::V2);
     joined(c, "realtime:room1");
     send(c, msg(Vsn::V2, "1", "2", "realtime:room1", "access_token", R"({"access_token":null})"));
     send(c, msg(Vsn::V2, "1", "3", "realtime:room1", "access_token", "{\"access_token\":" + q(c->token) + "}"));
+    send(c, msg(Vsn::V2, "1", "4", "realtime:room1", "access_token", R"({"access_token":42})"));
+    send(c, msg(Vsn::V2, "1", "5", "realtime:room1", "access_token", R"({})"));
     EXPECT_TRUE(take(*c).empty());
     EXPECT_TRUE(hub->has_channel("realtime:room1"));
+}
+
+TEST_F(AuthTest, AccessTokenEmptyStringClosesTheChannelAsMalformed) {
+    Connection* c = connect(Vsn::V2);
+    joined(c, "realtime:room1");
+    send(c, msg(Vsn::V2, "1", "2", "realtime:room1", "access_token", R"({"access_token":""})"));
+    auto out = take(*c);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_NE(out[0].payload.find("\"message\":\"The token provided is not a valid JWT\""), std::string::npos)
+        << out[0].payload;
+    EXPECT_EQ(out[1].event, "phx_close");
 }
 
 TEST_F(AuthTest, TickClosesChannelsWhoseTokenExpired) {

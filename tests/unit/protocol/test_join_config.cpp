@@ -33,6 +33,17 @@ TEST(JoinConfig, FlagsKeyTokenAndPrivateAsString) {
     EXPECT_EQ(c.access_token, "tok");
 }
 
+TEST(JoinConfig, UserTokenStandsForAccessTokenAsSupabaseReadsThem) {
+    EXPECT_EQ(read(R"({"user_token":"u"})").access_token, "u");
+    EXPECT_EQ(read(R"({"access_token":"a","user_token":"u"})").access_token, "u") << "user_token wins";
+    EXPECT_EQ(read(R"({"access_token":null,"user_token":"u"})").access_token, "u");
+    EXPECT_EQ(read(R"({"access_token":"a","user_token":7})").access_token, "a");
+    // An API key where Supabase looks first means the socket's token (hub/auth skips "sb_").
+    EXPECT_EQ(read(R"({"access_token":"sb_publishable_x","user_token":"u"})").access_token, "sb_publishable_x");
+    EXPECT_EQ(read(R"({"user_token":"sb_publishable_x"})").access_token, "sb_publishable_x");
+    EXPECT_EQ(read(R"({"access_token":"a","user_token":"sb_x"})").access_token, "sb_x");
+}
+
 TEST(JoinConfig, BindingsWithDefaultsAndEcho) {
     JoinConfig c = read(R"({"config":{"postgres_changes":[{"event":"insert","table":"todos","filter":"id=eq.1"},
         {"table":"notes","schema":"app","event":"TRUNCATE"}]}})");

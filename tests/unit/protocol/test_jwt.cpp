@@ -219,6 +219,12 @@ TEST(Jwt, NbfInTheFutureIsRefusedWithHowLong) {
               JwtError::Malformed);
 }
 
+TEST(Jwt, IatMustBeANumber) {
+    EXPECT_TRUE(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"iat":1699999000.5})", kSecret)).ok);
+    EXPECT_EQ(verify(rt::sign_hs256(R"({"role":"anon","exp":1700000100,"iat":"1699999000"})", kSecret)).code,
+              JwtError::Malformed);
+}
+
 TEST(Jwt, RepeatedClaimNamesAreMalformed) {
     // rapidjson would read the first role, Postgres' jsonb the last.
     std::string twice = R"({"role":"anon","exp":1700000100,"role":"service_role"})";
