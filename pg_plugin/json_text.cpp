@@ -80,6 +80,21 @@ append_json_cstring(StringInfo out, const char *s)
 }
 
 void
+append_json_base64(StringInfo out, const char *data, int len)
+{
+	int			encoded_len = pg_b64_enc_len(len);
+	int			written;
+
+	enlargeStringInfo(out, encoded_len + 2);
+	appendStringInfoCharMacro(out, '"');
+	written = pg_b64_encode(data, len, out->data + out->len, encoded_len);
+	if (written < 0)
+		elog(ERROR, "pg_realtime: could not encode %d bytes as base64", len);
+	out->len += written;
+	appendStringInfoCharMacro(out, '"');
+}
+
+void
 append_json_int64(StringInfo out, int64 value)
 {
 	char		buf[MAXINT8LEN + 1];

@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/pg_publication.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "common/base64.h"
 #include "common/jsonapi.h"
 #include "common/shortest_dec.h"
 #include "executor/executor.h"

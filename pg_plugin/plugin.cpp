@@ -9,6 +9,7 @@
  *   subscription_feed.cpp    keeping the subscriptions current (startup, positioning,
  *                            decoded changes of realtime.subscription)
  *   subscription_catalog.cpp reading realtime.subscription tuples and the whole table
+ *   message_catalog.cpp      the partitions of realtime.messages and their broadcasts
  *   subscription_set.cpp     the raw subscriptions, by id and relation
  *   subscription_access.cpp  each subscription's policy template and claim values
  *   subscription_compile.cpp compiling a relation's subscriptions (filters, policies)
@@ -46,8 +47,6 @@ PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 }
-
-static const char *const broadcast_prefix = "realtime.broadcast";
 
 /* Skipped changes between two progress reports, so long filtered transactions keep
  * the walsender's peer informed (PG 15 does not do it for the plugin). */
@@ -173,6 +172,30 @@ read_rows(RowChange *doc, RelationEntry *entry, Relation rel, ReorderBufferChang
 	doc->old_record = oldrow;
 }
 
+/*
+ * A change of realtime.messages: an inserted broadcast row becomes its BROADCAST
+ * document; the table's other rows and changes are never emitted (not even with
+ * include-unmatched).
+ */
+static void
+handle_message_change(LogicalDecodingContext *ctx, PluginState *state, RelationEntry *entry,
+					  Relation rel, ReorderBufferChange *change, int64 change_index)
+{
+	ReorderBufferTupleBuf *newtuple = change->data.tp.newtuple;
+	BroadcastRow row;
+
+	if (change->action != REORDER_BUFFER_CHANGE_INSERT || newtuple == NULL ||
+		!read_broadcast_row(&newtuple->tuple, RelationGetDescr(rel), &entry->messages, &row))
+	{
+		note_skipped(ctx, state);
+		return;
+	}
+	OutputPluginPrepareWrite(ctx, true);
+	write_broadcast(ctx->out, &state->txn.text, change_index, &row);
+	OutputPluginWrite(ctx, true);
+	state->txn.emitted = true;
+}
+
 static void
 handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 			  ReorderBufferChange *change)
@@ -193,6 +216,11 @@ handle_change(LogicalDecodingContext *ctx, PluginState *state, Relation rel,
 	{
 		/* Feeds the index; never emitted (its rows hold clients' JWT claims). */
 		feed_apply_change(state, entry, rel, change);
+		return;
+	}
+	if (entry->kind == RelationKind::Messages)
+	{
+		handle_message_change(ctx, state, entry, rel, change, change_index);
 		return;
 	}
 	index = state->relations.index_for(entry, rel, state->subscriptions);
@@ -362,37 +390,6 @@ rt_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 }
 
 static void
-rt_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr message_lsn,
-		   bool transactional, const char *prefix, Size message_size, const char *message)
-{
-	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
-	MemoryContext old;
-	int64		change_index;
-
-	/* Broadcasts are transactional: delivered only if their transaction commits. */
-	if (!transactional)
-		return;
-	change_index = state->txn.next_change_index++;
-	if (strcmp(prefix, broadcast_prefix) != 0)
-		return;
-
-	old = MemoryContextSwitchTo(state->change_memory);
-	if (broadcast_content_is_object(message, message_size))
-	{
-		OutputPluginPrepareWrite(ctx, true);
-		write_broadcast(ctx->out, &state->txn.text, change_index, message, message_size);
-		OutputPluginWrite(ctx, true);
-		state->txn.emitted = true;
-	}
-	else
-		ereport(WARNING,
-				(errmsg("pg_realtime: skipped a \"%s\" message that is not a JSON object",
-						broadcast_prefix)));
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(state->change_memory);
-}
-
-static void
 rt_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
 	PluginState *state = static_cast<PluginState *>(ctx->output_plugin_private);
@@ -424,6 +421,5 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->change_cb = rt_change;
 	cb->truncate_cb = rt_truncate;
 	cb->commit_cb = rt_commit;
-	cb->message_cb = rt_message;
 	cb->shutdown_cb = rt_shutdown;
 }

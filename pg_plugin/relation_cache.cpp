@@ -180,6 +180,11 @@ RelationCache::build(RelationEntry *entry, Relation rel)
 	if (relation_is_subscription_table(rel) &&
 		subscription_layout(RelationGetDescr(rel), &entry->layout))
 		entry->kind = RelationKind::Subscriptions;
+	else if (relation_is_message_partition(rel))
+	{
+		entry->kind = RelationKind::Messages;
+		message_layout(rel, &entry->messages);
+	}
 	else
 	{
 		entry->kind = RelationKind::User;

@@ -19,6 +19,7 @@
 #define PG_REALTIME_RELATION_CACHE_H
 
 #include "pg_headers.h"
+#include "message_catalog.h"
 #include "policy_template.h"
 #include "relation_shape.h"
 #include "subscription_catalog.h"
@@ -30,7 +31,9 @@
 enum class RelationKind : uint8
 {
 	User,						/* a table whose changes may be emitted */
-	Subscriptions				/* realtime.subscription: feeds the index, never emitted */
+	Subscriptions,				/* realtime.subscription: feeds the index, never emitted */
+	Messages					/* a partition of realtime.messages: its broadcasts, and
+								 * nothing else, are emitted (never matched) */
 };
 
 /* A role's policy template for the relation (see policy_template.h). */
@@ -49,6 +52,7 @@ struct RelationEntry
 	MemoryContext memory = nullptr; /* shape, layout, watch list, templates and the index */
 	RelationShape *shape = nullptr;
 	SubscriptionLayout layout = {};
+	MessageLayout messages = {};
 	/* What subscriptions that apply to it watch: relid, its ancestors, maybe its schema. */
 	int			nwatched = 0;
 	WatchKey   *watched = nullptr;

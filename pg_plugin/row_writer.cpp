@@ -303,45 +303,29 @@ write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes
 	appendStringInfoChar(out, '}');
 }
 
-bool
-broadcast_content_is_object(const char *content, Size size)
-{
-	JsonLexContext *lex;
-	Size		first = 0;
-
-	while (first < size && isspace((unsigned char) content[first]))
-		first++;
-	if (first == size || content[first] != '{')
-		return false;
-	/* The lexer may point into the text but needs no terminator; copy to be safe. */
-	lex = makeJsonLexContextCstringLen(pnstrdup(content, size), (int) size,
-									   GetDatabaseEncoding(), false);
-	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
-}
-
 void
-write_broadcast(StringInfo out, const TxnText *txn, int64 change_index, const char *content,
-				Size size)
+write_broadcast(StringInfo out, const TxnText *txn, int64 change_index, const BroadcastRow *row)
 {
-	Size		open = 0;
-	Size		close = size;
-	bool		empty = true;
-
-	/* Splice the object's members between our own: {"type":...,<members>,...}. */
-	while (content[open] != '{')
-		open++;
-	while (content[close - 1] != '}')
-		close--;
-	close--;
-	for (Size i = open + 1; i < close && empty; i++)
-		empty = isspace((unsigned char) content[i]);
-
-	appendStringInfoString(out, "{\"type\":\"BROADCAST\"");
-	if (!empty)
+	appendStringInfoString(out, "{\"type\":\"BROADCAST\",\"topic\":");
+	append_json_string(out, row->topic, row->topic_len);
+	appendStringInfoString(out, ",\"event\":");
+	append_json_string(out, row->event, row->event_len);
+	if (row->binary)
 	{
-		appendStringInfoChar(out, ',');
-		appendBinaryStringInfo(out, content + open + 1, (int) (close - open - 1));
+		appendStringInfoString(out, ",\"binary_payload\":");
+		append_json_base64(out, row->binary, row->binary_len);
 	}
+	else
+	{
+		appendStringInfoString(out, ",\"payload\":");
+		JsonbToCString(out, &row->payload->root, VARSIZE(row->payload));
+	}
+	appendStringInfoString(out, row->is_private ? ",\"private\":true" : ",\"private\":false");
+	appendStringInfoString(out, ",\"id\":");
+	if (row->has_id)
+		append_json_cstring(out, DatumGetCString(DirectFunctionCall1(uuid_out, row->id)));
+	else
+		appendStringInfoString(out, "null");
 	write_txn_fields(out, txn);
 	appendStringInfoString(out, ",\"change_index\":");
 	append_json_int64(out, change_index);

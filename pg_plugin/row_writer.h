@@ -4,7 +4,7 @@
  * Owns the output format (design 3.3 and docs/architecture.md, "Output"): row change
  * documents (INSERT, UPDATE, DELETE with columns, record, old_record, targets, errors and
  * the 413 rule; views, checks, check_row and failed when row level security or column
- * privileges need them), BROADCAST documents spliced from the message's JSON object,
+ * privileges need them), BROADCAST documents of the broadcast rows of realtime.messages,
  * and SUBSCRIBED documents. Each value is written by its column's ValueFormat, as
  * Supabase sends it (json_value.h). Plain code writing into a StringInfo.
  */
@@ -13,6 +13,7 @@
 
 #include "pg_headers.h"
 #include "json_text.h"
+#include "message_catalog.h"
 #include "relation_shape.h"
 #include "row_view.h"
 #include "subscription_index.h"
@@ -52,11 +53,12 @@ bool		match_order(const Match &a, const Match &b);
 
 void		write_row_change(StringInfo out, const RowChange *change, int64 max_record_bytes);
 
-/* True if the message content is one JSON object (so it can be spliced). */
-bool		broadcast_content_is_object(const char *content, Size size);
-
+/*
+ * BROADCAST: topic, event, payload (the jsonb as its text) or binary_payload (base64),
+ * private and id, then the transaction's fields and change_index.
+ */
 void		write_broadcast(StringInfo out, const TxnText *txn, int64 change_index,
-							const char *content, Size size);
+							const BroadcastRow *row);
 
 /* SUBSCRIBED: the subscriptions a transaction inserted, sorted by node, then id. */
 void		write_subscribed(StringInfo out, const TxnText *txn, int64 change_index,

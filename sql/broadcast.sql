@@ -1,6 +1,6 @@
 -- Broadcast from SQL: Supabase's realtime.send, send_binary and broadcast_changes, and our
 -- realtime.broadcast. All of them store the message as a row of realtime.messages in the
--- caller's transaction; the row's trigger (messages.sql) delivers it once that commits.
+-- caller's transaction; the output plugin delivers it once that commits (messages.sql).
 
 -- Supabase's realtime.send and send_binary, with their behaviour: the message is inserted
 -- as the calling role (so realtime.messages' INSERT policies apply, with realtime.topic()

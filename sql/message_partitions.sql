@@ -16,7 +16,8 @@ $fn$;
 -- It is made as a plain table and then attached: ATTACH takes SHARE UPDATE EXCLUSIVE on
 -- realtime.messages, which neither waits for nor blocks the inserts of send() and of
 -- authorization checks, where CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE.
--- Attaching adds the table's indexes and its delivery trigger to the partition. A day
+-- Attaching adds the table's indexes to the partition; the output plugin recognises a
+-- partition by its root, so its broadcasts are delivered from the first insert. A day
 -- that another partition already covers fails to attach (invalid_object_definition).
 CREATE FUNCTION realtime._create_message_partition(for_day date)
 RETURNS text

@@ -1,5 +1,5 @@
 -- realtime.messages (Supabase's table behind Realtime Authorization and broadcasts from
--- the database), realtime.topic(), and the trigger that delivers its broadcast rows.
+-- the database) and realtime.topic().
 
 -- Supabase's columns, types and defaults, except that the timestamps are taken in UTC
 -- whatever the session's TimeZone (partitions are UTC days, replay's "since" is a UTC
@@ -46,34 +46,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Every committed broadcast row is delivered, however it was inserted (realtime.send,
--- broadcast_changes, realtime.broadcast, or a plain INSERT as Supabase allows): the row
--- becomes a transactional logical message, so clients get it only once the inserting
--- transaction (and subtransaction) commits, in commit order with the row changes around
--- it. The id is the row's, so a client can match what it receives live with what replay
--- returns. A binary payload travels as base64 (logical messages here carry JSON text).
--- It runs as the extension's owner, so a site may revoke pg_logical_emit_message from
--- PUBLIC (which otherwise lets any role emit a broadcast past the table's policies).
-CREATE FUNCTION realtime._deliver_message()
-RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-BEGIN
-    PERFORM pg_logical_emit_message(true, 'realtime.broadcast',
-        CASE WHEN NEW.binary_payload IS NULL
-             THEN json_build_object('topic', NEW.topic, 'event', NEW.event, 'payload', NEW.payload,
-                                    'private', NEW.private, 'id', NEW.id)
-             ELSE json_build_object('topic', NEW.topic, 'event', NEW.event,
-                                    'binary_payload', translate(encode(NEW.binary_payload, 'base64'), E'\n', ''),
-                                    'private', NEW.private, 'id', NEW.id)
-        END::text);
-    RETURN NULL;
-END;
-$$;
-
--- Only rows Supabase would broadcast: authorization probes (no event, no payload) and
--- presence rows never are.
-CREATE TRIGGER messages_deliver
-    AFTER INSERT ON realtime.messages
-    FOR EACH ROW
-    WHEN (NEW.extension = 'broadcast' AND NEW.event IS NOT NULL AND NEW.private IS NOT NULL
-          AND (NEW.payload IS NOT NULL OR NEW.binary_payload IS NOT NULL))
-    EXECUTE FUNCTION realtime._deliver_message();
+-- broadcast_changes, realtime.broadcast, or a plain INSERT as Supabase allows): the
+-- output plugin decodes the inserts into the partitions of this table and emits each row
+-- with Supabase's conditions (extension 'broadcast', an event, a payload or a binary
+-- payload, private not null) as a BROADCAST document, in commit order, once the
+-- inserting transaction and subtransaction commit. No trigger and no logical message is
+-- involved, so only rows that the table's grants and policies let in are broadcast.

@@ -1,6 +1,8 @@
 """Broadcast from the database: realtime.send, send_binary, broadcast_changes (the docs'
-trigger) and realtime.broadcast store a row of realtime.messages in the caller's
-transaction, and the plugin emits one BROADCAST document for it once that commits."""
+trigger), realtime.broadcast and a plain INSERT store a row of realtime.messages in the
+caller's transaction, and the plugin, which decodes that table's inserts, emits one
+BROADCAST document for it once that commits. Nothing else broadcasts: a logical message
+any role can emit does not."""
 import base64
 import json
 
@@ -226,13 +228,60 @@ def test_payload_of_any_size_and_json_survives(app_db, slot):
     assert doc["payload"] == {**payload, "id": doc["id"]}
 
 
-def test_sites_may_revoke_logical_messages_from_users(app_db, slot):
-    """Delivery does not need the sender to be allowed pg_logical_emit_message, so a site
-    can take it away from roles that could otherwise emit broadcasts past the policies."""
-    app_db.execute("""REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC;
-                      CREATE POLICY "send" ON realtime.messages FOR INSERT TO authenticated WITH CHECK (true)""")
-    assert as_user(app_db, user(ALICE), "SELECT realtime.send('{}', 'allowed', 'room1')") == []
+# Each way of broadcasting from SQL, as a statement that sends one message to room1.
+SENDERS = {
+    "send": "SELECT realtime.send('{\"k\": 1}', 'e', 'room1')",
+    "send_binary": "SELECT realtime.send_binary('\\x01'::bytea, 'e', 'room1')",
+    "broadcast": "SELECT realtime.broadcast('room1', 'e', '{\"k\": 1}')",
+    "broadcast_changes": "INSERT INTO todos VALUES (1, 'room1', 'milk')",
+    "insert": """INSERT INTO realtime.messages (topic, extension, event, payload, private)
+                 VALUES ('room1', 'broadcast', 'e', '{"k": 1}', false)""",
+}
+
+
+@pytest.mark.parametrize("way", SENDERS)
+def test_each_way_delivers_once_after_commit_and_never_when_rolled_back(app_db, slot, way):
+    app_db.execute(DOCS_TRIGGER.replace("'topic:' || ", ""))
+    conn = app_db.connect(autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(SENDERS[way])
+            conn.rollback()
+            cur.execute("SAVEPOINT s")
+            cur.execute(SENDERS[way])
+            cur.execute("ROLLBACK TO SAVEPOINT s")
+            cur.execute(SENDERS[way])
+            assert broadcasts(slot.peek()) == []  # stored, not delivered: not committed yet
+            conn.commit()
+    finally:
+        conn.close()
+    (doc,) = broadcasts(slot.get())
+    (row,) = stored(app_db)
+    assert (doc["topic"], doc["id"]) == ("room1", row["id"])
+    assert ("binary_payload" in doc) == (way == "send_binary")
+    assert broadcasts(slot.get()) == []
+
+
+def test_a_plain_insert_allowed_by_a_policy_is_delivered(app_db, slot):
+    insert = """INSERT INTO realtime.messages (topic, extension, event, payload, private)
+                VALUES (%s, 'broadcast', %s, '{}', true)"""
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):  # RLS, no policy yet
+        as_user(app_db, user(ALICE), insert, (f"room:{ALICE}", "before the policy"))
+    app_db.execute("""CREATE POLICY "insert into own room" ON realtime.messages FOR INSERT TO authenticated
+                      WITH CHECK (topic = 'room:' || (SELECT auth.uid())::text)""")
+    as_user(app_db, user(ALICE), insert, (f"room:{ALICE}", "allowed"))
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-        as_user(app_db, user(ALICE), """SELECT pg_logical_emit_message(true, 'realtime.broadcast',
-                                        '{"topic": "room1", "event": "forged"}')""")
-    assert [d["event"] for d in broadcasts(slot.get())] == ["allowed"]
+        as_user(app_db, user(ALICE), insert, (f"room:{BOB}", "refused"))
+    assert [(d["event"], d["topic"], d["private"]) for d in broadcasts(slot.get())] == [
+        ("allowed", f"room:{ALICE}", True)]
+
+
+def test_a_forged_logical_message_is_not_delivered(app_db, slot):
+    """pg_logical_emit_message is executable by every role; a message with the prefix
+    broadcasts once used is not a broadcast (the policies on realtime.messages decide)."""
+    forged = """SELECT pg_logical_emit_message(true, 'realtime.broadcast',
+                '{"topic": "room1", "event": "forged", "payload": {}, "private": true, "id": "x"}')"""
+    as_user(app_db, user(ALICE), forged)
+    app_db.execute(forged)
+    app_db.execute("SELECT realtime.send('{}', 'sent', 'room1')")
+    assert [d["event"] for d in broadcasts(slot.get())] == ["sent"]
