@@ -1,7 +1,9 @@
 /*
- * filter.cpp: compiled filter conditions (see filter.h). Plain code only.
+ * filter.cpp: compiled filter conditions (see filter.h), and the check realtime.subscribe
+ * makes with them. Plain code only.
  */
 #include "filter.h"
+#include "tuple_desc.h"
 
 /*
  * Types whose equal values are always the same by-value Datum. (Not floats: -0 = 0 and
@@ -318,4 +320,43 @@ filter_holds(const CompiledFilter *filter, bool isnull, Datum value)
 			filter->negate;
 	truth = operator_truth(filter, value);
 	return truth != Truth::Unknown && (truth == Truth::True) != filter->negate;
+}
+
+/* ---- for realtime.subscribe ---- */
+
+extern "C"
+{
+PG_FUNCTION_INFO_V1(pg_realtime_filter_op_supported);
+}
+
+/*
+ * realtime._filter_op_supported(entity, col, op): whether filter_compile will accept the
+ * comparison op (eq..gte, in, isdistinct) on that column. A type can have the SQL
+ * operator and no default btree or hash operator class (box has `=` and `<`), which is
+ * what the plugin compares with; realtime.subscribe refuses such a filter, rather than
+ * let the plugin make its subscription match nothing.
+ */
+Datum
+pg_realtime_filter_op_supported(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *column = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *opname = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	FilterOp	op;
+	Relation	rel;
+	AttrNumber	attnum;
+	bool		supported;
+
+	if (!parse_filter_op(opname, &op) || op == FilterOp::Is || pattern_op_symbol(op) != NULL)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("\"%s\" is not a comparison operator", opname)));
+	rel = table_open(relid, AccessShareLock);
+	attnum = attnum_by_name(RelationGetDescr(rel), column);
+	if (attnum == 0)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+						errmsg("column \"%s\" does not exist in table %s", column,
+							   RelationGetRelationName(rel))));
+	supported = column_ops_support(column_ops_create(RelationGetDescr(rel), attnum), op);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(supported);
 }

@@ -37,6 +37,15 @@ RETURNS oid
 AS '$libdir/pg_realtime', 'pg_realtime_pattern_operator'
 LANGUAGE C STABLE STRICT;
 
+-- Whether the output plugin can evaluate comparison op (eq, neq, lt, lte, gt, gte, in,
+-- isdistinct) on column col of entity: it compares with the default btree (or, for
+-- equality, hash) operator class of the column's type, which some types that have the
+-- SQL operator lack (box has `=` and `<`). See pg_plugin/filter.cpp.
+CREATE FUNCTION realtime._filter_op_supported(entity regclass, col text, op text)
+RETURNS boolean
+AS '$libdir/pg_realtime', 'pg_realtime_filter_op_supported'
+LANGUAGE C STABLE STRICT;
+
 -- "abc" -> abc, a backslash standing for the character after it; anything else (not
 -- quoted, or not closed by its last character) is returned as it is, quotes included.
 CREATE FUNCTION realtime._unquote(s text)
@@ -228,6 +237,13 @@ BEGIN
             RAISE EXCEPTION 'operator % is not supported for column "%" of type %', op, col, col_type
                 USING ERRCODE = 'undefined_function';
         END;
+        IF op NOT LIKE 'is.%' AND NOT realtime._filter_op_supported(entity, col, op) THEN
+            RAISE EXCEPTION 'operator % is not supported for column "%" of type %', op, col, col_type
+                USING ERRCODE = 'undefined_function',
+                      DETAIL = format('The output plugin compares values with a default %s operator class, which type %s does not provide.',
+                                      CASE WHEN op IN ('lt', 'lte', 'gt', 'gte') THEN 'btree' ELSE 'btree or hash' END,
+                                      col_type);
+        END IF;
     END LOOP;
 
     bad := realtime._first_invalid_value(input_call, value_list);

@@ -180,3 +180,55 @@ def test_a_bad_value_deep_in_a_long_filter_is_named(db, table):
     assert err.value.diag.message_primary.startswith(
         'invalid value "12x" for column "user_id" of type integer in filter "user_id=eq.12x"')
     assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+# Filters whose SQL operator exists but that the plugin cannot evaluate: it compares with
+# the type's default btree (or, for equality, hash) operator class, and box has `=` and
+# `<` but neither class; nor do arrays of box or domains over it.
+NOT_COMPARABLE = ['b=eq."(1,1),(0,0)"', 'b=in.("(1,1),(0,0)")', 'b=not.eq."(1,1),(0,0)"',
+                  'b=not.in.("(1,1),(0,0)")', 'b=isdistinct."(1,1),(0,0)"', 'b=lt."(1,1),(0,0)"',
+                  'b=gte."(1,1),(0,0)"', 'bs=eq."{(1,1),(0,0)}"', 'd=eq."(1,1),(0,0)"']
+
+
+@pytest.mark.parametrize("text", NOT_COMPARABLE)
+def test_comparisons_the_plugin_cannot_evaluate_are_refused(db, text):
+    db.execute("CREATE DOMAIN boxed AS box")
+    db.execute("CREATE TABLE shapes (id int PRIMARY KEY, b box, bs box[], d boxed)")
+    column, op = text.split("=")[0], text.split("=")[1].removeprefix("not.").split(".")[0]
+    col_type = {"b": "box", "bs": "box[]", "d": "boxed"}[column]
+    with pytest.raises(psycopg2.Error) as err:
+        subscribe(db, "n", "shapes", text)
+    assert err.value.diag.message_primary == (
+        f'operator {op} is not supported for column "{column}" of type {col_type}')
+    assert err.value.pgcode == "42883" and "operator class" in err.value.diag.message_detail
+    assert db.scalar("SELECT count(*) FROM realtime.subscription") == 0
+
+
+def test_comparisons_the_plugin_can_evaluate_are_kept(db, slot):
+    """xid has equality through its hash operator class only; is null takes any type."""
+    db.execute("CREATE TABLE shapes (id int PRIMARY KEY, b box, x xid)")
+    by_xid = subscribe(db, "n", "shapes", "x=eq.5")
+    by_null = subscribe(db, "n", "shapes", "b=is.null")
+    with pytest.raises(psycopg2.Error, match="operator lt is not supported"):
+        subscribe(db, "n", "shapes", "x=lt.5")
+    db.execute("INSERT INTO shapes VALUES (1, NULL, '5'), (2, '(1,1),(0,0)', '5'), (3, NULL, '6')")
+    got = {d["record"]["id"]: sorted(d["targets"]["n"]) for d in slot.get()}
+    assert got == {1: sorted([by_xid, by_null]), 2: [by_xid], 3: [by_null]}
+
+
+def test_a_comparison_stored_around_subscribe_matches_nothing_with_a_warning(db, slot):
+    """The plugin keeps its own check for rows written past realtime.subscribe (or a
+    column whose type changed since): that subscription matches nothing, decoding goes
+    on for the others."""
+    db.execute("CREATE TABLE shapes (id int PRIMARY KEY, b box)")
+    good = subscribe(db, "n", "shapes", "id=eq.1")
+    bad = db.scalar("""INSERT INTO realtime.subscription (node_id, entity, filters, claims_role)
+                       VALUES ('n', 'shapes', '[{"column": "b", "op": "eq", "values": ["(1,1),(0,0)"]}]',
+                               current_user) RETURNING id""")
+    db.execute("INSERT INTO shapes VALUES (1, '(1,1),(0,0)'), (2, '(1,1),(0,0)')")
+    db.conn.notices.clear()
+    (doc,) = slot.get()
+    failure = 'filter eq on column "b": operator eq is not supported for type box'
+    assert (doc["record"]["id"], doc["targets"]) == (1, {"n": [good]})
+    assert doc["failed"] == {"n": [{"id": bad, "message": failure}]}
+    assert any(failure in n for n in db.conn.notices)
