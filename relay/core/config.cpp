@@ -71,6 +71,7 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--max-payload-bytes", lim.max_payload_bytes, "Largest inbound WebSocket message or HTTP body");
     option(app, "--max-send-queue-bytes", lim.max_send_queue_bytes, "Bytes queued to a slow client before it is disconnected");
     option(app, "--idle-timeout", lim.idle_timeout_s, "Seconds of client silence before its socket is closed");
+    option(app, "--handshake-timeout-ms", lim.handshake_timeout_ms, "Time a client has to send a whole WebSocket upgrade or HTTP request");
     option(app, "--resume-grace", cfg.resume_grace_s, "Seconds a restarted node keeps its old subscriptions for reconnecting clients");
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
@@ -112,8 +113,9 @@ void check(Config& cfg, const Raw& raw) {
         fail("--cluster-bind must look like tcp://HOST:PORT, got '" + cfg.cluster_bind + "'");
     if (lim.max_channels_per_client <= 0 || lim.max_joins_per_second <= 0 || lim.max_events_per_second <= 0 ||
         lim.max_payload_bytes < 1024 || lim.max_send_queue_bytes < 4096 || lim.max_connections < 0 ||
-        lim.idle_timeout_s <= 0)
-        fail("limits must be positive (--max-payload-bytes >= 1024, --max-send-queue-bytes >= 4096)");
+        lim.idle_timeout_s <= 0 || lim.handshake_timeout_ms < 100)
+        fail("limits must be positive (--max-payload-bytes >= 1024, --max-send-queue-bytes >= 4096, "
+             "--handshake-timeout-ms >= 100)");
     if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
         fail("--peer-down-ms must be at least twice --heartbeat-ms");
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");

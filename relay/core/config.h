@@ -18,6 +18,7 @@ struct Limits {
     int64_t max_payload_bytes = 1 << 20; // one inbound WebSocket message
     int64_t max_send_queue_bytes = 4 << 20;  // per connection, then it is disconnected
     int idle_timeout_s = 60;             // a socket silent this long is closed
+    int handshake_timeout_ms = 5000;     // a WebSocket upgrade or HTTP request must arrive whole within it
 };
 
 struct Config {

@@ -55,6 +55,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_subscriptions", "gauge", "postgres_changes bindings of this node's clients", subscriptions);
     metric(out, "realtime_connections_total", "counter", "Client connections accepted", connections_total);
     metric(out, "realtime_connections_refused_total", "counter", "Client connections refused (auth, limits)", connections_refused);
+    metric(out, "realtime_requests_timed_out_total", "counter", "Handshakes and HTTP requests closed for not arriving within --handshake-timeout-ms", requests_timed_out);
     metric(out, "realtime_messages_in_total", "counter", "WebSocket messages received from clients", messages_in);
     metric(out, "realtime_messages_out_total", "counter", "WebSocket messages written to clients", messages_out);
     metric(out, "realtime_bytes_in_total", "counter", "Bytes received from clients", bytes_in);

@@ -31,6 +31,7 @@ struct Metrics {
     Gauge subscriptions{0};
     Counter connections_total{0};
     Counter connections_refused{0};
+    Counter requests_timed_out{0};  // handshakes and HTTP requests not complete in time
     Counter messages_in{0};
     Counter messages_out{0};
     Counter bytes_in{0};

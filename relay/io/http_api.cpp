@@ -77,9 +77,6 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
 std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req) {
     JwtResult auth = hub_.auth().verify(bearer_token(req), static_cast<int64_t>(time(nullptr)));
     if (!auth.ok) return message_response(401, "Unauthorized");
-    if (req.too_large)
-        return message_response(413, "Payload too large: the limit is " + std::to_string(cfg_.limits.max_payload_bytes) +
-                                         " bytes");
     return std::nullopt;
 }
 

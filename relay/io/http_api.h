@@ -21,8 +21,7 @@ struct HttpRequest {
     std::string apikey;         // the apikey header
     std::string content_type;
     bool private_query = false;  // ?private=true
-    std::string body;
-    bool too_large = false;
+    std::string body;  // within --max-payload-bytes (checked from Content-Length)
 };
 
 struct HttpResponse {
@@ -43,7 +42,7 @@ public:
 private:
     HttpResponse broadcast(const HttpRequest& req);
     HttpResponse broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event);
-    // Authorization and size checks common to both broadcast endpoints; empty when fine.
+    // The authorization check common to both broadcast endpoints; empty when fine.
     std::optional<HttpResponse> refuse(const HttpRequest& req);
     void publish(const std::vector<BroadcastMsg>& batch);
     HttpResponse health();

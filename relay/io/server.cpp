@@ -28,6 +28,9 @@ constexpr size_t kCoalesceBytes = 256 * 1024;  // one write gathers queued frame
 // already waiting before it writes what that input produced.
 constexpr int64_t kBatchWindowUs = 2000;
 
+// How often requests past their deadline (--handshake-timeout-ms) are looked for.
+constexpr int64_t kSweepUs = 100 * 1000;
+
 bool is_websocket_path(std::string_view path) {
     return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
            path == "/realtime/v1/websocket/";
@@ -38,12 +41,14 @@ bool is_websocket_path(std::string_view path) {
 struct Server::Timer {
     lws_sorted_usec_list_t sul;  // first: the callback gets its address
     Server* server;
+    void (Server::*fire)();
 };
 
 Server::Server(const Config& cfg, Metrics& metrics)
     : cfg_(cfg), metrics_(metrics), mailbox_([this] {
           if (context_) lws_cancel_service(context_);
       }),
+      requests_(cfg.limits.handshake_timeout_ms),
       scratch_() {}
 
 Server::~Server() {
@@ -65,6 +70,28 @@ static const lws_protocols kProtocols[] = {
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
+// The requests a few hundred slow clients cannot exhaust: lws gives each connection a
+// header table while its request is read (8 KiB, allocated as needed), and a connection
+// that finds them all taken waits for one. With every request bounded by
+// --handshake-timeout-ms, holding all of them takes thousands of new sockets a second.
+constexpr unsigned short kHeaderTables = 4096;
+
+void Server::fill_context_info(lws_context_creation_info& info) {
+    memset(&info, 0, sizeof info);
+    info.port = cfg_.listen_port;
+    info.iface = cfg_.listen_host.c_str();
+    info.protocols = kProtocols;
+    info.user = this;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.max_http_header_data = 8192;
+    info.max_http_header_pool = kHeaderTables;
+    // lws's own bound on holding a header table (whole seconds), behind our deadline.
+    info.timeout_secs_ah_idle = static_cast<unsigned>((cfg_.limits.handshake_timeout_ms + 999) / 1000);
+    info.timeout_secs = 20;
+    info.retry_and_idle_policy = &kNoValidityTimers;
+    info.pt_serv_buf_size = 64 * 1024;
+}
+
 bool Server::start() {
     hub_ = std::make_unique<Hub>(cfg_, *this, metrics_, db_, cluster_);
     refresh_clock();
@@ -73,17 +100,7 @@ bool Server::start() {
     lws_set_log_level(LLL_ERR | (cfg_.log_level == log::Level::Debug ? LLL_WARN : 0), nullptr);
 
     lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = cfg_.listen_port;
-    info.iface = cfg_.listen_host.c_str();
-    info.protocols = kProtocols;
-    info.user = this;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.max_http_header_data = 8192;
-    info.max_http_header_pool = 256;
-    info.timeout_secs = 20;
-    info.retry_and_idle_policy = &kNoValidityTimers;
-    info.pt_serv_buf_size = 64 * 1024;
+    fill_context_info(info);
     // lws's own loop polls every descriptor on every turn, which at 10 000 connections
     // costs more than the messages themselves; libev's epoll only reports ready ones.
     // The loop is ours (foreign to lws), so run() decides when to stop turning it.
@@ -108,13 +125,28 @@ bool Server::start() {
         return false;
     }
     max_connections_ = cfg_.limits.max_connections;
-    tick_timer_ = std::make_unique<Timer>();
-    memset(&tick_timer_->sul, 0, sizeof tick_timer_->sul);
-    tick_timer_->server = this;
-    lws_sul_schedule(context_, 0, &tick_timer_->sul,
-                     [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->on_tick(); },
-                     LWS_US_PER_SEC);
+    tick_timer_ = make_timer(&Server::on_tick);
+    schedule(*tick_timer_, LWS_US_PER_SEC);
+    sweep_timer_ = make_timer(&Server::sweep_requests);
+    schedule(*sweep_timer_, kSweepUs);
     return true;
+}
+
+std::unique_ptr<Server::Timer> Server::make_timer(void (Server::*fire)()) {
+    auto t = std::make_unique<Timer>();
+    memset(&t->sul, 0, sizeof t->sul);
+    t->server = this;
+    t->fire = fire;
+    return t;
+}
+
+void Server::schedule(Timer& t, int64_t us) {
+    lws_sul_schedule(context_, 0, &t.sul,
+                     [](lws_sorted_usec_list_t* sul) {
+                         Timer* timer = reinterpret_cast<Timer*>(sul);
+                         (timer->server->*timer->fire)();
+                     },
+                     us);
 }
 
 // Adaptive batching. lws reads at most rx_buffer_size (1 KB, a few messages) from a
@@ -213,8 +245,12 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
         case LWS_CALLBACK_CLOSED:
             self->on_closed(user);
             return 0;
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+            self->requests_.start(wsi, mono_ms());  // its request must arrive in time
+            return 0;
         case LWS_CALLBACK_WSI_DESTROY:
             self->pending_upgrades_.erase(wsi);
+            self->requests_.finish(wsi);
             forget_http(session);
             return 0;
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -271,6 +307,7 @@ int Server::on_established(lws* wsi, void* user) {
     auto* s = static_cast<Session*>(user);
     PendingUpgrade up = std::move(it->second);
     pending_upgrades_.erase(it);
+    requests_.finish(wsi);
     s->conn = hub_->open(wsi, up.vsn, std::move(up.claims), std::move(up.token));
     return 0;
 }
@@ -366,10 +403,19 @@ void Server::on_wake() {
 void Server::on_tick() {
     refresh_clock();
     hub_->tick();
-    if (!shutting_down_)
-        lws_sul_schedule(context_, 0, &tick_timer_->sul,
-                         [](lws_sorted_usec_list_t* sul) { reinterpret_cast<Timer*>(sul)->server->on_tick(); },
-                         LWS_US_PER_SEC);
+    if (!shutting_down_) schedule(*tick_timer_, LWS_US_PER_SEC);
+}
+
+// Closes connections whose request did not arrive whole in time: a WebSocket upgrade,
+// or an HTTP request's headers and body (the first, or the next on a kept-alive
+// connection). Slow senders would otherwise hold lws's header tables for as long as
+// they trickle bytes.
+void Server::sweep_requests() {
+    for (lws* wsi : requests_.expired(mono_ms())) {
+        metrics_.requests_timed_out++;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+    }
+    schedule(*sweep_timer_, kSweepUs);
 }
 
 void Server::begin_shutdown() {
@@ -382,18 +428,15 @@ void Server::begin_shutdown() {
         return;
     }
     // Clients that do not answer the close handshake get 2 s.
-    shutdown_timer_ = std::make_unique<Timer>();
-    memset(&shutdown_timer_->sul, 0, sizeof shutdown_timer_->sul);
-    shutdown_timer_->server = this;
+    shutdown_timer_ = make_timer(&Server::finish_shutdown);
+    schedule(*shutdown_timer_, 2 * LWS_US_PER_SEC);
+}
+
+void Server::finish_shutdown() {
+    finished_ = true;
     // lws runs timers before it polls, in the same lws_service call: wake that poll, or
     // run() sees finished_ only at lws's next housekeeping, up to 30 s later.
-    lws_sul_schedule(context_, 0, &shutdown_timer_->sul,
-                     [](lws_sorted_usec_list_t* sul) {
-                         Server* s = reinterpret_cast<Timer*>(sul)->server;
-                         s->finished_ = true;
-                         lws_cancel_service(s->context_);
-                     },
-                     2 * LWS_US_PER_SEC);
+    lws_cancel_service(context_);
 }
 
 }  // namespace rt

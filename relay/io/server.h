@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relay/core/config.h"
+#include "relay/core/deadline_queue.h"
 #include "relay/hub/hub.h"
 #include "relay/hub/loop_inbound.h"
 #include "relay/core/mailbox.h"
@@ -18,6 +19,7 @@
 
 struct lws;
 struct lws_context;
+struct lws_context_creation_info;
 struct ev_loop;
 
 namespace rt {
@@ -75,8 +77,15 @@ private:
     void on_closed(void* user);
     void on_wake();
     void on_tick();
+    void sweep_requests();
     void begin_shutdown();
+    void finish_shutdown();
+    void fill_context_info(lws_context_creation_info& info);
+    struct Timer;
+    std::unique_ptr<Timer> make_timer(void (Server::*fire)());
+    void schedule(Timer& timer, int64_t us);
     int refuse_upgrade(lws* wsi, int status, const std::string& message);
+    int refuse_request(lws* wsi, int status, const std::string& message);
     // HTTP (server_http.cpp)
     int on_http(lws* wsi, Session* session, const char* path, size_t len);
     void on_http_body(Session* session, const char* in, size_t len);
@@ -100,8 +109,9 @@ private:
     bool shutting_down_ = false;
     bool finished_ = false;
     int max_connections_ = 0;
-    struct Timer;
+    DeadlineQueue<lws*> requests_;       // connections whose request has not arrived whole yet
     std::unique_ptr<Timer> tick_timer_;
+    std::unique_ptr<Timer> sweep_timer_;
     std::unique_ptr<Timer> shutdown_timer_;
     std::string scratch_;                // frames gathered into one write
     std::vector<Connection*> dirty_;     // connections with frames queued this loop turn

@@ -1,13 +1,16 @@
 // The HTTP side of the server: requests (and POST bodies) to the HTTP API, answers
-// written from the writeable callback, and the refusal of a WebSocket upgrade.
+// written from the writeable callback, bodies refused from their headers, and the
+// refusal of a WebSocket upgrade.
 #include <libwebsockets.h>
 
 #include <cstring>
 #include <memory>
 
+#include "relay/core/clock.h"
 #include "relay/io/lws_request.h"
 #include "relay/io/server.h"
 #include "relay/io/session.h"
+#include "relay/protocol/request_body.h"
 
 namespace rt {
 namespace {
@@ -36,6 +39,39 @@ int write_http_response(lws* wsi, const HttpResponse& r) {
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+const char* status_text(int status) {
+    switch (status) {
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 404: return "Not Found";
+        case 411: return "Length Required";
+        case 413: return "Payload Too Large";
+        case 429: return "Too Many Requests";
+        case 503: return "Service Unavailable";
+        default: return "Error";
+    }
+}
+
+// A whole HTTP/1.1 response written by hand, that says the connection closes: for
+// answers lws is not in a state to frame (during the upgrade, before a body).
+void write_raw_response(lws* wsi, int status, const std::string& json_body) {
+    std::string response = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) +
+                           "\r\ncontent-type: application/json\r\ncontent-length: " +
+                           std::to_string(json_body.size()) + "\r\nconnection: close\r\n\r\n" + json_body;
+    std::string buf(LWS_PRE, '\0');
+    buf += response;
+    lws_write(wsi, reinterpret_cast<unsigned char*>(&buf[LWS_PRE]), response.size(), LWS_WRITE_HTTP_FINAL);
+}
+
+std::string json_field(const char* name, const std::string& message) {
+    std::string body = "{\"";
+    body += name;
+    body += "\":";
+    json::append_string(body, message);
+    body.push_back('}');
+    return body;
+}
+
 }  // namespace
 
 int Server::on_http(lws* wsi, Session* session, const char* in, size_t len) {
@@ -51,24 +87,27 @@ int Server::on_http(lws* wsi, Session* session, const char* in, size_t len) {
     req.content_type = lws_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     req.private_query = lws_url_arg(wsi, "private=") == "true";
     if (post && !shutting_down_) {
-        // The body arrives in HTTP_BODY callbacks.
+        BodyVerdict body = check_request_body(lws_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
+                                              lws_header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING),
+                                              cfg_.limits.max_payload_bytes);
+        if (!body.accepted()) return refuse_request(wsi, body.status, body.message);
+        // The body arrives in HTTP_BODY callbacks, before the request's deadline.
         session->http = new HttpRequest(std::move(req));
+        session->http->body.reserve(static_cast<size_t>(body.length));
         return 0;
     }
+    requests_.finish(wsi);
     return answer_http(wsi, session, shutting_down_ ? HttpApi::unavailable() : http_->handle(req));
 }
 
+// lws hands over at most the Content-Length that check_request_body accepted.
 void Server::on_http_body(Session* session, const char* in, size_t len) {
-    if (!session || !session->http) return;
-    session->http->body.append(in, len);
-    if (static_cast<int64_t>(session->http->body.size()) > cfg_.limits.max_payload_bytes) {
-        session->http->too_large = true;
-        session->http->body.clear();
-    }
+    if (session && session->http) session->http->body.append(in, len);
 }
 
 int Server::on_http_body_done(lws* wsi, Session* session) {
-    if (!session || !session->http) return -1;
+    if (!session || !session->http) return -1;  // a refused request's body: now close
+    requests_.finish(wsi);
     HttpResponse r = http_->handle(*session->http);
     delete session->http;
     session->http = nullptr;
@@ -79,7 +118,9 @@ int Server::on_http_writeable(lws* wsi, Session* session) {
     if (!session || !session->response) return 0;
     std::unique_ptr<HttpResponse> r(session->response);
     session->response = nullptr;
-    return write_http_response(wsi, *r);
+    int rc = write_http_response(wsi, *r);
+    if (rc == 0) requests_.start(wsi, mono_ms());  // kept alive: the next request has the same time
+    return rc;
 }
 
 void Server::forget_http(Session* session) {
@@ -103,20 +144,19 @@ int Server::answer_http(lws* wsi, Session* session, HttpResponse response) {
 
 int Server::refuse_upgrade(lws* wsi, int status, const std::string& message) {
     metrics_.connections_refused++;
-    std::string body = "{\"error\":";
-    json::append_string(body, message);
-    body.push_back('}');
     // Written raw: during the upgrade lws would label its own status line HTTP/1.0,
     // which WebSocket clients reject before reading the status.
-    const char* text = status == 401 ? "Unauthorized" : status == 404 ? "Not Found" : status == 429 ? "Too Many Requests"
-                     : status == 503 ? "Service Unavailable" : "Bad Request";
-    std::string response = "HTTP/1.1 " + std::to_string(status) + " " + text +
-                           "\r\ncontent-type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
-                           "\r\nconnection: close\r\n\r\n" + body;
-    std::string buf(LWS_PRE, '\0');
-    buf += response;
-    lws_write(wsi, reinterpret_cast<unsigned char*>(&buf[LWS_PRE]), response.size(), LWS_WRITE_HTTP_FINAL);
+    write_raw_response(wsi, status, json_field("error", message));
     return 1;
+}
+
+// Answered at once, from the headers; what body the client still sends is read and
+// dropped (closing on unread input would reset the connection, and the client could
+// lose the answer), until it ends or the request's deadline closes the connection.
+int Server::refuse_request(lws* wsi, int status, const std::string& message) {
+    metrics_.protocol_errors++;
+    write_raw_response(wsi, status, json_field("message", message));
+    return 0;
 }
 
 }  // namespace rt
