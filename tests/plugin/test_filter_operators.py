@@ -227,15 +227,22 @@ def test_a_pattern_the_plugin_cannot_use_matches_nothing_and_decoding_goes_on(db
     text_regex, text_like = text_operator(db, "~"), text_operator(db, "~~")
     int_lt = db.scalar("SELECT oid::int FROM pg_operator WHERE oprname = '<' "
                        "AND oprleft = 'int'::regtype AND oprright = 'int'::regtype")
+    bad = []
     for filters in ([{"column": "s", "op": "match", "values": ["("], "operator": text_regex}],
                     [{"column": "s", "op": "like", "values": ["a\\"], "operator": text_like}],
                     [{"column": "s", "op": "like", "values": ["a%"], "operator": int_lt}],
                     [{"column": "s", "op": "like", "values": ["a%"]}]):
-        db.execute("INSERT INTO realtime.subscription (node_id, entity, filters) "
-                   "VALUES ('n', 't', %s::jsonb)", (psycopg2.extras.Json(filters),))
+        # claims_role names a role that may read t, so the filter is what fails.
+        bad.append(db.scalar("INSERT INTO realtime.subscription (node_id, entity, filters, claims_role) "
+                             "VALUES ('n', 't', %s::jsonb, current_user) RETURNING id",
+                             (psycopg2.extras.Json(filters),)))
     db.execute("INSERT INTO t VALUES (1, 'abc'), (2, 'a\\b'), (3, 'b')")
-    got = {d["record"]["id"]: d["targets"] for d in rows(slot.get())}
+    docs = rows(slot.get())
+    got = {d["record"]["id"]: d["targets"] for d in docs}
     assert got == {1: {"n": [good]}, 2: {"n": [good]}}
+    failed = [f for d in docs for f in (d.get("failed") or {}).get("n", [])]
+    assert sorted(f["id"] for f in failed) == sorted(bad)
+    assert all(f["message"].startswith("filter ") for f in failed), failed
 
 
 def test_more_distinct_regexes_than_postgres_caches(db, slot):
