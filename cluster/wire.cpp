@@ -6,7 +6,7 @@
 namespace rt::cluster {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 2: changes carry groups and notices (row level security)
 
 // Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
@@ -123,9 +123,13 @@ bool change_kind(In& in, ChangeEvent::Kind& k) {
     k = static_cast<ChangeEvent::Kind>(v);
     return true;
 }
+const auto kChangeGroup = [](auto& io, auto& g) {
+    return io.list(g.ids, [](auto& io2, auto& id) { return io2.i64(id); }) && io.str(g.payload);
+};
+const auto kNotice = [](auto& io, auto& n) { return io.i64(n.id) && io.str(n.message) && io.flag(n.ended); };
 const auto kChange = [](auto& io, auto& m) {
     return change_kind(io, m.kind) && io.u64(m.pos.commit_lsn) && io.u32(m.pos.change_index) &&
-           io.list(m.ids, [](auto& io2, auto& id) { return io2.i64(id); }) && io.str(m.payload);
+           io.list(m.groups, kChangeGroup) && io.list(m.notices, kNotice);
 };
 
 template <typename M, typename Fields>

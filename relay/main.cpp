@@ -102,7 +102,8 @@ std::function<std::string()> peers_json(rt::cluster::Mesh* mesh) {
 void build_slot_and_registry(const rt::Config& cfg, rt::Metrics& metrics, rt::LoopInbound& loop, Components& c) {
     if (!c.db) return;
     if (!cfg.no_replication)
-        c.slot = std::make_unique<rt::SlotHolder>(cfg, metrics, loop, c.slot_peers.get(), election(c.mesh.get()));
+        c.slot = std::make_unique<rt::SlotHolder>(cfg, metrics, loop, c.slot_peers.get(), *c.pool,
+                                                  election(c.mesh.get()));
     rt::SlotHolder* slot = c.slot.get();
     c.registry = std::make_unique<rt::cluster::Registry>(
         cfg, rt::registry_on(*c.registry_pool), c.mesh.get(), [slot] { return slot && slot->holding(); }, &loop);

@@ -53,6 +53,7 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--db", cfg.db, "libpq connection string of the Postgres database (required for Postgres Changes)");
     option(app, "--db-pool-size", cfg.db_pool_size, "Database connections for clients' joins and checks (one client uses one at a time)");
     option(app, "--db-statement-timeout-ms", cfg.db_statement_timeout_ms, "Longest a database statement of the relay may run, in milliseconds");
+    option(app, "--rls-check-timeout-ms", cfg.rls_check_timeout_ms, "Longest a row level security check of a change may run (the slot holder's realtime.check_rows); its candidates then get nothing and are told");
     option(app, "--slot", cfg.slot, "Logical replication slot to stream (created if missing)");
     app.add_flag("--no-replication", cfg.no_replication, "Never take the replication slot")
         ->envname(env_name("--no-replication"));
@@ -121,6 +122,7 @@ void check(Config& cfg, const Raw& raw) {
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");
     if (cfg.db_pool_size < 1 || cfg.db_pool_size > 256) fail("--db-pool-size must be between 1 and 256");
     if (cfg.db_statement_timeout_ms < 1) fail("--db-statement-timeout-ms must be positive");
+    if (cfg.rls_check_timeout_ms < 1) fail("--rls-check-timeout-ms must be positive");
 }
 
 }  // namespace

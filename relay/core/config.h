@@ -28,6 +28,7 @@ struct Config {
     std::string db;                      // libpq conninfo; empty: no Postgres Changes
     int db_pool_size = 4;                // connections for clients' database work
     int db_statement_timeout_ms = 5000;  // statement_timeout of every relay session but the slot's
+    int rls_check_timeout_ms = 2000;     // a row level security check (realtime.check_rows) of the slot holder
     std::string slot = "realtime_relay";
     bool no_replication = false;
     std::string jwt_secret;              // HS256/384/512 tokens; empty: none

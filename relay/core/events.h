@@ -53,14 +53,33 @@ struct OrphanRow {
     std::string sub;
 };
 
-// A change document for this node, ready for clients.
+// Recipients of one change that receive the same payload: the plain targets, or one
+// column view (and the candidates of a check that passed it).
+struct ChangeGroup {
+    std::vector<int64_t> ids;  // this node's subscription ids
+    std::string payload;       // Row: {"ids":[...],"data":{...}}; Subscribed: empty
+};
+
+// What the slot holder tells one binding besides changes: a system error for it
+// (a check that could not be made, or one that raised for its user). ended: the plugin
+// can no longer serve it (the document's "failed"): no more deliveries, its row goes.
+struct BindingNotice {
+    int64_t id = 0;
+    std::string message;
+    bool ended = false;
+};
+
+// A change document for this node, ready for clients: what the slot holder decided this
+// node's subscribers receive (decided once, on the holder).
 struct ChangeEvent {
     enum class Kind : uint8_t { Row, Subscribed };
     Kind kind = Kind::Row;
     ChangePos pos;
-    std::vector<int64_t> ids;  // this node's matching subscription ids
-    std::string payload;       // Row: {"ids":[...],"data":{...}}
-    int64_t received_us = 0;   // monotonic arrival on this node
+    std::vector<ChangeGroup> groups;     // Subscribed: one group, the ids now live
+    std::vector<BindingNotice> notices;  // Row only
+    int64_t received_us = 0;             // monotonic arrival on this node
+
+    bool empty() const { return groups.empty() && notices.empty(); }
 };
 
 // One presence entry, owned by one connection's membership of one channel on some node.

@@ -64,6 +64,9 @@ std::string Metrics::render() const {
     metric(out, "realtime_rate_limited_total", "counter", "Messages or joins refused by rate limits", rate_limited);
     metric(out, "realtime_slow_client_disconnects_total", "counter", "Clients disconnected for a full send queue", slow_client_disconnects);
     metric(out, "realtime_dropped_messages_total", "counter", "Messages that could not be delivered", dropped_messages);
+    metric(out, "realtime_rls_check_calls_total", "counter", "Row level security checks (realtime.check_rows calls) made", rls_check_calls);
+    metric(out, "realtime_rls_check_failures_total", "counter", "Row level security check calls that failed or timed out", rls_check_failures);
+    metric(out, "realtime_rls_check_waiting", "gauge", "Documents the slot holder holds for a check, or behind one", rls_check_waiting);
     metric(out, "realtime_broadcasts_total", "counter", "Broadcasts fanned out on this node", broadcasts);
     metric(out, "realtime_changes_received_total", "counter", "Change documents received from the slot or the mesh", changes_received);
     metric(out, "realtime_changes_delivered_total", "counter", "postgres_changes messages queued to clients", changes_delivered);

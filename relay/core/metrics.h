@@ -48,6 +48,9 @@ struct Metrics {
     Counter mesh_sent{0};
     Counter mesh_received{0};
     Counter mesh_dropped{0};       // refused at the high-water mark
+    Counter rls_check_calls{0};     // realtime.check_rows calls of the slot holder
+    Counter rls_check_failures{0};  // of them, failed or timed out (their candidates got nothing)
+    Gauge rls_check_waiting{0};     // documents waiting in the slot holder (for a check, or behind one)
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge peers_up{0};

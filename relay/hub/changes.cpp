@@ -17,6 +17,7 @@ constexpr size_t kMaxLiveBeforeBound = 100000;
 
 void Changes::bind(Member& m) {
     for (Binding& b : m.bindings) {
+        if (b.id <= 0) continue;  // refused at subscribe
         bindings_by_id_[b.id] = &m;
         if (live_before_bound_.erase(b.id)) b.live = true;
     }
@@ -26,7 +27,7 @@ void Changes::bind(Member& m) {
 void Changes::release(Member& m) {
     std::vector<int64_t> ids;
     for (const Binding& b : m.bindings) {
-        if (b.id == 0) continue;
+        if (b.id <= 0 || b.ended) continue;  // no row: failed at subscribe, or ended and removed
         bindings_by_id_.erase(b.id);
         ids.push_back(b.id);
     }
@@ -42,9 +43,14 @@ std::vector<Member*> Changes::lost(const std::unordered_set<int64_t>& present) c
 }
 
 void Changes::announce_if_live(Member& m) {
-    if (!m.joined || m.announced || m.bindings.empty()) return;
-    for (const Binding& b : m.bindings)
+    if (!m.joined || m.announced) return;
+    bool any = false;
+    for (const Binding& b : m.bindings) {
+        if (!b.error.empty()) continue;  // refused at subscribe: it never goes live
         if (!b.live) return;
+        any = true;
+    }
+    if (!any) return;
     m.announced = true;
     out_.system(m, "postgres_changes", "ok", errors::kSubscribedToPostgres);
 }
@@ -55,14 +61,16 @@ void Changes::deliver(const ChangeEvent& ev) {
         metrics_.changes_duplicate++;
         return;
     }
-    if (ev.kind == ChangeEvent::Kind::Subscribed)
-        mark_live(ev);
-    else
-        deliver_row(ev);
+    if (ev.kind == ChangeEvent::Kind::Subscribed) {
+        for (const ChangeGroup& g : ev.groups) mark_live(g.ids);
+        return;
+    }
+    for (const ChangeGroup& g : ev.groups) deliver_group(ev, g);
+    for (const BindingNotice& n : ev.notices) notify(n);
 }
 
-void Changes::mark_live(const ChangeEvent& ev) {
-    for (int64_t id : ev.ids) {
+void Changes::mark_live(const std::vector<int64_t>& ids) {
+    for (int64_t id : ids) {
         auto it = bindings_by_id_.find(id);
         if (it == bindings_by_id_.end()) {
             // The database's answer to the join has not reached us yet.
@@ -79,11 +87,11 @@ void Changes::mark_live(const ChangeEvent& ev) {
     }
 }
 
-void Changes::deliver_row(const ChangeEvent& ev) {
+void Changes::deliver_group(const ChangeEvent& ev, const ChangeGroup& group) {
     const uint64_t stamp = ++change_stamp_;
     std::vector<Member*> targets;
-    std::vector<std::vector<int64_t>> own_ids;  // per target, its ids among ev.ids
-    for (int64_t id : ev.ids) {
+    std::vector<std::vector<int64_t>> own_ids;  // per target, its ids among group.ids
+    for (int64_t id : group.ids) {
         auto it = bindings_by_id_.find(id);
         if (it != bindings_by_id_.end()) {
             Member* m = it->second;
@@ -99,10 +107,10 @@ void Changes::deliver_row(const ChangeEvent& ev) {
             }
             continue;
         }
-        resume_.hold(id, ev);
+        resume_.hold(id, ev, group);
     }
     // Members of one channel share its frames: serialize once per channel and version.
-    // Only a member all of whose ids are the event's can use ev.payload as it is; the
+    // Only a member all of whose ids are the group's can use its payload as it is; the
     // others get their own ids.
     std::vector<size_t> order(targets.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -112,8 +120,8 @@ void Changes::deliver_row(const ChangeEvent& ev) {
     const Channel* cached_for = nullptr;
     for (size_t i : order) {
         Member* m = targets[i];
-        if (own_ids[i].size() != ev.ids.size()) {
-            send(*m, payloads::narrowed(ev, std::move(own_ids[i])), nullptr);
+        if (own_ids[i].size() != group.ids.size()) {
+            send(*m, payloads::narrowed(group, std::move(own_ids[i])), nullptr);
             continue;
         }
         if (m->channel != cached_for) {
@@ -121,19 +129,34 @@ void Changes::deliver_row(const ChangeEvent& ev) {
             cache[1].reset();
             cached_for = m->channel;
         }
-        send(*m, ev, cache);
+        send(*m, group, cache);
     }
     if (!targets.empty() && ev.received_us)
         metrics_.decode_to_send.observe_ms(static_cast<double>(mono_us() - ev.received_us) / 1000.0);
 }
 
-void Changes::send(Member& m, const ChangeEvent& ev, FrameRef* cache) {
+// The slot holder tells a binding something: a system error on its channel; an ended
+// binding receives nothing more, and its row goes.
+void Changes::notify(const BindingNotice& n) {
+    auto it = bindings_by_id_.find(n.id);
+    if (it == bindings_by_id_.end()) return;  // gone, or another run's (the plugin says it again)
+    Member& m = *it->second;
+    out_.system(m, "postgres_changes", "error", n.message);
+    if (!n.ended) return;
+    bindings_by_id_.erase(it);
+    for (Binding& b : m.bindings)
+        if (b.id == n.id) b.ended = true;
+    metrics_.subscriptions.store(static_cast<int64_t>(bindings_by_id_.size()));
+    if (db_) db_->unsubscribe({n.id});
+}
+
+void Changes::send(Member& m, const ChangeGroup& group, FrameRef* cache) {
     Connection& conn = *m.conn;
     FrameRef local;
     FrameRef& frame = cache ? cache[static_cast<size_t>(conn.vsn)] : local;
     if (!frame) {
-        std::string buf = frame_buffer(ev.payload.size() + m.channel->topic.size() + 48);
-        phoenix::encode(buf, conn.vsn, std::nullopt, std::nullopt, m.channel->topic, "postgres_changes", ev.payload);
+        std::string buf = frame_buffer(group.payload.size() + m.channel->topic.size() + 48);
+        phoenix::encode(buf, conn.vsn, std::nullopt, std::nullopt, m.channel->topic, "postgres_changes", group.payload);
         frame = make_frame(std::move(buf), false);
     }
     metrics_.changes_delivered++;

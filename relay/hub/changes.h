@@ -1,8 +1,10 @@
 // Postgres Changes on the loop: subscription ids bound to memberships, the delivery of
 // change events to the members whose bindings they match (each member sees only its own
-// ids), and the "Subscribed to PostgreSQL" announcement once the decoder has every
-// binding of a member (a SUBSCRIBED document). Subscription rows themselves are made and
-// removed by the database pool, through DbPort.
+// ids; each group of an event as the slot holder decided it), the slot holder's notices
+// (a system error for a binding; an ended binding gets nothing more and its row goes),
+// and the "Subscribed to PostgreSQL" announcement once the decoder has every binding of
+// a member (a SUBSCRIBED document). Subscription rows themselves are made and removed by
+// the database pool, through DbPort.
 #pragma once
 
 #include <cstdint>
@@ -28,15 +30,17 @@ public:
     void release(Member& m);  // m leaves: its ids are forgotten and unsubscribed
     // A change event from the slot (here or through the mesh).
     void deliver(const ChangeEvent& ev);
-    // Sends ev to m (one frame per channel and protocol version through cache, when given).
-    void send(Member& m, const ChangeEvent& ev, FrameRef* cache);
+    // Sends a group's payload to m (one frame per channel and protocol version through
+    // cache, when given).
+    void send(Member& m, const ChangeGroup& group, FrameRef* cache);
     void announce_if_live(Member& m);
     // The members with a bound id that is not in present (rows the slot holder removed).
     std::vector<Member*> lost(const std::unordered_set<int64_t>& present) const;
 
 private:
-    void mark_live(const ChangeEvent& ev);
-    void deliver_row(const ChangeEvent& ev);
+    void mark_live(const std::vector<int64_t>& ids);
+    void deliver_group(const ChangeEvent& ev, const ChangeGroup& group);
+    void notify(const BindingNotice& n);
 
     Output& out_;
     Metrics& metrics_;

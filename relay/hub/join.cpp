@@ -178,7 +178,8 @@ void JoinFlow::admit(Member& m) {
             p_.out.system(m, "system", "error", errors::kReplicationUnavailable);
     }
     p_.changes.announce_if_live(m);
-    for (const ChangeEvent& ev : m.replay) p_.changes.send(m, ev, nullptr);
+    for (const ChangeEvent& ev : m.replay)
+        for (const ChangeGroup& g : ev.groups) p_.changes.send(m, g, nullptr);
     m.replay.clear();
 }
 

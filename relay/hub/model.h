@@ -30,8 +30,9 @@ struct LoopClock {
 
 // One postgres_changes binding of a membership.
 struct Binding : BindingRequest {
-    int64_t id = 0;
+    int64_t id = 0;         // < 0: refused at subscribe (no row; a unique id for the reply)
     bool live = false;      // the decoder has it (a SUBSCRIBED document was seen)
+    bool ended = false;     // the slot holder ended it (failed): no deliveries, its row removed
 };
 
 // One connection's membership of one channel.

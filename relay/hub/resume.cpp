@@ -15,13 +15,15 @@ bool same_binding(const BindingSpec& a, const BindingSpec& b) {
     return a.event == b.event && a.schema == b.schema && a.table == b.table && a.filter == b.filter;
 }
 
-// ev as the member that adopted `chosen` receives it: only its own ids.
+// A held change (one group) as the member that adopted `chosen` receives it: only its own ids.
 ChangeEvent for_member(ChangeEvent&& ev, const std::vector<int64_t>& chosen) {
-    std::vector<int64_t> own;
-    for (int64_t id : ev.ids)
-        if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) own.push_back(id);
-    if (own.size() == ev.ids.size()) return std::move(ev);
-    return payloads::narrowed(ev, std::move(own));
+    for (ChangeGroup& g : ev.groups) {
+        std::vector<int64_t> own;
+        for (int64_t id : g.ids)
+            if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) own.push_back(id);
+        if (own.size() != g.ids.size()) g = payloads::narrowed(g, std::move(own));
+    }
+    return std::move(ev);
 }
 
 }  // namespace
@@ -66,32 +68,48 @@ bool Resume::try_adopt(Member& m, const Claims& claims) {
         for (ChangeEvent& ev : o.held) m.replay.push_back(for_member(std::move(ev), chosen));
         orphans_.erase(chosen[i]);
     }
-    // Replays of several adopted ids may repeat a change: keep one per position.
+    // Replays of several adopted ids may repeat a change: one event per position, with
+    // each distinct group of it once (ids in different column views are different groups).
     std::stable_sort(m.replay.begin(), m.replay.end(), [](const ChangeEvent& a, const ChangeEvent& b) {
         return !(b.pos <= a.pos);
     });
-    m.replay.erase(std::unique(m.replay.begin(), m.replay.end(),
-                               [](const ChangeEvent& a, const ChangeEvent& b) {
-                                   return a.pos.commit_lsn == b.pos.commit_lsn &&
-                                          a.pos.change_index == b.pos.change_index;
-                               }),
-                   m.replay.end());
+    std::vector<ChangeEvent> merged;
+    for (ChangeEvent& ev : m.replay) {
+        bool same = !merged.empty() && merged.back().pos.commit_lsn == ev.pos.commit_lsn &&
+                    merged.back().pos.change_index == ev.pos.change_index;
+        if (!same) {
+            merged.push_back(std::move(ev));
+            continue;
+        }
+        for (ChangeGroup& g : ev.groups) {
+            auto& groups = merged.back().groups;
+            bool known = std::any_of(groups.begin(), groups.end(),
+                                     [&](const ChangeGroup& h) { return h.payload == g.payload; });
+            if (!known) groups.push_back(std::move(g));
+        }
+    }
+    m.replay = std::move(merged);
     LOG_INFO("connection %llu resumed %zu subscriptions with %zu held changes",
              static_cast<unsigned long long>(m.conn->id), chosen.size(), m.replay.size());
     recompute_held_floor();
     return true;
 }
 
-void Resume::hold(int64_t id, const ChangeEvent& ev) {
+void Resume::hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group) {
     auto it = orphans_.find(id);
     if (it == orphans_.end()) return;
     Orphan& o = it->second;
-    if (o.held_bytes + static_cast<int64_t>(ev.payload.size()) > kMaxHeldBytesPerOrphan) {
+    if (o.held_bytes + static_cast<int64_t>(group.payload.size()) > kMaxHeldBytesPerOrphan) {
         metrics_.dropped_messages++;
         return;
     }
-    o.held_bytes += static_cast<int64_t>(ev.payload.size());
-    o.held.push_back(ev);
+    o.held_bytes += static_cast<int64_t>(group.payload.size());
+    ChangeEvent held;
+    held.kind = ev.kind;
+    held.pos = ev.pos;
+    held.received_us = ev.received_us;
+    held.groups.push_back(group);
+    o.held.push_back(std::move(held));
     recompute_held_floor();
 }
 

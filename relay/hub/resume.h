@@ -26,8 +26,8 @@ public:
     // held changes; false when some binding has no orphan to adopt.
     bool try_adopt(Member& m, const Claims& claims);
     bool holds(int64_t id) const { return orphans_.count(id) > 0; }
-    // Keeps ev for the orphan id (if it is one) until it is adopted or expires.
-    void hold(int64_t id, const ChangeEvent& ev);
+    // Keeps ev's group for the orphan id (if it is one) until it is adopted or expires.
+    void hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group);
     // Past the grace period, orphans nobody adopted are unsubscribed; call ~1/s.
     void expire();
 

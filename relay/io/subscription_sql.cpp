@@ -1,21 +1,12 @@
 // Subscription statements.
 #include "relay/io/subscription_sql.h"
 
+#include "relay/core/pg_array.h"
 #include "relay/core/user_transaction.h"
 #include "relay/protocol/errors.h"
 
 namespace rt::subscription_sql {
 namespace {
-
-std::string bigint_array(const std::vector<int64_t>& ids) {
-    std::string a = "{";
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (i) a.push_back(',');
-        a += std::to_string(ids[i]);
-    }
-    a.push_back('}');
-    return a;
-}
 
 // What the client is told when its join's statements failed.
 std::string client_message(const SqlSession& s, const DbError& e) {
@@ -68,7 +59,7 @@ SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::
 
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error) {
     return s.exec("SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
-                  {bigint_array(ids)}, nullptr, error);
+                  {pg_array::bigint(ids)}, nullptr, error);
 }
 
 bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& out, DbError& error) {

@@ -72,4 +72,18 @@ inline std::string database_timeout(int timeout_ms) {
            " ms); please try again";
 }
 
+// Row level security's general path (the slot holder's checks): a change that could not
+// be checked is not delivered, and its candidates are told once.
+inline std::string check_timeout(int timeout_ms) {
+    return "Row level security check timed out (" + std::to_string(timeout_ms) +
+           " ms): changes are not delivered to this subscription until a check succeeds";
+}
+inline constexpr const char* kCheckUnreachable =
+    "Row level security could not be checked: the database cannot be reached; changes are not delivered to this "
+    "subscription until a check succeeds";
+inline std::string check_failed(const std::string& why) {
+    return "Row level security check failed: " + why + "; changes are not delivered to this subscription until a "
+           "check succeeds";
+}
+
 }  // namespace rt::errors

@@ -16,6 +16,7 @@ namespace rt {
 struct BindingRequest {
     BindingSpec spec;
     std::string echo_json;  // the client's binding object, echoed in the join reply
+    std::string error;      // not empty: refused (told in a system error), never subscribed
 };
 
 struct JoinConfig {

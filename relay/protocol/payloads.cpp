@@ -77,12 +77,9 @@ std::string postgres_changes_with_ids(std::string_view payload, const std::vecto
     return out;
 }
 
-ChangeEvent narrowed(const ChangeEvent& ev, std::vector<int64_t> own) {
-    ChangeEvent out;
-    out.kind = ev.kind;
-    out.pos = ev.pos;
-    out.received_us = ev.received_us;
-    out.payload = postgres_changes_with_ids(ev.payload, own);
+ChangeGroup narrowed(const ChangeGroup& group, std::vector<int64_t> own) {
+    ChangeGroup out;
+    out.payload = postgres_changes_with_ids(group.payload, own);
     out.ids = std::move(own);
     return out;
 }

@@ -32,9 +32,10 @@ std::string postgres_changes(const std::vector<int64_t>& ids, std::string_view d
 // kept as it is, without parsing it.
 std::string postgres_changes_with_ids(std::string_view payload, const std::vector<int64_t>& ids);
 
-// A postgres_changes event as one member receives it: "ids" narrowed to that member's
-// own matching ids (Supabase sends each channel its own ids; the node's list would leak
-// other clients' subscription ids and grow every message with the number of subscribers).
-ChangeEvent narrowed(const ChangeEvent& ev, std::vector<int64_t> own);
+// A group of a postgres_changes event as one member receives it: "ids" narrowed to that
+// member's own matching ids (Supabase sends each channel its own ids; the node's list
+// would leak other clients' subscription ids and grow every message with the number of
+// subscribers).
+ChangeGroup narrowed(const ChangeGroup& group, std::vector<int64_t> own);
 
 }  // namespace rt::payloads

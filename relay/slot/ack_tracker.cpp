@@ -9,6 +9,7 @@ void AckTracker::restart() {
     received_lsn_ = 0;
     reached_.clear();
     last_sent_ = 0;
+    router_floor_ = 0;
 }
 
 void AckTracker::reached(uint64_t lsn, int64_t now_ms) {
@@ -36,6 +37,7 @@ uint64_t AckTracker::position(int64_t now_ms) const {
     uint64_t ack = done_.load() == posted_.load() ? received : std::min(done_lsn_.load(), received);
     uint64_t floor = held_floor_.load();
     if (floor && floor < ack) ack = floor;  // a change held for a resuming client is replayed
+    if (router_floor_ && router_floor_ < ack) ack = router_floor_;  // not handed on yet
     return ack;
 }
 

@@ -2,7 +2,8 @@
 // every document up to it was handed over and processed, and once it has been reached
 // for kSettleMs (time for ZeroMQ to put what went to peers on the wire: a SIGKILL loses
 // its user-space queues). A change still held for a resuming client holds it back
-// (the loop's held floor). Never moves backwards.
+// (the loop's held floor), and so does a document the router has not handed on yet
+// (waiting for a row level security check, or behind one). Never moves backwards.
 //
 // Pure logic: no I/O, the clock is the caller's. The slot stream calls everything but
 // processed(), which the loop thread calls (through SlotProgress) and which is the only
@@ -30,6 +31,10 @@ public:
     void reached(uint64_t lsn, int64_t now_ms);
     // A document went to the loop, which will call processed() for it.
     void handed_over() { posted_.fetch_add(1); }
+    // The commit LSN of the first document the router still holds (0: none): nothing
+    // from it on may be confirmed (Postgres sends a transaction again when its commit is
+    // at the confirmed position).
+    void hold_below(uint64_t commit_lsn) { router_floor_ = commit_lsn; }
     // The position that could be confirmed now.
     uint64_t position(int64_t now_ms) const;
     // The position to confirm in a status update sent now (and remembered as sent).
@@ -46,6 +51,7 @@ private:
     // Positions with the time they were reached, oldest first.
     std::deque<std::pair<int64_t, uint64_t>> reached_;
     uint64_t last_sent_ = 0;
+    uint64_t router_floor_ = 0;
     std::atomic<uint64_t> posted_{0};
     std::atomic<uint64_t> done_{0};
     std::atomic<uint64_t> done_lsn_{0};

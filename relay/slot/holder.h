@@ -1,15 +1,19 @@
-// The slot holder as one component: the stream (I/O), the acknowledgement tracker and
-// the router, wired together. A document flows stream -> plugin_doc (parsed once) ->
-// router -> this node's loop (LoopInbound) or peers (SlotPeers); the loop reports what
-// it processed back to the tracker, and the stream confirms what the tracker allows.
+// The slot holder as one component: the stream (I/O), the acknowledgement tracker, the
+// router and its check step on the database pool, wired together. A document flows
+// stream -> plugin_doc (parsed once) -> router (checks made through check_pool) -> this
+// node's loop (LoopInbound) or peers (SlotPeers); the loop reports what it processed
+// back to the tracker, and the stream confirms what the tracker allows.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
 #include "relay/hub/inbound.h"
+#include "relay/io/db_pool.h"
 #include "relay/slot/ack_tracker.h"
+#include "relay/slot/check_pool.h"
 #include "relay/slot/router.h"
 #include "relay/slot/stream.h"
 
@@ -18,8 +22,12 @@ namespace rt {
 class SlotHolder {
 public:
     // peers: null without a cluster (changes for other nodes are then dropped, counted).
-    SlotHolder(const Config& cfg, Metrics& metrics, LoopInbound& loop, SlotPeers* peers, SlotElection election)
-        : router_(cfg.node_id, metrics, loop, peers, ack_), stream_(cfg, metrics, ack_, router_, std::move(election)) {}
+    // pool: where row level security checks run (the clients' pool).
+    SlotHolder(const Config& cfg, Metrics& metrics, LoopInbound& loop, SlotPeers* peers, DbPool& pool,
+               SlotElection election)
+        : checks_(std::make_unique<PoolChecks>(pool, cfg.rls_check_timeout_ms)),
+          router_(cfg.node_id, metrics, loop, peers, ack_, checks_.get()),
+          stream_(cfg, metrics, ack_, router_, std::move(election)) {}
 
     void start() { stream_.start(); }
     void stop() { stream_.stop(); }  // releases the slot
@@ -27,6 +35,7 @@ public:
 
 private:
     AckTracker ack_;
+    std::unique_ptr<PoolChecks> checks_;
     SlotRouter router_;
     SlotStream stream_;
 };

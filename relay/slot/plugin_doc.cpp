@@ -1,4 +1,4 @@
-// Parsing plugin documents into what the relay routes and what clients receive.
+// Parsing plugin documents into what the slot holder routes and decides.
 #include "relay/slot/plugin_doc.h"
 
 #include <cstdio>
@@ -16,27 +16,6 @@ std::string string_member(std::string_view raw) {
     json::Document d;
     if (!json::parse(d, raw) || !d.IsString()) return {};
     return std::string(d.GetString(), d.GetStringLength());
-}
-
-bool read_targets(std::string_view raw, PluginDoc& out, std::string& error) {
-    if (raw.empty()) return true;
-    json::Document targets;
-    if (!json::parse(targets, raw, &error) || !targets.IsObject()) {
-        error = "targets is not an object";
-        return false;
-    }
-    for (auto& node : targets.GetObject()) {
-        if (!node.value.IsArray()) {
-            error = "targets entries must be arrays of ids";
-            return false;
-        }
-        std::vector<int64_t> ids;
-        ids.reserve(node.value.Size());
-        for (auto& id : node.value.GetArray())
-            if (id.IsInt64()) ids.push_back(id.GetInt64());
-        out.targets.emplace_back(std::string(node.name.GetString(), node.name.GetStringLength()), std::move(ids));
-    }
-    return true;
 }
 
 }  // namespace
@@ -81,34 +60,134 @@ void read_broadcast(const Members& raw, PluginDoc& out) {
     b.pos = out.pos;
 }
 
-// The "data" clients receive: the row's members in the design's order, errors last.
-void read_row(const Members& raw, size_t size, PluginDoc& out) {
-    out.type = PluginDoc::Type::Row;
-    std::string& d = out.data_json;
-    d.reserve(size);
-    d.push_back('{');
-    bool first = true;
-    for (const char* key : {"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record"}) {
-        std::string_view v = raw(key);
-        if (v.empty()) continue;
-        if (!first) d.push_back(',');
-        first = false;
-        d += "\"";
-        d += key;
-        d += "\":";
-        d.append(v);
+std::vector<int64_t> id_list(const json::Value& list) {
+    std::vector<int64_t> ids;
+    ids.reserve(list.Size());
+    for (auto& id : list.GetArray())
+        if (id.IsInt64()) ids.push_back(id.GetInt64());
+    return ids;
+}
+
+// {"node":[...],...} where each list holds what item reads; false when malformed.
+template <typename Item, typename Read>
+bool per_node(const json::Value& obj, std::vector<std::pair<std::string, std::vector<Item>>>& out, Read read) {
+    if (!obj.IsObject()) return false;
+    for (auto& node : obj.GetObject()) {
+        if (!node.value.IsArray()) return false;
+        std::vector<Item> items;
+        if (!read(node.value, items)) return false;
+        out.emplace_back(std::string(node.name.GetString(), node.name.GetStringLength()), std::move(items));
     }
-    std::string_view errors = raw("errors");
-    d += ",\"errors\":";
-    d.append(errors.empty() ? std::string_view("null") : errors);
-    d.push_back('}');
+    return true;
+}
+
+bool read_ids(const json::Value& list, std::vector<int64_t>& ids) {
+    ids = id_list(list);
+    return true;
+}
+
+bool read_targets(std::string_view raw, PluginDoc& out, std::string& error) {
+    if (raw.empty()) return true;
+    json::Document targets;
+    if (!json::parse(targets, raw, &error) || !per_node(targets, out.targets, read_ids)) {
+        error = "targets must be an object of arrays of ids";
+        return false;
+    }
+    return true;
+}
+
+bool read_failures(const json::Value& list, std::vector<DocFailure>& out) {
+    for (auto& f : list.GetArray()) {
+        const json::Value* id = json::member(f, "id");
+        if (!id || !id->IsInt64()) return false;
+        out.push_back({id->GetInt64(), std::string(json::string_or(json::member(f, "message"), ""))});
+    }
+    return true;
+}
+
+bool read_views(std::string_view raw, PluginDoc& out) {
+    json::Document d;
+    if (!json::parse(d, raw) || !d.IsArray()) return false;
+    for (auto& v : d.GetArray()) {
+        DocView view;
+        const json::Value* columns = json::member(v, "columns");
+        if (columns && columns->IsArray()) {
+            view.all_columns = false;
+            for (auto& c : columns->GetArray())
+                if (c.IsString()) view.columns.emplace_back(c.GetString(), c.GetStringLength());
+        }
+        const json::Value* check = json::member(v, "check");
+        if (check && check->IsInt()) view.check = check->GetInt();
+        const json::Value* targets = json::member(v, "targets");
+        if (!targets || !per_node(*targets, view.targets, read_ids)) return false;
+        out.views.push_back(std::move(view));
+    }
+    return true;
+}
+
+bool read_checks(std::string_view raw, PluginDoc& out) {
+    json::Document d;
+    if (!json::parse(d, raw) || !d.IsArray()) return false;
+    for (auto& c : d.GetArray()) {
+        DocCheck check;
+        check.role = std::string(json::string_or(json::member(c, "role"), ""));
+        check.per_user = json::bool_or(json::member(c, "per_user"), false);
+        const json::Value* quals = json::member(c, "quals");
+        if (!quals || !quals->IsArray()) return false;
+        for (auto& q : quals->GetArray())
+            if (q.IsString()) check.quals.emplace_back(q.GetString(), q.GetStringLength());
+        out.checks.push_back(std::move(check));
+    }
+    return true;
+}
+
+// Views naming a check that is not there, or checks without a row, cannot be decided:
+// the document is refused rather than delivered on doubt.
+bool checks_consistent(const PluginDoc& out) {
+    for (const DocView& v : out.views)
+        if (v.check >= static_cast<int>(out.checks.size()) || (v.check >= 0 && out.check_row.empty())) return false;
+    return true;
+}
+
+PluginDoc::Span span_of(const PluginDoc& out, std::string_view value) {
+    if (value.empty()) return {};
+    return {static_cast<size_t>(value.data() - out.text.data()), value.size()};
+}
+
+bool read_row(const Members& raw, PluginDoc& out, std::string& error) {
+    out.type = PluginDoc::Type::Row;
+    PluginDoc::RowSpans& r = out.row;
+    r.schema = span_of(out, raw("schema"));
+    r.table = span_of(out, raw("table"));
+    r.commit_timestamp = span_of(out, raw("commit_timestamp"));
+    r.type = span_of(out, raw("type"));
+    r.columns = span_of(out, raw("columns"));
+    r.record = span_of(out, raw("record"));
+    r.old_record = span_of(out, raw("old_record"));
+    r.errors = span_of(out, raw("errors"));
+    out.schema = string_member(raw("schema"));
+    out.table = string_member(raw("table"));
+    out.check_row = string_member(raw("check_row"));
+    std::string_view views = raw("views"), checks = raw("checks"), failed = raw("failed");
+    json::Document f;
+    if ((!views.empty() && !read_views(views, out)) || (!checks.empty() && !read_checks(checks, out)) ||
+        (!failed.empty() && !(json::parse(f, failed) && per_node(f, out.failed, read_failures)))) {
+        error = "malformed views, checks or failed";
+        return false;
+    }
+    if (!checks_consistent(out)) {
+        error = "a view names a check the document does not carry";
+        return false;
+    }
+    return true;
 }
 
 }  // namespace
 
 bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error) {
+    out.text.assign(text);
     Members raw;
-    if (!json::object_members(text, raw.list)) {
+    if (!json::object_members(out.text, raw.list)) {
         error = "not a JSON object";
         return false;
     }
@@ -123,11 +202,12 @@ bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error)
     } else if (type == "BROADCAST") {
         read_broadcast(raw, out);
     } else if (type == "INSERT" || type == "UPDATE" || type == "DELETE") {
-        read_row(raw, text.size(), out);
+        return read_row(raw, out, error);
     } else {
         error = "unknown document type '" + type + "'";
         return false;
     }
+    out.text.clear();  // only rows are read again later
     return true;
 }
 

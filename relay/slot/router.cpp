@@ -1,35 +1,96 @@
-// Routing plugin documents to this node's loop and to peers.
+// Routing plugin documents to this node's loop and to peers, checks first.
 #include "relay/slot/router.h"
 
-#include "relay/protocol/payloads.h"
+#include "relay/protocol/errors.h"
+#include "relay/slot/check_pool.h"
 
 namespace rt {
 
 void SlotRouter::route(PluginDoc&& doc, int64_t now_us) {
+    Outgoing& out = queue_.push();
+    out.pos = doc.pos;
+    out.received_us = now_us;
     if (doc.type == PluginDoc::Type::Broadcast) {
-        ack_.handed_over();
-        if (peers_) peers_->broadcast(doc.broadcast);
-        loop_.slot_broadcast(std::move(doc.broadcast), ack_);
-        return;
+        out.is_broadcast = true;
+        out.broadcast = std::move(doc.broadcast);
+    } else if (doc.type == PluginDoc::Type::Subscribed) {
+        out.kind = ChangeEvent::Kind::Subscribed;
+        for (auto& [node, ids] : doc.targets) out.part(node).add(std::move(ids), nullptr);
+    } else {
+        route_row(doc, out);
     }
-    for (auto& [node, ids] : doc.targets) {
-        ChangeEvent ev;
-        ev.kind = doc.type == PluginDoc::Type::Row ? ChangeEvent::Kind::Row : ChangeEvent::Kind::Subscribed;
-        ev.pos = doc.pos;
-        ev.received_us = now_us;
-        if (ev.kind == ChangeEvent::Kind::Row) ev.payload = payloads::postgres_changes(ids, doc.data_json);
-        ev.ids = std::move(ids);
-        to_node(node, std::move(ev));
+    release();
+}
+
+void SlotRouter::route_row(PluginDoc& doc, Outgoing& out) {
+    const uint64_t seq = out.seq;
+    for (CheckedViews& views : plan_row(doc, out)) {
+        uint64_t ticket = next_ticket_++;
+        CheckKey key = check_key(doc, views.check);
+        std::vector<int64_t> candidates = views.candidates();
+        if (!checks_) {  // nothing can check it: nobody gets it, everybody is told
+            CheckVerdict none{ticket, {}, {}};
+            for (int64_t id : candidates) none.errors.emplace_back(id, errors::kCheckUnreachable);
+            apply_verdict(none, views, out, told_);
+            continue;
+        }
+        waiting_.emplace(ticket, Waiting{seq, std::move(views)});
+        if (auto call = batcher_.submit(key, ticket, doc.check_row, std::move(candidates))) start(std::move(*call));
     }
 }
 
-void SlotRouter::to_node(const std::string& node, ChangeEvent&& ev) {
+void SlotRouter::start(CheckCall&& call) {
+    metrics_.rls_check_calls++;
+    checks_->start(std::move(call));
+}
+
+int SlotRouter::wake_fd() const { return checks_ ? checks_->wake_fd() : -1; }
+
+void SlotRouter::service() {
+    if (!checks_ || !checks_->ready()) return;
+    auto done = checks_->take_done();
+    for (auto& [call, outcome] : done) finish(call, outcome);
+    if (!done.empty()) release();
+}
+
+void SlotRouter::finish(uint64_t call, const CheckOutcome& outcome) {
+    if (!outcome.ok) metrics_.rls_check_failures++;
+    std::optional<CheckCall> next;
+    for (const CheckVerdict& v : batcher_.finished(call, outcome, next)) {
+        auto it = waiting_.find(v.ticket);
+        if (it == waiting_.end()) continue;
+        if (Outgoing* out = queue_.find(it->second.seq)) apply_verdict(v, it->second.views, *out, told_);
+        waiting_.erase(it);
+    }
+    if (next) start(std::move(*next));
+}
+
+void SlotRouter::restart() {
+    queue_.clear();
+    waiting_.clear();
+    batcher_.reset();
+    ack_.hold_below(0);
+}
+
+void SlotRouter::release() {
+    queue_.release(*this);
+    ack_.hold_below(queue_.floor());
+    metrics_.rls_check_waiting.store(static_cast<int64_t>(queue_.size()));
+}
+
+void SlotRouter::change(const std::string& node, ChangeEvent&& ev) {
     if (node == node_id_) {
         ack_.handed_over();
         loop_.slot_change(std::move(ev), ack_);
         return;
     }
     if (!peers_ || !peers_->change(node, ev)) metrics_.dropped_messages++;
+}
+
+void SlotRouter::broadcast(BroadcastMsg&& msg) {
+    ack_.handed_over();
+    if (peers_) peers_->broadcast(msg);
+    loop_.slot_broadcast(std::move(msg), ack_);
 }
 
 }  // namespace rt

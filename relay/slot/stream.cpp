@@ -153,6 +153,7 @@ void SlotStream::stream(PGconn* c) {
     metrics_.slot_holder = 1;
     report_state(true, true);
     ack_.restart();
+    router_.restart();
     LOG_INFO("streaming replication slot %s", cfg_.slot.c_str());
 
     bool ok = true;
@@ -166,6 +167,7 @@ void SlotStream::stream(PGconn* c) {
                 break;
             }
         }
+        router_.service();  // documents whose checks finished go on
         char* buf = nullptr;
         int len = PQgetCopyData(c, &buf, 1);
         if (len > 0) {
@@ -179,8 +181,8 @@ void SlotStream::stream(PGconn* c) {
             int64_t since = mono_ms() - last_status_ms_;
             if (since >= kStatusIntervalMs || (since >= 10 && ack_.position(mono_ms()) > ack_.last_confirmed()))
                 ok = send_status(c);
-            pollfd p{PQsocket(c), POLLIN, 0};
-            poll(&p, 1, 100);
+            pollfd p[2] = {{PQsocket(c), POLLIN, 0}, {router_.wake_fd(), POLLIN, 0}};
+            poll(p, p[1].fd >= 0 ? 2 : 1, 100);
             if (PQconsumeInput(c) == 0) {
                 LOG_WARN("replication stream lost: %s", pg_error_message(c).c_str());
                 ok = false;
@@ -196,6 +198,7 @@ void SlotStream::stream(PGconn* c) {
         ok = false;
     }
     if (!running_ && ok) send_status(c);  // a last acknowledgement before letting go
+    router_.restart();  // what still waits comes again to whoever streams next
     holding_ = false;
     metrics_.slot_holder = 0;
     report_state(true, false);

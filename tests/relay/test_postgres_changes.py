@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from support.changes import binding, change, subscribe
 from support.pg import wait_until
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
@@ -31,38 +32,6 @@ GRANT SELECT ON public.other TO anon, authenticated, service_role;
 def todos(db, client_roles):
     db.execute(TODOS)
     return db
-
-
-def binding(event="*", table="todos", filter=None, schema="public"):
-    b = {"event": event, "schema": schema, "table": table}
-    if filter is not None:
-        b["filter"] = filter
-    return b
-
-
-async def subscribe(client, bindings, topic=None, wait_live=True):
-    """Joins with postgres_changes bindings; checks the reply echoes them in order with
-    ids; waits for "Subscribed to PostgreSQL". Returns (topic, ids)."""
-    topic = topic or unique_topic("db")
-    reply = await client.join(topic, join_config(changes=bindings))
-    assert reply["status"] == "ok", reply
-    echoed = reply["response"]["postgres_changes"]
-    assert len(echoed) == len(bindings)
-    for sent, got in zip(bindings, echoed):
-        assert isinstance(got["id"], int)
-        assert {k: v for k, v in got.items() if k != "id"} == sent
-    ids = [b["id"] for b in echoed]
-    assert len(set(ids)) == len(ids)
-    if wait_live:
-        msg = await client.expect_event(topic, "system", timeout=20)
-        assert msg["payload"] == {"extension": "postgres_changes", "status": "ok",
-                                  "message": "Subscribed to PostgreSQL", "channel": topic[len("realtime:"):]}
-    return topic, ids
-
-
-async def change(client, topic, where=None, timeout=15):
-    msg = await client.expect_event(topic, "postgres_changes", timeout=timeout, where=where)
-    return msg["payload"]
 
 
 def node_rows(db, relay):

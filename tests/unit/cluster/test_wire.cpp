@@ -95,7 +95,7 @@ TEST(WireHeader, UnknownVersionOrTypeIsRefused) {
     std::string enc = encode_header(Header{MsgType::Broadcast, "n", 1, 1});
     Header out;
     std::string bad_version = enc;
-    bad_version[0] = 2;
+    bad_version[0] = static_cast<char>(enc[0] + 1);  // the next version: not ours
     EXPECT_FALSE(decode_header(bad_version, out));
     for (char type : {0, 9, 100}) {
         std::string bad_type = enc;
@@ -253,36 +253,48 @@ TEST(WireChange, RowRoundTrip) {
     ChangeEvent ev;
     ev.kind = ChangeEvent::Kind::Row;
     ev.pos = {0xABCDEF0123ULL, 4};
-    ev.ids = {1, -1, INT64_MAX, INT64_MIN};
-    ev.payload = R"({"ids":[1],"data":{"n":1.00}})";
+    ev.groups = {{{1, -1, INT64_MAX, INT64_MIN}, R"({"ids":[1],"data":{"n":1.00}})"},
+                 {{7}, R"({"ids":[7],"data":{"columns":[]}})"}};
+    ev.notices = {{9, "permission denied for table todos", true}, {10, "check timed out", false}};
     ev.received_us = 999;  // local only, not sent
     ChangeEvent out;
     ASSERT_TRUE(decode(encode(ev), out));
     EXPECT_EQ(out.kind, ChangeEvent::Kind::Row);
     EXPECT_EQ(out.pos.commit_lsn, 0xABCDEF0123ULL);
     EXPECT_EQ(out.pos.change_index, 4u);
-    EXPECT_EQ(out.ids, ev.ids);
-    EXPECT_EQ(out.payload, ev.payload);
+    ASSERT_EQ(out.groups.size(), 2u);
+    EXPECT_EQ(out.groups[0].ids, ev.groups[0].ids);
+    EXPECT_EQ(out.groups[0].payload, ev.groups[0].payload);
+    EXPECT_EQ(out.groups[1].ids, ev.groups[1].ids);
+    EXPECT_EQ(out.groups[1].payload, ev.groups[1].payload);
+    ASSERT_EQ(out.notices.size(), 2u);
+    EXPECT_EQ(out.notices[0].id, 9);
+    EXPECT_EQ(out.notices[0].message, "permission denied for table todos");
+    EXPECT_TRUE(out.notices[0].ended);
+    EXPECT_FALSE(out.notices[1].ended);
+    EXPECT_EQ(out.received_us, 0);
 }
 
 TEST(WireChange, SubscribedRoundTrip) {
     ChangeEvent ev;
     ev.kind = ChangeEvent::Kind::Subscribed;
     ev.pos = {10, 0};
-    ev.ids = {5, 6};
+    ev.groups = {{{5, 6}, ""}};
     ChangeEvent out;
-    out.ids = {99};
+    out.groups = {{{99}, "x"}};
     ASSERT_TRUE(decode(encode(ev), out));
     EXPECT_EQ(out.kind, ChangeEvent::Kind::Subscribed);
-    EXPECT_EQ(out.ids, (std::vector<int64_t>{5, 6}));
-    EXPECT_TRUE(out.payload.empty());
+    ASSERT_EQ(out.groups.size(), 1u);
+    EXPECT_EQ(out.groups[0].ids, (std::vector<int64_t>{5, 6}));
+    EXPECT_TRUE(out.groups[0].payload.empty());
+    EXPECT_TRUE(out.notices.empty());
 }
 
 TEST(WireChange, TruncationsAndUnknownKindRefused) {
     ChangeEvent ev;
     ev.pos = {1, 2};
-    ev.ids = {3, 4};
-    ev.payload = "{}";
+    ev.groups = {{{3, 4}, "{}"}};
+    ev.notices = {{3, "m", false}};
     std::string enc = encode(ev);
     expect_truncations_refused<ChangeEvent>(enc);
     std::string bad = enc;
@@ -291,13 +303,16 @@ TEST(WireChange, TruncationsAndUnknownKindRefused) {
     EXPECT_FALSE(decode(bad, out));
 }
 
-TEST(WireChange, IdCountBeyondTheDataIsRefused) {
+TEST(WireChange, CountsBeyondTheDataAreRefused) {
     ChangeEvent ev;
-    ev.ids = {1};
+    ev.groups = {{{1}, ""}};
     std::string enc = encode(ev);
-    enc[13] = static_cast<char>(0xff);  // the u32 id count after kind, lsn and index
+    std::string groups = enc, ids = enc;
+    groups[13] = static_cast<char>(0xff);  // the u32 group count after kind, lsn and index
+    ids[17] = static_cast<char>(0xff);     // the first group's u32 id count
     ChangeEvent out;
-    EXPECT_FALSE(decode(enc, out));
+    EXPECT_FALSE(decode(groups, out));
+    EXPECT_FALSE(decode(ids, out));
 }
 
 TEST(Wire, BroadcastTopicOfAChannelKeyOnly) {

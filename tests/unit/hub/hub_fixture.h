@@ -88,8 +88,10 @@ inline ChangeEvent row(std::vector<int64_t> ids, uint64_t lsn, uint32_t index,
     ChangeEvent ev;
     ev.kind = ChangeEvent::Kind::Row;
     ev.pos = {lsn, index};
-    ev.payload = payloads::postgres_changes(ids, data);
-    ev.ids = std::move(ids);
+    ChangeGroup g;
+    g.payload = payloads::postgres_changes(ids, data);
+    g.ids = std::move(ids);
+    ev.groups.push_back(std::move(g));
     return ev;
 }
 
@@ -97,7 +99,7 @@ inline ChangeEvent subscribed(std::vector<int64_t> ids, uint64_t lsn, uint32_t i
     ChangeEvent ev;
     ev.kind = ChangeEvent::Kind::Subscribed;
     ev.pos = {lsn, index};
-    ev.ids = std::move(ids);
+    ev.groups.push_back({std::move(ids), ""});
     return ev;
 }
 

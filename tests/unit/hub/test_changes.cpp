@@ -166,3 +166,94 @@ TEST_F(ChangesTest, ChannelsWhoseRowsWereRemovedAreToldToRejoin) {
     EXPECT_EQ(a->member("realtime:db1"), nullptr);
     ASSERT_NE(b->member("realtime:db2"), nullptr);
 }
+
+// -- what the slot holder decided: groups and notices -----------------------------------
+
+namespace {
+
+ChangeEvent with_groups(uint64_t lsn, std::vector<std::pair<std::vector<int64_t>, std::string>> groups,
+                        std::vector<BindingNotice> notices = {}) {
+    ChangeEvent ev;
+    ev.pos = {lsn, 0};
+    for (auto& [ids, record] : groups) {
+        std::string data = R"({"schema":"public","table":"todos","type":"INSERT","record":)" + record + R"(,"errors":null})";
+        ev.groups.push_back({ids, payloads::postgres_changes(ids, data)});
+    }
+    ev.notices = std::move(notices);
+    return ev;
+}
+
+std::string record_of(const Out& o) {
+    json::Document d;
+    if (!json::parse(d, o.payload)) return "<bad>";
+    return json::stringify(*json::member(*json::member(d, "data"), "record"));
+}
+
+}  // namespace
+
+TEST_F(ChangesTest, EachGroupReachesItsOwnMembersWithItsOwnData) {
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V1);
+    pg_joined(a, "realtime:room1", "[" + kTodos + "]", {101});
+    pg_joined(b, "realtime:room2", "[" + kTodos + "]", {201});
+    take(*a);
+    take(*b);
+    hub->deliver_change(with_groups(0x1000, {{{101}, R"({"id":1,"secret":"s"})"}, {{201}, R"({"id":1})"}}));
+    auto to_a = take(*a), to_b = take(*b);
+    ASSERT_EQ(to_a.size(), 1u);
+    EXPECT_EQ(record_of(to_a[0]), R"({"id":1,"secret":"s"})");
+    ASSERT_EQ(to_b.size(), 1u);
+    EXPECT_EQ(record_of(to_b[0]), R"({"id":1})");
+    EXPECT_EQ(ids_of(to_b[0]), "[201]");
+}
+
+TEST_F(ChangesTest, AMemberInTwoGroupsGetsEachWithItsOwnIds) {
+    Connection* a = connect(Vsn::V2);
+    pg_joined(a, "realtime:room1", "[" + kTodos + "," + kNotes + "]", {101, 102});
+    take(*a);
+    hub->deliver_change(with_groups(0x1000, {{{101, 301}, R"({"id":1,"x":2})"}, {{102}, R"({"id":1})"}}));
+    auto out = take(*a);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(ids_of(out[0]), "[101]");
+    EXPECT_EQ(record_of(out[0]), R"({"id":1,"x":2})");
+    EXPECT_EQ(ids_of(out[1]), "[102]");
+    EXPECT_EQ(record_of(out[1]), R"({"id":1})");
+}
+
+TEST_F(ChangesTest, ANoticeIsASystemErrorAndTheBindingGoesOn) {
+    Connection* a = connect(Vsn::V2);
+    pg_joined(a, "realtime:room1", "[" + kTodos + "]", {101});
+    take(*a);
+    hub->deliver_change(with_groups(0x1000, {}, {{101, "Row level security check timed out", false}}));
+    auto out = take(*a);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].raw,
+              R"(["1",null,"realtime:room1","system",{"extension":"postgres_changes","status":"error","message":"Row level security check timed out","channel":"room1"}])");
+    hub->deliver_change(with_groups(0x1001, {{{101}, R"({"id":2})"}}));
+    EXPECT_EQ(take(*a).size(), 1u);
+    EXPECT_TRUE(db.unsubscribes.empty());
+}
+
+TEST_F(ChangesTest, AnEndedBindingGetsNothingMoreAndItsRowGoesOnce) {
+    Connection* a = connect(Vsn::V2);
+    pg_joined(a, "realtime:room1", "[" + kTodos + "," + kNotes + "]", {101, 102});
+    take(*a);
+    hub->deliver_change(with_groups(0x1000, {{{102}, R"({"id":1})"}}, {{101, "permission denied for table todos", true}}));
+    auto out = take(*a);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].event, "postgres_changes");
+    EXPECT_EQ(out[1].event, "system");
+    EXPECT_NE(out[1].payload.find("\"status\":\"error\""), std::string::npos);
+    EXPECT_NE(out[1].payload.find("permission denied for table todos"), std::string::npos);
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{101}));
+
+    hub->deliver_change(with_groups(0x1001, {{{101, 102}, R"({"id":2})"}}));
+    out = take(*a);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(ids_of(out[0]), "[102]") << "101 ended";
+    broadcast(a, "realtime:room1", "still", "{}");
+    EXPECT_EQ(cluster.broadcasts.size(), 1u) << "the channel itself goes on";
+
+    send(a, msg(Vsn::V2, "1", "5", "realtime:room1", "phx_leave", "{}"));
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{101, 102})) << "101 is not removed twice";
+}

@@ -1,11 +1,13 @@
-// relay/slot/plugin_doc: plugin documents (design 3.3 plus change_index), LSN text, and the
-// postgres_changes payload built from a parsed document.
+// relay/slot/plugin_doc: plugin documents (design 3.3 plus change_index, and row level
+// security's views, checks and failed), LSN text, and the postgres_changes payload built
+// from a parsed document (slot/change_data).
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
 #include "relay/protocol/payloads.h"
+#include "relay/slot/change_data.h"
 #include "relay/slot/plugin_doc.h"
 #include "relay/core/json.h"
 
@@ -20,6 +22,8 @@ PluginDoc parse_ok(std::string_view text) {
     EXPECT_TRUE(rt::parse_plugin_doc(text, doc, error)) << error << " in " << text;
     return doc;
 }
+
+std::string data_of(const PluginDoc& doc) { return rt::change_data(doc, nullptr); }
 
 std::set<std::string> keys_of(const std::string& text) {
     json::Document d;
@@ -42,12 +46,12 @@ const char* kUpdate =
 TEST(ChangeDoc, UpdateDataHasExactlyTheClientFields) {
     PluginDoc doc = parse_ok(kUpdate);
     EXPECT_EQ(doc.type, PluginDoc::Type::Row);
-    EXPECT_EQ(doc.data_json,
+    EXPECT_EQ(data_of(doc),
               R"({"schema":"public","table":"todos","commit_timestamp":"2026-11-27T21:03:29.683Z","type":"UPDATE",)"
               R"("columns":[{"name":"id","type":"int8"},{"name":"price","type":"numeric"},{"name":"title","type":"text"}],)"
               R"("record":{"id":46,"price":1.00,"big":12345678901234567890.123,"title":"buy \"milk\""},)"
               R"("old_record":{"id":46},"errors":null})");
-    EXPECT_EQ(keys_of(doc.data_json), (std::set<std::string>{"schema", "table", "commit_timestamp", "type", "columns",
+    EXPECT_EQ(keys_of(data_of(doc)), (std::set<std::string>{"schema", "table", "commit_timestamp", "type", "columns",
                                                              "record", "old_record", "errors"}));
 }
 
@@ -67,7 +71,7 @@ TEST(ChangeDoc, InsertHasNoOldRecordAndErrorsDefaultToNull) {
         R"({"type":"INSERT","schema":"public","table":"t","commit_timestamp":"2026-01-01T00:00:00.000Z",)"
         R"("commit_lsn":"1/0","lsn":"0/FFFFFFF0","change_index":0,"columns":[{"name":"id","type":"int8"}],)"
         R"("record":{"id":9007199254740993},"targets":{"n":[1]}})");
-    EXPECT_EQ(doc.data_json,
+    EXPECT_EQ(data_of(doc),
               R"({"schema":"public","table":"t","commit_timestamp":"2026-01-01T00:00:00.000Z","type":"INSERT",)"
               R"("columns":[{"name":"id","type":"int8"}],"record":{"id":9007199254740993},"errors":null})");
     EXPECT_EQ(doc.pos.commit_lsn, 0x100000000u);
@@ -78,10 +82,10 @@ TEST(ChangeDoc, DeleteHasNoRecordAndKeepsErrors) {
     PluginDoc doc = parse_ok(
         R"({"type":"DELETE","schema":"s","table":"t","commit_timestamp":"x","commit_lsn":"0/10","change_index":12,)"
         R"("columns":[],"old_record":{"id":1},"targets":{"n":[2]},"errors":["Error 413: Payload Too Large"]})");
-    EXPECT_EQ(doc.data_json,
+    EXPECT_EQ(data_of(doc),
               R"({"schema":"s","table":"t","commit_timestamp":"x","type":"DELETE","columns":[],)"
               R"("old_record":{"id":1},"errors":["Error 413: Payload Too Large"]})");
-    EXPECT_EQ(keys_of(doc.data_json).count("record"), 0u);
+    EXPECT_EQ(keys_of(data_of(doc)).count("record"), 0u);
     EXPECT_EQ(doc.pos.change_index, 12u);
 }
 
@@ -90,8 +94,8 @@ TEST(ChangeDoc, WhitespaceInTheDocumentStillGivesValidData) {
         "{ \"type\" : \"INSERT\" , \"schema\" : \"public\" , \"table\" : \"t\" , \"commit_lsn\" : \"0/20\" ,"
         " \"change_index\" : 5 , \"record\" : { \"a\" : 1.10 } , \"targets\" : { \"n\" : [ 4 ] } }");
     json::Document d;
-    ASSERT_TRUE(json::parse(d, doc.data_json)) << doc.data_json;
-    EXPECT_NE(doc.data_json.find("1.10"), std::string::npos);
+    ASSERT_TRUE(json::parse(d, data_of(doc))) << data_of(doc);
+    EXPECT_NE(data_of(doc).find("1.10"), std::string::npos);
     EXPECT_EQ(doc.pos.change_index, 5u);
     EXPECT_EQ(doc.pos.commit_lsn, 0x20u);
     ASSERT_EQ(doc.targets.size(), 1u);
@@ -164,6 +168,81 @@ TEST(ChangeDoc, RefusedDocuments) {
     }
 }
 
+TEST(ChangeDoc, ViewsChecksAndFailedAreRead) {
+    PluginDoc doc = parse_ok(
+        R"({"type":"INSERT","schema":"public","table":"to\"dos","commit_lsn":"0/1","columns":[],"record":{"id":1},)"
+        R"("targets":{"node-a":[3]},)"
+        R"("views":[{"columns":["id","title"],"targets":{"node-a":[12]}},{"check":0,"targets":{"node-a":[15,16]}},)"
+        R"({"check":1,"columns":["id"],"targets":{"node-b":[17]}}],)"
+        R"J("checks":[{"role":"authenticated","per_user":false,"quals":["EXISTS (SELECT 1)"]},)J"
+        R"({"role":"anon","per_user":true,"quals":["a","b \"q\""]}],)"
+        R"J("check_row":"(1,\"buy milk\")","failed":{"node-c":[{"id":9,"message":"permission denied"}]},"errors":null})J");
+    EXPECT_EQ(doc.schema, "public");
+    EXPECT_EQ(doc.table, "to\"dos");
+    ASSERT_EQ(doc.views.size(), 3u);
+    EXPECT_FALSE(doc.views[0].all_columns);
+    EXPECT_EQ(doc.views[0].columns, (std::vector<std::string>{"id", "title"}));
+    EXPECT_EQ(doc.views[0].check, -1);
+    EXPECT_TRUE(doc.views[1].all_columns);
+    EXPECT_EQ(doc.views[1].check, 0);
+    ASSERT_EQ(doc.views[1].targets.size(), 1u);
+    EXPECT_EQ(doc.views[1].targets[0].second, (std::vector<int64_t>{15, 16}));
+    EXPECT_EQ(doc.views[2].check, 1);
+    EXPECT_EQ(doc.views[2].targets[0].first, "node-b");
+    ASSERT_EQ(doc.checks.size(), 2u);
+    EXPECT_EQ(doc.checks[0].role, "authenticated");
+    EXPECT_FALSE(doc.checks[0].per_user);
+    EXPECT_EQ(doc.checks[0].quals, (std::vector<std::string>{"EXISTS (SELECT 1)"}));
+    EXPECT_TRUE(doc.checks[1].per_user);
+    EXPECT_EQ(doc.checks[1].quals[1], "b \"q\"");
+    EXPECT_EQ(doc.check_row, "(1,\"buy milk\")");
+    ASSERT_EQ(doc.failed.size(), 1u);
+    EXPECT_EQ(doc.failed[0].first, "node-c");
+    ASSERT_EQ(doc.failed[0].second.size(), 1u);
+    EXPECT_EQ(doc.failed[0].second[0].id, 9);
+    EXPECT_EQ(doc.failed[0].second[0].message, "permission denied");
+}
+
+TEST(ChangeDoc, AViewWithAnUnknownCheckOrNoRowIsRefused) {
+    for (const char* bad :
+         {R"({"type":"INSERT","schema":"p","table":"t","commit_lsn":"0/1","record":{},"views":[{"check":0,"targets":{"n":[1]}}]})",
+          R"({"type":"INSERT","schema":"p","table":"t","commit_lsn":"0/1","record":{},"views":[{"check":0,"targets":{"n":[1]}}],"checks":[{"role":"r","quals":["true"]}]})",
+          R"({"type":"INSERT","schema":"p","table":"t","commit_lsn":"0/1","record":{},"views":[{"targets":[1]}]})",
+          R"({"type":"INSERT","schema":"p","table":"t","commit_lsn":"0/1","record":{},"failed":{"n":[{"message":"x"}]}})"}) {
+        PluginDoc doc;
+        std::string error;
+        EXPECT_FALSE(rt::parse_plugin_doc(bad, doc, error)) << "accepted: " << bad;
+    }
+}
+
+// -- Column views (slot/change_data) -------------------------------------------------
+
+TEST(ChangeData, AViewKeepsOnlyItsColumnsInColumnsRecordAndOldRecord) {
+    PluginDoc doc = parse_ok(kUpdate);
+    std::vector<std::string> view{"id", "title"};
+    EXPECT_EQ(rt::change_data(doc, &view),
+              R"({"schema":"public","table":"todos","commit_timestamp":"2026-11-27T21:03:29.683Z","type":"UPDATE",)"
+              R"("columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"}],)"
+              R"("record":{"id":46,"title":"buy \"milk\""},"old_record":{"id":46},"errors":null})");
+    std::vector<std::string> none;
+    EXPECT_EQ(rt::change_data(doc, &none),
+              R"({"schema":"public","table":"todos","commit_timestamp":"2026-11-27T21:03:29.683Z","type":"UPDATE",)"
+              R"("columns":[],"record":{},"old_record":{},"errors":null})");
+}
+
+TEST(ChangeData, EscapedColumnNamesAreMatchedByTheirText) {
+    PluginDoc doc = parse_ok(
+        R"({"type":"INSERT","schema":"p","table":"t","commit_lsn":"0/1","columns":[{"name":"a\"b","type":"text"},)"
+        R"({"name":"c","type":"int4"}],"record":{"a\"b":"x","c":1.50}})");
+    std::vector<std::string> view{"a\"b"};
+    EXPECT_EQ(rt::change_data(doc, &view),
+              R"({"schema":"p","table":"t","type":"INSERT","columns":[{"name":"a\"b","type":"text"}],)"
+              R"("record":{"a\"b":"x"},"errors":null})");
+    std::vector<std::string> numbers{"c"};
+    EXPECT_NE(rt::change_data(doc, &numbers).find(R"("record":{"c":1.50})"), std::string::npos)
+        << "values are copied as written";
+}
+
 // -- LSNs ------------------------------------------------------------------------------
 
 TEST(Lsn, ParsesPostgresText) {
@@ -211,7 +290,7 @@ TEST(ChangePos, OrdersByLsnThenIndex) {
 
 TEST(PostgresChangesPayload, FromAParsedDocumentIsValidJson) {
     PluginDoc doc = parse_ok(kUpdate);
-    std::string payload = rt::payloads::postgres_changes(doc.targets[0].second, doc.data_json);
+    std::string payload = rt::payloads::postgres_changes(doc.targets[0].second, data_of(doc));
     json::Document d;
     ASSERT_TRUE(json::parse(d, payload)) << payload;
     EXPECT_EQ(json::stringify(*json::member(d, "ids")), "[3,9]");
