@@ -1,5 +1,5 @@
--- realtime.subscribe / unsubscribe / unsubscribe_node: the only writers of
--- realtime.subscription.
+-- realtime.subscribe / update_claims / unsubscribe / unsubscribe_node: the only writers
+-- of realtime.subscription.
 
 -- What every binding must get right, with or without a table: the node, the action
 -- filter (returned normalized) and the claims (a JSON object, returned non-NULL).
@@ -126,6 +126,46 @@ $$;
 
 COMMENT ON FUNCTION realtime.subscribe_schema(text, name, text, jsonb, text[]) IS
     'Adds a postgres_changes subscription to every table of a schema in the publication supabase_realtime';
+
+-- A refreshed token (the relay's access_token): the subscriptions ids take the new claims
+-- and their role, in one statement, so every change committed after it is decided with
+-- them (the decoder applies the UPDATE in commit order; realtime.check_rows reads the
+-- claims from here). Each row is checked for the new role as realtime.subscribe checks
+-- it; one the new role cannot have is deleted and returned with the reason, the others
+-- are updated. Ids that are not rows are ignored.
+CREATE FUNCTION realtime.update_claims(ids bigint[], claims jsonb)
+RETURNS TABLE (id bigint, error text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s         realtime.subscription;
+    role_name name;
+BEGIN
+    claims := coalesce(claims, '{}');
+    IF jsonb_typeof(claims) <> 'object' THEN
+        RAISE EXCEPTION 'claims must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    role_name := coalesce(claims->>'role', current_user);
+    FOR s IN SELECT * FROM realtime.subscription r WHERE r.id = ANY (ids) ORDER BY r.id FOR UPDATE LOOP
+        BEGIN
+            IF s.entity IS NOT NULL THEN
+                PERFORM realtime._check_access(s.entity, role_name, s.filters, s.select_columns);
+            ELSE
+                PERFORM realtime._check_schema_usage(s.entity_schema, role_name);
+            END IF;
+            UPDATE realtime.subscription r SET claims = update_claims.claims, claims_role = role_name
+             WHERE r.id = s.id;
+        EXCEPTION WHEN insufficient_privilege OR undefined_object OR undefined_column THEN
+            DELETE FROM realtime.subscription r WHERE r.id = s.id;
+            id := s.id;
+            error := SQLERRM;
+            RETURN NEXT;
+        END;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION realtime.update_claims(bigint[], jsonb) IS
+    'Gives subscriptions the claims of a refreshed token; returns (and deletes) those the new role may not have';
 
 CREATE FUNCTION realtime.unsubscribe(id bigint)
 RETURNS boolean

@@ -150,6 +150,13 @@ void Changes::notify(const BindingNotice& n) {
     if (db_) db_->unsubscribe({n.id});
 }
 
+void Changes::claims_changed(Member& m, const std::string& claims_json) {
+    std::vector<int64_t> ids;
+    for (const Binding& b : m.bindings)
+        if (b.id > 0 && !b.ended) ids.push_back(b.id);
+    if (!ids.empty() && db_) db_->update_claims(m.conn->id, std::move(ids), claims_json);
+}
+
 void Changes::send(Member& m, const ChangeGroup& group, FrameRef* cache) {
     Connection& conn = *m.conn;
     FrameRef local;

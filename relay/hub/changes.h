@@ -34,6 +34,13 @@ public:
     // cache, when given).
     void send(Member& m, const ChangeGroup& group, FrameRef* cache);
     void announce_if_live(Member& m);
+    // A refreshed token's claims go to m's live bindings' rows (the database answers
+    // with end_bindings for those the new role may not have).
+    void claims_changed(Member& m, const std::string& claims_json);
+    // Notices for bindings, as the slot holder's (a system error; ended ones stop).
+    void end_bindings(const std::vector<BindingNotice>& notices) {
+        for (const BindingNotice& n : notices) notify(n);
+    }
     // The members with a bound id that is not in present (rows the slot holder removed).
     std::vector<Member*> lost(const std::unordered_set<int64_t>& present) const;
 

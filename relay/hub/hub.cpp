@@ -180,9 +180,16 @@ void Hub::handle_broadcast(Connection& conn, Member& m, const phoenix::Inbound& 
     if (m.ack) out_.reply(conn, msg, "ok", "{}");
 }
 
+// A new token: the channel is authorized with it, and its subscriptions' rows take its
+// claims, so row level security follows the new claims from the UPDATE's commit on.
 void Hub::handle_access_token(Member& m, const phoenix::Inbound& msg) {
     std::string why;
-    if (!auth_.refresh(m, msg.payload, clock_.wall_s, why)) close_with_error(m, why);
+    const std::string before = m.claims().json;
+    if (!auth_.refresh(m, msg.payload, clock_.wall_s, why)) {
+        close_with_error(m, why);
+        return;
+    }
+    if (m.joined && m.claims().json != before) changes_.claims_changed(m, m.claims().json);
 }
 
 // -- a member's exit ------------------------------------------------------------------

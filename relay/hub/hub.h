@@ -56,6 +56,8 @@ public:
     void deliver_broadcast(const BroadcastMsg& msg);  // SQL (the slot) or another node: to members
     void deliver_change(const ChangeEvent& ev);       // from the slot, here or remote
     void on_subscribe_result(SubscribeResult&& r) { join_.on_subscribe_result(std::move(r)); }
+    // Bindings the database ended (a refreshed token): a system error each, nothing more.
+    void end_bindings(const std::vector<BindingNotice>& notices) { changes_.end_bindings(notices); }
     void adopt_orphans(std::vector<OrphanRow> rows) { resume_.adopt_orphans(std::move(rows)); }
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
     // The registry found which of this node's subscription rows still exist after this

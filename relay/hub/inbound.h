@@ -37,6 +37,8 @@ public:
 
     // -- the database pool --------------------------------------------------------------
     virtual void subscribe_result(SubscribeResult r) = 0;
+    // Bindings the database ended (a refreshed token's role may not have them).
+    virtual void bindings_ended(std::vector<BindingNotice> notices) = 0;
 
     // -- the slot stream (this node holds the slot) ---------------------------------------
     virtual void slot_change(ChangeEvent ev, SlotProgress& progress) = 0;

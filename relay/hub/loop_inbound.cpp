@@ -7,6 +7,10 @@ void MailboxInbound::subscribe_result(SubscribeResult r) {
     mailbox_.post([r = std::move(r)](Hub& hub) mutable { hub.on_subscribe_result(std::move(r)); });
 }
 
+void MailboxInbound::bindings_ended(std::vector<BindingNotice> notices) {
+    mailbox_.post([n = std::move(notices)](Hub& hub) { hub.end_bindings(n); });
+}
+
 // The loop reports back to the slot stream what it processed.
 void MailboxInbound::slot_change(ChangeEvent ev, SlotProgress& progress) {
     mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {

@@ -13,6 +13,7 @@ public:
     explicit MailboxInbound(Mailbox<Hub>& mailbox) : mailbox_(mailbox) {}
 
     void subscribe_result(SubscribeResult r) override;
+    void bindings_ended(std::vector<BindingNotice> notices) override;
     void slot_change(ChangeEvent ev, SlotProgress& progress) override;
     void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) override;
     void peer_change(ChangeEvent ev) override;

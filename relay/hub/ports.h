@@ -34,6 +34,10 @@ public:
     virtual void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
                            std::string claims_json) = 0;
     virtual void unsubscribe(std::vector<int64_t> ids) = 0;
+    // A refreshed token: the rows ids take its claims (realtime.update_claims), after the
+    // client's earlier jobs. Bindings the new role may not have come back ended through
+    // LoopInbound::bindings_ended (their rows are gone); a failed call ends them all.
+    virtual void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) = 0;
 };
 
 class ClusterPort {

@@ -50,6 +50,13 @@ void SubscriptionDb::unsubscribe(std::vector<int64_t> ids) {
     });
 }
 
+void SubscriptionDb::update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) {
+    pool_.run(client, [this, ids = std::move(ids), claims = std::move(claims_json)](SqlSession& s) {
+        std::vector<BindingNotice> ended = subscription_sql::update_claims(s, ids, claims);
+        if (!ended.empty()) loop_.bindings_ended(std::move(ended));
+    });
+}
+
 bool SubscriptionDb::unsubscribe_node_and_wait(int timeout_ms) {
     auto ok = std::make_shared<std::atomic<bool>>(false);
     bool finished = pool_.run_and_wait(

@@ -30,6 +30,7 @@ public:
     void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
                    std::string claims_json) override;
     void unsubscribe(std::vector<int64_t> ids) override;
+    void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override;
 
     // Deletes every row of this node and waits for it (graceful shutdown); later
     // unsubscribes are skipped, since the rows are gone.

@@ -57,6 +57,21 @@ SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::
     return r;
 }
 
+std::vector<BindingNotice> update_claims(SqlSession& s, const std::vector<int64_t>& ids,
+                                        const std::string& claims_json) {
+    std::vector<BindingNotice> ended;
+    SqlRows rows;
+    DbError e;
+    if (!s.exec("SELECT id, error FROM realtime.update_claims($1::bigint[], $2::jsonb)",
+                {pg_array::bigint(ids), claims_json}, &rows, e)) {
+        std::string why = errors::claims_not_updated(client_message(s, e));
+        for (int64_t id : ids) ended.push_back({id, why, true});
+        return ended;
+    }
+    for (const SqlRow& row : rows) ended.push_back({std::stoll(row[0]), errors::claims_refused(row[1]), true});
+    return ended;
+}
+
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error) {
     return s.exec("SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
                   {pg_array::bigint(ids)}, nullptr, error);

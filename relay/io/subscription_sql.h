@@ -22,6 +22,12 @@ SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::
                           const std::string& claims_json);
 
 // Removes these rows; false with error when the statement failed.
+// A refreshed token's claims for the rows ids (realtime.update_claims, autocommit): the
+// bindings that end (the new role may not have them; their rows are deleted), each with
+// its message. If the statement itself fails, every id ends (the claims of the rows are
+// not known to be the token's): with errors::claims_not_updated.
+std::vector<BindingNotice> update_claims(SqlSession& s, const std::vector<int64_t>& ids, const std::string& claims_json);
+
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error);
 
 // This node's rows (a previous run's).

@@ -86,4 +86,13 @@ inline std::string check_failed(const std::string& why) {
            "check succeeds";
 }
 
+// A refreshed token (access_token) whose claims the subscriptions could not take: the
+// binding ends rather than go on with the old token's claims.
+inline std::string claims_refused(const std::string& why) {
+    return "Unable to subscribe to changes with the new access token: " + why;
+}
+inline std::string claims_not_updated(const std::string& why) {
+    return "Unable to apply the new access token to this subscription (" + why + "); please rejoin the channel";
+}
+
 }  // namespace rt::errors

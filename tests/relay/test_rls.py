@@ -265,3 +265,42 @@ def test_checks_are_batched_and_keep_commit_order(todos, pg_relay):
         calls = int(pg_relay.metrics().get("realtime_rls_check_calls_total", 0)) - before
         assert 1 <= calls < n / 2, calls
     run(body())
+
+
+def test_access_token_refresh_applies_the_new_claims(todos, pg_relay, vsn):
+    """A refreshed token's claims decide the changes committed after the subscriptions
+    took them (compiled policy on the subject): the rows of the new subject, no longer
+    the old one's."""
+    db = todos
+    db.execute("ALTER TABLE todos ENABLE ROW LEVEL SECURITY; "
+               "CREATE POLICY own ON todos FOR SELECT TO authenticated USING (auth.uid() = user_id)")
+
+    async def body():
+        c, topic, (sid, _) = await joined(pg_relay, vsn, sub=U1)
+        db.execute("INSERT INTO todos (user_id, title) VALUES (%s, 'u1 before'), (%s, 'u2 before')", (U1, U2))
+        assert titles((await until_marker(db, [(c, topic)]))[0]) == ["u1 before"]
+        await c.push(topic, "access_token", {"access_token": pg_relay.token(role="authenticated", sub=U2)})
+        wait_until(lambda: db.scalar("SELECT claims->>'sub' FROM realtime.subscription WHERE id = %s", (sid,)) == U2,
+                   timeout=10, what="the subscription to take the new token's claims")
+        db.execute("INSERT INTO todos (user_id, title) VALUES (%s, 'u1 after'), (%s, 'u2 after')", (U1, U2))
+        assert titles((await until_marker(db, [(c, topic)]))[0]) == ["u2 after"]
+    run(body())
+
+
+def test_access_token_refresh_to_a_role_without_access_ends_the_binding(todos, pg_relay, vsn):
+    """A new token whose role may not read the table: that binding gets a system error
+    and nothing more (its row goes); the channel's other binding keeps receiving, as the
+    new role may read it."""
+    db = todos
+    db.execute("REVOKE SELECT ON todos FROM anon")
+
+    async def body():
+        c, topic, (sid, marker_id) = await joined(pg_relay, vsn, sub=U1)
+        await c.push(topic, "access_token", {"access_token": pg_relay.token(role="anon")})
+        assert "permission denied" in await system_error(c, topic)
+        assert db.scalar("SELECT count(*) FROM realtime.subscription WHERE id = %s", (sid,)) == 0
+        wait_until(lambda: db.scalar("SELECT claims_role FROM realtime.subscription WHERE id = %s",
+                                     (marker_id,)) == "anon", timeout=10, what="the marker binding's new role")
+        db.execute("INSERT INTO todos (title) VALUES ('not for anon')")
+        assert (await until_marker(db, [(c, topic)])) == [[]]
+    run(body())

@@ -60,6 +60,15 @@ public:
         subscribes.push_back({client, member_id, std::move(bindings), std::move(claims_json)});
     }
     void unsubscribe(std::vector<int64_t> ids) override { unsubscribes.push_back(std::move(ids)); }
+    void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override {
+        claims_updates.push_back({client, std::move(ids), std::move(claims_json)});
+    }
+    struct ClaimsUpdate {
+        uint64_t client;
+        std::vector<int64_t> ids;
+        std::string claims_json;
+    };
+    std::vector<ClaimsUpdate> claims_updates;
 
     // Every id unsubscribed so far, in order.
     std::vector<int64_t> unsubscribed_ids() const {
@@ -99,6 +108,8 @@ public:
 class RecordingInbound : public LoopInbound {
 public:
     void subscribe_result(SubscribeResult r) override { subscribe_results.push_back(std::move(r)); }
+    void bindings_ended(std::vector<BindingNotice> notices) override { ended.push_back(std::move(notices)); }
+    std::vector<std::vector<BindingNotice>> ended;
     void slot_change(ChangeEvent ev, SlotProgress& progress) override {
         slot_changes.push_back(ev);
         if (process_slot) progress.processed(ev.pos.commit_lsn, held_floor);

@@ -204,3 +204,41 @@ TEST_F(AuthTest, KeyRemovedFromTheJwksClosesTheChannelsItLetIn) {
               std::string::npos)
         << refused[0].payload;
 }
+
+// Row level security follows a refreshed token: the channel's subscription rows take the
+// new claims (after the client's earlier database work); the same token again, or a
+// channel without bindings, asks nothing of the database.
+TEST_F(AuthTest, AccessTokenRefreshGivesTheSubscriptionsTheNewClaims) {
+    Connection* c = connect(Vsn::V2, "user-1", 60);
+    pg_joined(c, "realtime:room1", "[" + kTodos + "," + kNotes + "]", {101, 102});
+    take(*c);
+    std::string fresh = token_for("authenticated", "user-2", wall() + 7200);
+    send(c, msg(Vsn::V2, "1", "2", "realtime:room1", "access_token", "{\"access_token\":" + q(fresh) + "}"));
+    ASSERT_EQ(db.claims_updates.size(), 1u);
+    EXPECT_EQ(db.claims_updates[0].client, c->id);
+    EXPECT_EQ(db.claims_updates[0].ids, (std::vector<int64_t>{101, 102}));
+    EXPECT_NE(db.claims_updates[0].claims_json.find("\"sub\":\"user-2\""), std::string::npos);
+    send(c, msg(Vsn::V2, "1", "3", "realtime:room1", "access_token", "{\"access_token\":" + q(fresh) + "}"));
+    EXPECT_EQ(db.claims_updates.size(), 1u) << "the same token again";
+    joined(c, "realtime:room2", {}, "4");
+    send(c, msg(Vsn::V2, "4", "5", "realtime:room2", "access_token", "{\"access_token\":" + q(fresh) + "}"));
+    EXPECT_EQ(db.claims_updates.size(), 1u) << "no bindings";
+}
+
+// A binding the new token's role may not have ends: a system error for it, nothing more
+// delivered to it; the channel's other binding keeps receiving.
+TEST_F(AuthTest, ABindingTheNewRoleMayNotHaveEnds) {
+    Connection* c = connect(Vsn::V2, "user-1", 60);
+    pg_joined(c, "realtime:room1", "[" + kTodos + "," + kNotes + "]", {101, 102});
+    take(*c);
+    hub->end_bindings({{101, "Unable to subscribe to changes with the new access token: permission denied", true}});
+    auto out = take(*c);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].event, "system");
+    EXPECT_NE(out[0].payload.find(R"("extension":"postgres_changes","status":"error")"), std::string::npos);
+    EXPECT_NE(out[0].payload.find("permission denied"), std::string::npos);
+    std::string fresh = token_for("authenticated", "user-1", wall() + 7200);
+    send(c, msg(Vsn::V2, "1", "2", "realtime:room1", "access_token", "{\"access_token\":" + q(fresh) + "}"));
+    ASSERT_EQ(db.claims_updates.size(), 1u);
+    EXPECT_EQ(db.claims_updates[0].ids, (std::vector<int64_t>{102})) << "the ended binding has no row";
+}

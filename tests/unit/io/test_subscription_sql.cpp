@@ -94,3 +94,29 @@ TEST(SubscriptionSql, CheckExtensionNamesTheDatabase) {
     EXPECT_NE(error.find("\"appdb\""), std::string::npos);
     EXPECT_NE(error.find("CREATE EXTENSION pg_realtime"), std::string::npos);
 }
+
+TEST(SubscriptionSql, UpdateClaimsEndsWhatTheNewRoleMayNotHave) {
+    FakeSql sql;
+    sql.answer = [](const std::string&, const std::vector<std::string>&) {
+        rt::SqlRows rows;
+        rows.push_back(rt::testing::row({"7", "permission denied for table todos"}));
+        return rows;
+    };
+    std::vector<rt::BindingNotice> ended = sub::update_claims(sql, {7, 8}, R"({"role":"anon"})");
+    ASSERT_EQ(sql.statements.size(), 1u);
+    EXPECT_NE(sql.statements[0].sql.find("realtime.update_claims"), std::string::npos);
+    EXPECT_EQ(sql.statements[0].params, (std::vector<std::string>{"{7,8}", R"({"role":"anon"})"}));
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].id, 7);
+    EXPECT_TRUE(ended[0].ended);
+    EXPECT_EQ(ended[0].message, rt::errors::claims_refused("permission denied for table todos"));
+}
+
+TEST(SubscriptionSql, UpdateClaimsThatFailsEndsEveryBinding) {
+    FakeSql sql;
+    sql.up = false;
+    std::vector<rt::BindingNotice> ended = sub::update_claims(sql, {7, 8}, "{}");
+    ASSERT_EQ(ended.size(), 2u);
+    EXPECT_EQ(ended[1].id, 8);
+    EXPECT_EQ(ended[1].message, rt::errors::claims_not_updated(rt::errors::kDatabaseUnreachable));
+}
