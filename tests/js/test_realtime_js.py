@@ -117,3 +117,51 @@ def test_subscribe_status(relay_factory, db, vsn):
     assert summary["rejoin_statuses"][0] == "SUBSCRIBED"
     assert "Unauthorized" in summary["private_error"]
     assert summary["heartbeats"] >= 3
+
+
+# -- row level security -----------------------------------------------------------------
+
+RLS_SCHEMA = """
+CREATE TABLE public.rt_todos (id bigserial PRIMARY KEY, user_id uuid, title text, secret text);
+ALTER TABLE public.rt_todos REPLICA IDENTITY FULL;
+GRANT SELECT ON public.rt_todos TO authenticated;
+GRANT SELECT (id, title) ON public.rt_todos TO anon;
+ALTER TABLE public.rt_todos ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON public.rt_todos FOR SELECT TO authenticated USING (auth.uid() = user_id);
+CREATE POLICY everyone ON public.rt_todos FOR SELECT TO anon USING (true);
+CREATE TABLE public.rt_members (team_id int, user_id uuid);
+GRANT SELECT ON public.rt_members TO authenticated;
+CREATE TABLE public.rt_team_docs (id bigserial PRIMARY KEY, team_id int, body text);
+GRANT SELECT ON public.rt_team_docs TO authenticated, anon;
+ALTER TABLE public.rt_team_docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team ON public.rt_team_docs FOR SELECT TO authenticated USING (
+    team_id IN (SELECT m.team_id FROM public.rt_members m WHERE m.user_id = (SELECT auth.uid())));
+CREATE TABLE public.rt_marker (id serial PRIMARY KEY);
+GRANT SELECT ON public.rt_marker TO anon, authenticated;
+"""
+ALICE, BOB = "a11ce000-0000-4000-8000-000000000001", "b0b00000-0000-4000-8000-000000000002"
+
+
+@pytest.mark.parametrize("vsn", ["default", "1.0.0"])
+def test_row_level_security(relay_factory, app_db, vsn):
+    """Issue 11 through realtime-js: compiled and membership policies, column privileges,
+    and a token refreshed with setAuth (see rls.mjs)."""
+    db = app_db
+    db.execute(RLS_SCHEMA)
+    db.execute("INSERT INTO rt_members VALUES (1, %s), (2, %s)", (ALICE, BOB))
+    relay = relay_factory(db_dsn=db.dsn)
+
+    def refreshed():
+        wait_until(lambda: db.scalar("SELECT count(*) FROM realtime.subscription WHERE claims->>'sub' = %s",
+                                     (BOB,)) == 6, timeout=15, what="alice's subscriptions to carry bob's subject")
+
+    summary = run_scenario("rls.mjs", relay, db=db, actions={"refreshed": refreshed}, env={
+        "RT_VSN": vsn, "RT_ALICE": ALICE, "RT_BOB": BOB,
+        "RT_TOKEN_ALICE": relay.token(role="authenticated", sub=ALICE),
+        "RT_TOKEN_BOB": relay.token(role="authenticated", sub=BOB),
+        "RT_TOKEN_ANON": relay.token(role="anon"),
+        "RT_TOKEN_ALICE_AS_BOB": relay.token(role="authenticated", sub=BOB, exp_in=7200),
+    })
+    assert summary["_steps"] == ["changes", "refreshed", "changes_after_refresh"]
+    assert summary["todos"]["alice"] == ["INSERT alice 1", "UPDATE alice 1 edited", "INSERT bob 2"]
+    assert summary["docs"] == {"alice": ["team 1 doc"], "bob": ["team 2 doc"], "anon": []}
