@@ -13,6 +13,7 @@
 #include "cluster/slot_election.h"
 #include "relay/core/clock.h"
 #include "relay/core/log.h"
+#include "relay/core/topic.h"
 
 namespace rt::cluster {
 namespace {
@@ -229,7 +230,8 @@ void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& 
 void Mesh::on_broadcast(const Header& h, std::string_view body) {
     BroadcastMsg msg;
     if (!decode(body, msg)) return;
-    if (uint64_t gap = membership_.broadcast_gap(h, msg.topic)) metrics_.mesh_dropped += gap;
+    if (uint64_t gap = membership_.broadcast_gap(h, topic::channel_key(msg.topic, msg.is_private)))
+        metrics_.mesh_dropped += gap;
     loop_.peer_broadcast(std::move(msg));
 }
 

@@ -3,6 +3,8 @@
 
 #include <zmq.hpp>
 
+#include "relay/core/topic.h"
+
 namespace rt::cluster {
 
 MeshSender::MeshSender(zmq::context_t& ctx, const std::string& endpoint, Metrics& metrics)
@@ -15,7 +17,7 @@ MeshSender::MeshSender(zmq::context_t& ctx, const std::string& endpoint, Metrics
 MeshSender::~MeshSender() = default;
 
 bool MeshSender::broadcast(const BroadcastMsg& msg) {
-    return publish(routing_broadcast(msg.topic), MsgType::Broadcast, encode(msg));
+    return publish(routing_broadcast(topic::channel_key(msg.topic, msg.is_private)), MsgType::Broadcast, encode(msg));
 }
 
 bool MeshSender::change(const std::string& node, const ChangeEvent& ev) {

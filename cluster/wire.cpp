@@ -106,8 +106,8 @@ const auto kHeartbeat = [](auto& io, auto& m) {
 };
 const auto kBroadcast = [](auto& io, auto& m) {
     return io.str(m.topic) && io.str(m.event) && io.str(m.payload) && io.flag(m.json_payload) &&
-           io.flag(m.binary_origin) && io.str(m.meta_json) && io.flag(m.is_private) && io.u64(m.pos.commit_lsn) &&
-           io.u32(m.pos.change_index);
+           io.flag(m.binary_origin) && io.str(m.meta_json) && io.str(m.id) && io.flag(m.is_private) &&
+           io.u64(m.pos.commit_lsn) && io.u32(m.pos.change_index);
 };
 const auto kPresenceDelta = [](auto& io, auto& m) { return io.flag(m.join) && io.str(m.topic) && kEntry(io, m.entry); };
 const auto kSnapshot = [](auto& io, auto& m) {

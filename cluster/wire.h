@@ -2,7 +2,8 @@
 //
 // A mesh message has three frames:
 //   0  routing key: "H" heartbeats, "P" presence, "N:<node>\0" addressed to one node,
-//      "B:<topic>\0" broadcasts. SUB sockets subscribe by prefix, so the publisher
+//      "B:<channel key>\0" broadcasts (the key, topic::channel_key, keeps a private channel
+//      apart from its topic's public one). SUB sockets subscribe by prefix, so the publisher
 //      sends a channel's broadcasts only to nodes that have members, and a node's own
 //      messages only to it; the NUL keeps "room1" from matching "room10".
 //   1  header: version, type, sender node id, incarnation, stream sequence number

@@ -2,9 +2,11 @@
 // the ports it talks through; nothing else happens in this file.
 //
 //   Server (io/server: the loop thread, with the Hub) <- inbound port <- SubscriptionDb
-//   (on the clients' DbPool), SlotHolder (slot/), Mesh (cluster/), Registry (cluster/,
-//   on a DbPool of its own), JwksFile (io/); the Hub reaches them back through DbPort
-//   (SubscriptionDb) and ClusterPort (MeshPort, io/mesh_port).
+//   and AuthorizationDb (on the clients' DbPool), SlotHolder (slot/), Mesh (cluster/),
+//   Registry (cluster/, on a DbPool of its own), JwksFile (io/); the Hub reaches them
+//   back through DbPort (SubscriptionDb), AccessPort (AuthorizationDb) and ClusterPort
+//   (MeshPort, io/mesh_port). MessageRetention runs realtime.maintain_messages on the
+//   clients' pool.
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -14,10 +16,12 @@
 #include "relay/core/config.h"
 #include "relay/core/log.h"
 #include "relay/core/metrics.h"
+#include "relay/io/authorization_db.h"
 #include "relay/io/db_pool.h"
 #include "relay/io/http_api.h"
 #include "relay/io/jwks_file.h"
 #include "relay/io/mesh_port.h"
+#include "relay/io/message_retention.h"
 #include "relay/io/process.h"
 #include "relay/io/registry_db.h"
 #include "relay/io/server.h"
@@ -34,6 +38,8 @@ struct Components {
     std::unique_ptr<rt::DbPool> pool;           // clients' database work
     std::unique_ptr<rt::DbPool> registry_pool;  // the node's heartbeat, apart from clients
     std::unique_ptr<rt::SubscriptionDb> db;
+    std::unique_ptr<rt::AuthorizationDb> access;
+    std::unique_ptr<rt::MessageRetention> retention;
     std::vector<rt::OrphanRow> orphans;  // this node's rows left by a crash, for the hub
     std::unique_ptr<rt::cluster::Mesh> mesh;
     std::unique_ptr<rt::MeshPort> cluster;  // the loop's sender
@@ -59,7 +65,7 @@ bool open_jwks(const rt::Config& cfg, Components& c) {
     return c.keys ? true : fail(error);
 }
 
-bool open_database(const rt::Config& cfg, rt::LoopInbound& loop, Components& c) {
+bool open_database(const rt::Config& cfg, rt::Metrics& metrics, rt::LoopInbound& loop, Components& c) {
     if (cfg.db.empty()) {
         LOG_WARN("no --db: Postgres Changes are disabled (broadcast and presence only)");
         return true;
@@ -73,6 +79,8 @@ bool open_database(const rt::Config& cfg, rt::LoopInbound& loop, Components& c) 
     c.registry_pool = std::make_unique<rt::DbPool>(
         rt::DbPool::Options{cfg.db, name + " registry", 1, cfg.db_statement_timeout_ms});
     c.db = std::make_unique<rt::SubscriptionDb>(*c.pool, cfg.node_id, loop);
+    c.access = std::make_unique<rt::AuthorizationDb>(*c.pool, loop);
+    c.retention = std::make_unique<rt::MessageRetention>(*c.pool, metrics, cfg.message_retention_hours);
     return true;
 }
 
@@ -120,6 +128,7 @@ void release(Components& c) {
 
 void stop(Components& c) {
     if (c.jwks) c.jwks->stop();
+    if (c.retention) c.retention->stop();
     if (c.registry) c.registry->stop();
     if (c.slot) c.slot->stop();
     if (c.registry_pool) c.registry_pool->stop();
@@ -137,14 +146,14 @@ int main(int argc, char** argv) {
     rt::Server server(cfg, metrics);
     Components c;
     if (!open_jwks(cfg, c)) return 1;
-    if (!open_database(cfg, server.inbound(), c)) return 1;
+    if (!open_database(cfg, metrics, server.inbound(), c)) return 1;
     if (!open_mesh(cfg, metrics, server.inbound(), c)) return 1;
     if (!cfg.peers.empty() && !c.mesh) {
         fail("--peers needs --cluster-bind (see --help)");
         return 2;
     }
 
-    server.attach(c.db.get(), c.cluster.get());
+    server.attach(c.db.get(), c.cluster.get(), c.access.get());
     if (!server.start()) return 1;
     if (c.keys) server.hub().set_jwks(std::move(c.keys));  // before the loop takes its first client
     rt::HttpApi http(cfg, metrics, server.hub(), peers_json(c.mesh.get()));
@@ -154,6 +163,7 @@ int main(int argc, char** argv) {
     server.on_shutdown = [&c] { release(c); };
 
     if (c.pool) c.pool->start();
+    if (c.retention) c.retention->start();
     if (c.registry_pool) c.registry_pool->start();
     if (c.jwks) c.jwks->start(server.inbound());
     if (c.registry) c.registry->start();

@@ -134,14 +134,25 @@ COMMENT ON FUNCTION realtime.authorize(text, jsonb, boolean, boolean, boolean, j
 -- A "since" outside what Supabase accepts raises invalid_parameter_value
 -- 'Replay params are not valid'.
 --
+-- The seam with live messages (docs/architecture.md, "Replay"): the relay holds a
+-- member's live broadcasts from before this call, so every message it has not held was
+-- streamed by the slot before the call began. Such a message's transaction may still be
+-- running for a moment (a commit is written and flushed, and so decoded, before it leaves
+-- the proc array and becomes visible), so the rows are read only once the transactions
+-- running when the call began have finished (waiting at most 100 ms; a commit stalled
+-- longer than that is the one case left), with a snapshot taken after them. Hence
+-- VOLATILE, and called in READ COMMITTED (under REPEATABLE READ the wait runs out).
+--
 -- It reads as the caller, who must bypass RLS (replay is allowed to a member that may
 -- read broadcasts of the topic, whatever the policies say of each row).
 CREATE FUNCTION realtime.replay(topic text, since bigint, "limit" integer DEFAULT 25)
 RETURNS TABLE (id uuid, event text, payload jsonb, binary_payload bytea, inserted_at timestamp)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    since_at timestamp;
-    max_rows integer := greatest(least(coalesce(replay."limit", 25), 25), 1);
+    since_at  timestamp;
+    max_rows  integer := greatest(least(coalesce(replay."limit", 25), 25), 1);
+    in_flight xid8[];
+    give_up   timestamptz := clock_timestamp() + interval '100 milliseconds';
 BEGIN
     -- Elixir's DateTime.from_unix/2 range: years -9999 to 9999. Earlier than Postgres's
     -- timestamps can say is simply "everything".
@@ -150,6 +161,13 @@ BEGIN
     END IF;
     since_at := CASE WHEN since < -210000000000000 THEN '-infinity'::timestamp
                      ELSE 'epoch'::timestamp + since * interval '1 millisecond' END;
+    -- Each statement of a VOLATILE function takes a new snapshot: the loop sees them finish.
+    in_flight := ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()));
+    WHILE cardinality(in_flight) > 0 AND clock_timestamp() < give_up LOOP
+        PERFORM pg_sleep(0.001);
+        in_flight := ARRAY(SELECT x FROM unnest(in_flight) AS x
+                            WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot()));
+    END LOOP;
     RETURN QUERY
         SELECT r.id, r.event, r.payload, r.binary_payload, r.inserted_at
           FROM (SELECT m.id, m.event, m.payload, m.binary_payload, m.inserted_at

@@ -77,6 +77,9 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
     option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
+    app.add_flag("--private-only", cfg.private_only, "Refuse joins of public channels (only private channels, authorized by realtime.messages' policies)")
+        ->envname(env_name("--private-only"));
+    option(app, "--message-retention-hours", cfg.message_retention_hours, "Hours realtime.messages keeps broadcasts from the database (for replay) before their day's partition is dropped");
 }
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -123,6 +126,7 @@ void check(Config& cfg, const Raw& raw) {
     if (cfg.db_pool_size < 1 || cfg.db_pool_size > 256) fail("--db-pool-size must be between 1 and 256");
     if (cfg.db_statement_timeout_ms < 1) fail("--db-statement-timeout-ms must be positive");
     if (cfg.rls_check_timeout_ms < 1) fail("--rls-check-timeout-ms must be positive");
+    if (cfg.message_retention_hours < 1) fail("--message-retention-hours must be at least 1");
 }
 
 }  // namespace

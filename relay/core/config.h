@@ -43,6 +43,8 @@ struct Config {
     int heartbeat_ms = 500;
     int peer_down_ms = 3000;
     int region_takeover_s = 5;
+    bool private_only = false;           // public channels refused (Supabase's "allow public access" off)
+    int message_retention_hours = 72;    // realtime.messages kept at least this long (realtime.maintain_messages)
 
     // The region whose relays take the slot first.
     const std::string& slot_region() const { return db_region.empty() ? region : db_region; }

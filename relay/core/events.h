@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,61 @@ struct BroadcastMsg {
     bool json_payload = true;
     bool binary_origin = false;  // came as binary kind 3: vsn 2.0.0 members get kind 4
     std::string meta_json;     // {"id":"..."} for SQL and HTTP messages, else empty
-    bool is_private = false;
+    std::string id;            // realtime.messages' id of a message from the database, else empty
+    bool is_private = false;   // for the private channel of topic (topic::channel_key)
     ChangePos pos;             // set for broadcasts read from the slot
+};
+
+// What a member of a private channel may do, as its user's policies on realtime.messages
+// say (realtime.authorize, design 3.6); nullopt: not checked (yet).
+struct Policies {
+    std::optional<bool> broadcast_read;
+    std::optional<bool> presence_read;
+    std::optional<bool> broadcast_write;
+    std::optional<bool> presence_write;
+};
+
+// One realtime.authorize call: which checks, for whom, on which topic.
+struct AccessCheck {
+    std::string topic;               // the channel's name, without "realtime:"
+    std::string claims_json;
+    std::string headers_json = "{}";
+    bool read = true;
+    bool write = false;
+    bool presence = true;            // check the presence extension too
+};
+
+// Its answer. A check that failed has no policies: why is in failure (Policy: it raised,
+// with Postgres' SQLSTATE and message, e.g. 23514 for a missing partition).
+struct AccessResult {
+    enum class Failure : uint8_t { None, Policy, Timeout, Unreachable, Failed };
+    uint64_t ticket = 0;
+    Policies policies;
+    Failure failure = Failure::None;
+    std::string error_code;
+    std::string error_message;
+};
+
+// realtime.replay for a join with config.broadcast.replay.
+struct ReplayQuery {
+    std::string topic;  // the channel's name, without "realtime:"
+    int64_t since = 0;  // ms since the epoch
+    int limit = 25;     // 1..25
+};
+
+struct ReplayRow {
+    std::string id;
+    std::string event;
+    std::string payload;  // JSON text, or the bytes of a binary payload
+    bool binary = false;
+};
+
+struct ReplayResult {
+    enum class Failure : uint8_t { None, InvalidParams, Failed };
+    uint64_t ticket = 0;
+    Failure failure = Failure::None;
+    std::string error;             // Postgres' message, for the log
+    std::vector<ReplayRow> rows;   // oldest first
 };
 
 // One postgres_changes binding as a client asked for it.

@@ -75,6 +75,10 @@ std::string Metrics::render() const {
     metric(out, "realtime_mesh_sent_total", "counter", "Messages published to the cluster mesh", mesh_sent);
     metric(out, "realtime_mesh_received_total", "counter", "Messages received from the cluster mesh", mesh_received);
     metric(out, "realtime_mesh_dropped_total", "counter", "Mesh messages dropped at the high-water mark", mesh_dropped);
+    metric(out, "realtime_authorization_checks_total", "counter", "Realtime Authorization checks run (realtime.authorize)", authorization_checks);
+    metric(out, "realtime_authorization_denied_total", "counter", "Private joins refused and sends or tracks denied by policies", authorization_denied);
+    metric(out, "realtime_replays_total", "counter", "Private joins that replayed stored broadcasts", replays);
+    metric(out, "realtime_message_maintenance_total", "counter", "realtime.maintain_messages runs that succeeded", message_maintenance);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
     metric(out, "realtime_peers_up", "gauge", "Cluster peers currently up", peers_up);

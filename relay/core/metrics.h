@@ -51,6 +51,10 @@ struct Metrics {
     Counter rls_check_calls{0};     // realtime.check_rows calls of the slot holder
     Counter rls_check_failures{0};  // of them, failed or timed out (their candidates got nothing)
     Gauge rls_check_waiting{0};     // documents waiting in the slot holder (for a check, or behind one)
+    Counter authorization_checks{0};   // realtime.authorize calls (private channels)
+    Counter authorization_denied{0};   // private joins refused, sends and tracks denied
+    Counter replays{0};                // joins that replayed stored messages
+    Counter message_maintenance{0};    // realtime.maintain_messages runs that succeeded
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge peers_up{0};

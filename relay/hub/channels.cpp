@@ -3,23 +3,36 @@
 
 #include <algorithm>
 
-#include "relay/protocol/payloads.h"
+#include "relay/core/topic.h"
+#include "relay/protocol/broadcast_frames.h"
 
 namespace rt {
+namespace {
 
-Channel& Channels::get(const std::string& topic) {
-    auto it = channels_.find(topic);
+bool replayed(const Member& m, const std::string& id) {
+    return !id.empty() && std::find(m.replayed_ids.begin(), m.replayed_ids.end(), id) != m.replayed_ids.end();
+}
+
+void erase_member(std::vector<Member*>& list, Member* m) { list.erase(std::remove(list.begin(), list.end(), m), list.end()); }
+
+}  // namespace
+
+Channel& Channels::get(const std::string& topic, bool is_private) {
+    std::string key = topic::channel_key(topic, is_private);
+    auto it = channels_.find(key);
     if (it != channels_.end()) return *it->second;
     auto ch = std::make_unique<Channel>();
+    ch->key = key;
     ch->topic = topic;
+    ch->is_private = is_private;
     Channel& ref = *ch;
-    channels_.emplace(topic, std::move(ch));
+    channels_.emplace(std::move(key), std::move(ch));
     metrics_.channels.store(static_cast<int64_t>(channels_.size()));
     return ref;
 }
 
-Channel* Channels::find(const std::string& topic) const {
-    auto it = channels_.find(topic);
+Channel* Channels::find(const std::string& key) const {
+    auto it = channels_.find(key);
     return it == channels_.end() ? nullptr : it->second.get();
 }
 
@@ -42,16 +55,16 @@ bool Channels::wait_for_route(Member& m) {
     if (cluster_ && !ch.interest) {
         ch.interest = true;
         ch.routed = false;
-        cluster_->channel_interest(ch.topic, true);
+        cluster_->channel_interest(ch.key, true);
     }
     if (ch.routed) return true;
     ch.routing.push_back(&m);
     return false;
 }
 
-std::vector<Member*> Channels::routed(const std::string& topic) {
+std::vector<Member*> Channels::routed(const std::string& key) {
     std::vector<Member*> waiting;
-    Channel* ch = find(topic);
+    Channel* ch = find(key);
     if (!ch || ch->routed) return waiting;
     ch->routed = true;
     waiting.swap(ch->routing);
@@ -59,85 +72,64 @@ std::vector<Member*> Channels::routed(const std::string& topic) {
 }
 
 void Channels::stop_waiting(Member& m) {
-    auto& routing = m.channel->routing;
-    routing.erase(std::remove(routing.begin(), routing.end(), &m), routing.end());
+    erase_member(m.channel->routing, &m);
+    stop_holding(m);
 }
 
 void Channels::release(Channel& ch, bool in_use) {
-    if (!ch.members.empty() || !ch.routing.empty()) return;
+    if (!ch.members.empty() || !ch.routing.empty() || !ch.replaying.empty()) return;
     // The cluster routes a channel's messages here while it has members.
     if (ch.interest) {
         ch.interest = false;
         ch.routed = true;
-        cluster_->channel_interest(ch.topic, false);
+        cluster_->channel_interest(ch.key, false);
     }
     if (in_use) return;
-    channels_.erase(std::string(ch.topic));
+    channels_.erase(std::string(ch.key));
     metrics_.channels.store(static_cast<int64_t>(channels_.size()));
 }
+
+void Channels::hold(Member& m) { m.channel->replaying.push_back(&m); }
+
+void Channels::stop_holding(Member& m) { erase_member(m.channel->replaying, &m); }
 
 void Channels::publish(const BroadcastMsg& msg, const Member* skip, bool to_peers) {
     if (msg.pos.valid() && !replay_.fresh(msg.pos)) {
         metrics_.changes_duplicate++;
         return;
     }
-    // A private message (realtime.send's default) is for private channels only, and
-    // none can be joined until their authorization exists: never to public members.
-    if (msg.is_private) return;
-    if (Channel* ch = find(msg.topic)) fanout(*ch, msg, skip);
+    if (Channel* ch = find(topic::channel_key(msg.topic, msg.is_private))) fanout(*ch, msg, skip);
     if (to_peers && cluster_) cluster_->publish_broadcast(msg);
 }
 
-// Collect, then drain once per member: each frame (v1 text, v2 text, v2 binary kind 4)
-// is built the first time a member needs it and shared by the others.
+// Collect, then drain once per member: a private member receives broadcasts only when
+// its policies let it read them, and never one it already got from its join's replay.
 void Channels::fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip) {
     metrics_.broadcasts++;
-    FrameRef v1, v2_text, v2_binary;
-    bool v2_binary_ok = true;
-    std::string payload;  // the text form's payload, built on first use
-    auto text_frame = [&](phoenix::Vsn vsn) {
-        if (payload.empty()) payload = payloads::broadcast(msg);
-        std::string buf = frame_buffer(payload.size() + msg.topic.size() + 48);
-        phoenix::encode(buf, vsn, std::nullopt, std::nullopt, msg.topic, "broadcast", payload);
-        return make_frame(std::move(buf), false);
-    };
+    BroadcastFrames frames(msg);
     for (Member* m : ch.members) {
-        if (m == skip) continue;
-        Connection& conn = *m->conn;
-        FrameRef* frame = nullptr;
-        if (conn.vsn == phoenix::Vsn::V1) {
-            if (!msg.json_payload) {  // raw bytes cannot travel in JSON
-                metrics_.dropped_messages++;
-                continue;
-            }
-            if (!v1) v1 = text_frame(phoenix::Vsn::V1);
-            frame = &v1;
-        } else if ((msg.binary_origin || !msg.json_payload) && v2_binary_ok) {
-            if (!v2_binary) {
-                std::string buf = frame_buffer(msg.payload.size() + msg.topic.size() + 32);
-                v2_binary_ok = phoenix::encode_user_broadcast(buf, msg.topic, msg.event, msg.meta_json,
-                                                              msg.json_payload, msg.payload);
-                if (v2_binary_ok) v2_binary = make_frame(std::move(buf), true);
-            }
-            if (v2_binary_ok) {
-                frame = &v2_binary;
-            } else if (msg.json_payload) {
-                if (!v2_text) v2_text = text_frame(phoenix::Vsn::V2);
-                frame = &v2_text;
-            } else {
-                metrics_.dropped_messages++;
-                continue;
-            }
-        } else {
-            if (!msg.json_payload) {
-                metrics_.dropped_messages++;
-                continue;
-            }
-            if (!v2_text) v2_text = text_frame(phoenix::Vsn::V2);
-            frame = &v2_text;
+        if (m == skip || !m->reads_broadcasts() || replayed(*m, msg.id)) continue;
+        const FrameRef* frame = frames.for_vsn(m->conn->vsn);
+        if (!frame) {
+            metrics_.dropped_messages++;
+            continue;
         }
-        out_.enqueue(conn, *frame);
+        out_.enqueue(*m->conn, *frame);
     }
+    for (Member* m : ch.replaying) {
+        if (m == skip || !m->reads_broadcasts()) continue;
+        if (const FrameRef* frame = frames.for_vsn(m->conn->vsn)) keep(*m, msg, *frame);
+    }
+}
+
+void Channels::keep(Member& m, const BroadcastMsg& msg, FrameRef frame) {
+    if (m.conn->closing) return;
+    m.held_bytes += static_cast<int64_t>(frame->size());
+    if (!out_.fits(*m.conn, m.conn->queue.bytes() + m.held_bytes)) {
+        m.held.clear();
+        return;
+    }
+    m.held.emplace_back(msg.id, std::move(frame));
 }
 
 }  // namespace rt

@@ -1,8 +1,10 @@
 // The channels of this node: which members each has, whether the cluster routes the
 // channel's broadcasts here yet, and the one path every broadcast takes to members and
 // peers, whatever its origin (a client's push, the REST API, realtime.send through the
-// slot, another node). Like Redis's pubsub.c: it owns the channel maps and never touches
-// a socket (frames go out through Output).
+// slot, another node). A channel is a topic and its privacy (topic::channel_key): a
+// private message reaches only the private channel's members that may read broadcasts.
+// Like Redis's pubsub.c: it owns the channel maps and never touches a socket (frames go
+// out through Output).
 #pragma once
 
 #include <memory>
@@ -23,8 +25,8 @@ public:
     Channels(Output& out, Metrics& metrics, ClusterPort* cluster, ReplayGuard& replay)
         : out_(out), metrics_(metrics), cluster_(cluster), replay_(replay) {}
 
-    Channel& get(const std::string& topic);  // created on first use
-    Channel* find(const std::string& topic) const;
+    Channel& get(const std::string& topic, bool is_private);  // created on first use
+    Channel* find(const std::string& key) const;               // by topic::channel_key
     size_t count() const { return channels_.size(); }
 
     // -- membership -----------------------------------------------------------------
@@ -43,6 +45,12 @@ public:
     // and unless a join still being prepared points at it (in_use), it is forgotten.
     void release(Channel& ch, bool in_use);
 
+    // -- the seam of a replay (hub/replay) ------------------------------------------------
+    // m's broadcasts are held (Member::held) from now on, until stop_holding: a replay's
+    // query runs meanwhile, and what it does not return arrives here.
+    void hold(Member& m);
+    void stop_holding(Member& m);
+
     // -- broadcasts ---------------------------------------------------------------------
     // The one publish path: drops replays (by slot position) and private messages, fans
     // msg out to the channel's members but skip, and hands it to peers when to_peers
@@ -51,6 +59,7 @@ public:
 
 private:
     void fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip);
+    void keep(Member& m, const BroadcastMsg& msg, FrameRef frame);  // a held member's frame
 
     Output& out_;
     Metrics& metrics_;

@@ -10,7 +10,8 @@
 
 namespace rt {
 
-Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, ClusterPort* cluster)
+Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, ClusterPort* cluster,
+         AccessPort* access)
     : cfg_(cfg),
       metrics_(metrics),
       auth_(cfg.jwt_secret),
@@ -19,7 +20,9 @@ Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, 
       presence_(channels_, out_, metrics, cluster),
       resume_(cfg, clock_, metrics, db),
       changes_(out_, metrics, db, replay_, resume_),
-      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, db, *this}) {}
+      access_(metrics, access),
+      stored_(channels_, out_, metrics, access),
+      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, *this}) {}
 
 Hub::~Hub() = default;
 
@@ -141,18 +144,31 @@ void Hub::dispatch(Connection& conn, phoenix::Inbound& msg) {
         out_.error_reply(conn, msg, errors::kUnmatchedTopic);
         return;
     }
-    if (msg.event == "phx_leave")
-        handle_leave(conn, *m, msg);
-    else if (msg.event == "broadcast")
-        handle_broadcast(conn, *m, msg);
+    if (m->joined && m->is_private()) {
+        // Pushes of a private member wait while a check of its policies runs (hub/access).
+        auto held = std::make_unique<phoenix::Inbound>(std::move(msg));
+        if (!access_.must_wait(*m, held)) dispatch_member(conn, *m, *held);
+        return;
+    }
+    dispatch_member(conn, *m, msg);
+}
+
+bool Hub::dispatch_member(Connection& conn, Member& m, phoenix::Inbound& msg) {
+    if (msg.event == "phx_leave") {
+        handle_leave(conn, m, msg);
+        return false;
+    }
+    if (msg.event == "broadcast")
+        handle_broadcast(conn, m, msg);
     else if (msg.event == "presence")
-        presence_.handle(conn, *m, msg);
+        presence_.handle(conn, m, msg);
     else if (msg.event == "access_token")
-        handle_access_token(*m, msg);
+        return handle_access_token(m, msg);
     else {
         metrics_.protocol_errors++;
         out_.error_reply(conn, msg, errors::unknown_event(msg.event));
     }
+    return true;
 }
 
 void Hub::handle_heartbeat(Connection& conn, const phoenix::Inbound& msg) {
@@ -169,6 +185,8 @@ void Hub::handle_leave(Connection& conn, Member& m, const phoenix::Inbound& msg)
     remove_member(m, true);
 }
 
+// A private member may send only if its policies let it write broadcasts; a refused send
+// gets no answer, not even the ack (Supabase's).
 void Hub::handle_broadcast(Connection& conn, Member& m, const phoenix::Inbound& msg) {
     BroadcastMsg b;
     if (!read_broadcast_push(msg, m.channel->topic, b)) {
@@ -176,20 +194,94 @@ void Hub::handle_broadcast(Connection& conn, Member& m, const phoenix::Inbound& 
         out_.error_reply(conn, msg, errors::kBroadcastShape);
         return;
     }
+    if (m.is_private() && !m.policies.broadcast_write.value_or(false)) {
+        metrics_.authorization_denied++;
+        return;
+    }
+    b.is_private = m.is_private();
     channels_.publish(b, m.self ? nullptr : &m, true);
     if (m.ack) out_.reply(conn, msg, "ok", "{}");
 }
 
 // A new token: the channel is authorized with it, and its subscriptions' rows take its
-// claims, so row level security follows the new claims from the UPDATE's commit on.
-void Hub::handle_access_token(Member& m, const phoenix::Inbound& msg) {
+// claims, so row level security follows the new claims from the UPDATE's commit on. A
+// private member's write policies are reset and its read checked again; the read it had
+// stays in force until the answer (as Supabase's fastlane keeps it). False: m was closed.
+bool Hub::handle_access_token(Member& m, const phoenix::Inbound& msg) {
     std::string why;
     const std::string before = m.claims().json;
+    const std::string before_token = m.access_token;
     if (!auth_.refresh(m, msg.payload, clock_.wall_s, why)) {
         close_with_error(m, why);
-        return;
+        return false;
     }
     if (m.joined && m.claims().json != before) changes_.claims_changed(m, m.claims().json);
+    if (m.is_private() && m.access_token != before_token) {
+        m.policies.broadcast_write.reset();
+        m.policies.presence_write.reset();
+        access_.recheck(m);
+    }
+    return true;
+}
+
+// -- private channels' checks answered --------------------------------------------------
+
+void Hub::on_access_result(const AccessResult& r) {
+    std::optional<Access::Pending> p = access_.take(r.ticket);
+    if (!p) return;  // its member left
+    switch (p->purpose) {
+        case Access::Purpose::Join: join_.on_read_checked(*p->member, r); return;
+        case Access::Purpose::Http: p->done(r); return;
+        case Access::Purpose::Refresh:
+            if (!refreshed(*p->member, p->member->policies, r)) return;
+            break;
+        case Access::Purpose::Write: written(*p->member, r); break;
+    }
+    drain(*p->member);
+}
+
+void Hub::authorize_http_broadcast(const Claims& caller, std::string topic, Access::HttpDone done) {
+    if (!access_.available()) {
+        AccessResult none;
+        none.failure = AccessResult::Failure::Unreachable;
+        done(none);
+        return;
+    }
+    access_.check_http(caller.json, std::move(topic), std::move(done));
+}
+
+// A failed write check is not kept, and the push that asked for it is dropped (a track is
+// answered with an error, as Supabase does); the next one checks again.
+void Hub::written(Member& m, const AccessResult& r) {
+    Access::keep_write(m, r);
+    if (r.failure == AccessResult::Failure::None || m.waiting.empty()) return;
+    std::unique_ptr<phoenix::Inbound> trigger = std::move(m.waiting.front());
+    m.waiting.erase(m.waiting.begin());
+    if (trigger->event == "presence") out_.reply(*m.conn, *trigger, "error", "{}");
+}
+
+// False when the member was shut down: its new token no longer lets it read.
+bool Hub::refreshed(Member& m, const Policies& before, const AccessResult& r) {
+    std::optional<std::string> why = Access::refresh_shutdown(before, r, topic::sub_topic(m.channel->topic));
+    if (why) {
+        metrics_.authorization_denied++;
+        close_with_error(m, *why);
+        return false;
+    }
+    m.policies.broadcast_read = r.policies.broadcast_read;
+    m.policies.presence_read = r.policies.presence_read;
+    return true;
+}
+
+// The pushes that waited for the check, in order, until one starts another check (it and
+// those after it wait again) or the member is gone.
+void Hub::drain(Member& m) {
+    std::vector<std::unique_ptr<phoenix::Inbound>> queue = std::move(m.waiting);
+    m.waiting.clear();
+    for (auto& msg : queue) {
+        if (access_.must_wait(m, msg)) continue;
+        if (!dispatch_member(*m.conn, m, *msg)) return;
+    }
 }
 
 // -- a member's exit ------------------------------------------------------------------
@@ -203,11 +295,14 @@ void Hub::remove_member(Member& m, bool send_close) {
         channels_.remove(m);
     } else {
         join_.forget(m);  // its subscribe result will find nobody and undo itself
+        stored_.forget(m);
         channels_.stop_waiting(m);
     }
+    access_.forget(m);
     changes_.release(m);
     // The channel lives on while a join being prepared still points at it.
-    if (ch.members.empty() && ch.routing.empty()) channels_.release(ch, join_.waits_on(ch, &m));
+    if (ch.members.empty() && ch.routing.empty() && ch.replaying.empty())
+        channels_.release(ch, join_.waits_on(ch, &m));
     for (auto it = conn.members.begin(); it != conn.members.end(); ++it) {
         if (it->get() == &m) {
             conn.members.erase(it);

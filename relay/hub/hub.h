@@ -1,10 +1,11 @@
 // The hub: the loop thread's protocol state and the dispatch of what reaches it. It owns
 // the connections and composes the features that own the rest: Channels (membership and
 // the broadcast path), JoinFlow, Presence, Changes (Postgres Changes), Resume (orphaned
-// subscriptions), Auth (tokens), Output (send queues).
+// subscriptions), Auth (tokens), Access (private channels' policies), Replay (stored
+// broadcasts at join), Output (send queues).
 //
-// The hub does no I/O. Sockets are behind Transport, the database behind DbPort, the
-// cluster behind ClusterPort (ports.h); other threads reach it through the loop's
+// The hub does no I/O. Sockets are behind Transport, the database behind DbPort and
+// AccessPort, the cluster behind ClusterPort (ports.h); other threads reach it through the loop's
 // inbound port (inbound.h, implemented on the mailbox in loop_inbound.h). That keeps all of the Phoenix / Supabase protocol logic
 // testable without a network.
 #pragma once
@@ -21,6 +22,8 @@
 #include "relay/core/config.h"
 #include "relay/core/events.h"
 #include "relay/core/metrics.h"
+#include "relay/core/topic.h"
+#include "relay/hub/access.h"
 #include "relay/hub/auth.h"
 #include "relay/hub/changes.h"
 #include "relay/hub/channels.h"
@@ -29,6 +32,7 @@
 #include "relay/hub/output.h"
 #include "relay/hub/ports.h"
 #include "relay/hub/presence.h"
+#include "relay/hub/replay.h"
 #include "relay/hub/replay_guard.h"
 #include "relay/hub/resume.h"
 
@@ -36,7 +40,8 @@ namespace rt {
 
 class Hub : private MemberExit {
 public:
-    Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, ClusterPort* cluster);
+    Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, ClusterPort* cluster,
+        AccessPort* access = nullptr);
     ~Hub();
 
     // Clock, set by the loop before it calls in (tests set it by hand).
@@ -58,6 +63,11 @@ public:
     void on_subscribe_result(SubscribeResult&& r) { join_.on_subscribe_result(std::move(r)); }
     // Bindings the database ended (a refreshed token): a system error each, nothing more.
     void end_bindings(const std::vector<BindingNotice>& notices) { changes_.end_bindings(notices); }
+    void on_access_result(const AccessResult& r);
+    void on_replay_result(ReplayResult&& r) { join_.on_replay_result(std::move(r)); }
+    // The REST API's private messages to topic (the sub-topic): the caller's write check;
+    // done runs on the loop with the answer (a Failure::Unreachable one without a database).
+    void authorize_http_broadcast(const Claims& caller, std::string topic, Access::HttpDone done);
     void adopt_orphans(std::vector<OrphanRow> rows) { resume_.adopt_orphans(std::move(rows)); }
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
     // The registry found which of this node's subscription rows still exist after this
@@ -65,7 +75,7 @@ public:
     // are gone get phx_error, which makes realtime-js rejoin (and subscribe again).
     void drop_lost_subscriptions(const std::unordered_set<int64_t>& present);
     // The peers confirmed this node's subscription to topic: waiting joins are answered.
-    void on_channel_routed(const std::string& topic) { join_.on_channel_routed(topic); }
+    void on_channel_routed(const std::string& key) { join_.on_channel_routed(key); }
     void remove_remote_presence(const std::string& node);  // a peer went down
     void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
     void send_presence_snapshot(const std::string& to) { presence_.send_snapshot(to); }  // a peer asked
@@ -78,7 +88,9 @@ public:
     size_t connection_count() const { return connections_.size(); }
     size_t channel_count() const { return channels_.count(); }
     const PresenceStore& presence() const { return presence_.store(); }
-    bool has_channel(const std::string& topic) const { return channels_.find(topic) != nullptr; }
+    bool has_channel(const std::string& topic, bool is_private = false) const {
+        return channels_.find(topic::channel_key(topic, is_private)) != nullptr;
+    }
     void for_each_presence_entry(const std::function<void(const PresenceDelta&)>& fn) const {
         presence_.for_each_local(fn);
     }
@@ -89,10 +101,16 @@ public:
 
 private:
     void dispatch(Connection& conn, phoenix::Inbound& msg);
+    // A joined member's push; false when the member is gone after it (left, closed).
+    bool dispatch_member(Connection& conn, Member& m, phoenix::Inbound& msg);
     void handle_heartbeat(Connection& conn, const phoenix::Inbound& msg);
     void handle_leave(Connection& conn, Member& m, const phoenix::Inbound& msg);
     void handle_broadcast(Connection& conn, Member& m, const phoenix::Inbound& msg);
-    void handle_access_token(Member& m, const phoenix::Inbound& msg);
+    bool handle_access_token(Member& m, const phoenix::Inbound& msg);
+    // A private member's check answered (hub/access): its outcome, then its waiting pushes.
+    void written(Member& m, const AccessResult& r);
+    bool refreshed(Member& m, const Policies& before, const AccessResult& r);
+    void drain(Member& m);
     void remove_member(Member& m, bool send_close) override;
     void close_with_error(Member& m, std::string_view message);
 
@@ -106,6 +124,8 @@ private:
     Presence presence_;
     Resume resume_;
     Changes changes_;
+    Access access_;
+    Replay stored_;  // replays at join (replay_ is the slot position's guard)
     JoinFlow join_;
 
     uint64_t next_conn_id_ = 1;

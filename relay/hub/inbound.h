@@ -39,6 +39,8 @@ public:
     virtual void subscribe_result(SubscribeResult r) = 0;
     // Bindings the database ended (a refreshed token's role may not have them).
     virtual void bindings_ended(std::vector<BindingNotice> notices) = 0;
+    virtual void access_result(AccessResult r) = 0;
+    virtual void replay_result(ReplayResult r) = 0;
 
     // -- the slot stream (this node holds the slot) ---------------------------------------
     virtual void slot_change(ChangeEvent ev, SlotProgress& progress) = 0;
@@ -51,7 +53,7 @@ public:
     virtual void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) = 0;
     virtual void peer_presence_gone(std::string node) = 0;  // down, or a new incarnation
     virtual void presence_snapshot_wanted(std::string node) = 0;  // a peer asks for ours
-    virtual void channel_routed(std::string topic) = 0;  // every peer routes topic here
+    virtual void channel_routed(std::string key) = 0;  // every peer routes the channel here (its key)
 
     // -- the node registry --------------------------------------------------------------
     // Which of this node's subscription rows still exist after it was silent long enough

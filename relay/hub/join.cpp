@@ -50,6 +50,17 @@ void JoinFlow::handle(Connection& conn, phoenix::Inbound& msg) {
     if (Member* existing = conn.member(msg.topic)) p_.exit.remove_member(*existing, true);  // a second join replaces the first
     Claims claims = who->claims;
     Member& m = prepare(conn, msg, std::move(config), std::move(*who));
+    if (m.is_private()) {
+        pending_[m.id] = &m;
+        p_.access.check_join(m, claims);
+        return;
+    }
+    proceed(m, claims);
+}
+
+// After the authorization: the database step, unless the join has no bindings or
+// resumes orphaned ones.
+void JoinFlow::proceed(Member& m, const Claims& claims) {
     if (m.bindings.empty() || p_.resume.try_adopt(m, claims)) {
         complete(m);
         return;
@@ -80,15 +91,24 @@ bool JoinFlow::admissible(Connection& conn, const phoenix::Inbound& msg) {
     return true;
 }
 
-// Who the join acts as, and whether it may read the channel. A join may bring its own
-// token; either way the token must still be valid. Private channels cannot be joined
-// until their authorization exists.
+// Who the join acts as, and whether its channel may be joined this way. A join may bring
+// its own token; either way the token must still be valid. Private channels need the
+// database (their policies are there); public ones are refused by --private-only and
+// cannot replay.
 std::optional<JoinIdentity> JoinFlow::authorize(const Connection& conn, const phoenix::Inbound& msg,
                                                 const JoinConfig& config, std::string& refusal) {
+    if (!config.is_private && p_.cfg.private_only) {
+        refusal = errors::kPrivateOnly;
+        return std::nullopt;
+    }
     std::optional<JoinIdentity> who = p_.auth.join_identity(conn, config.access_token, p_.clock.wall_s, refusal);
     if (!who) return std::nullopt;
-    if (config.is_private) {
-        refusal = errors::kPrivateReadPrefix + std::string(topic::sub_topic(msg.topic));
+    if (config.is_private && !p_.access.available()) {
+        refusal = errors::kNoDatabaseForPolicies;
+        return std::nullopt;
+    }
+    if (!config.is_private && config.replay.asked) {
+        refusal = errors::kReplayPublic;
         return std::nullopt;
     }
     return who;
@@ -114,7 +134,8 @@ Member& JoinFlow::prepare(Connection& conn, const phoenix::Inbound& msg, JoinCon
     m->token_exp = who.claims.exp;
     m->own_claims = std::move(who.own_claims);
     m->pending_ref = msg.ref;
-    m->channel = &p_.channels.get(msg.topic);
+    m->replay_request = config.replay;
+    m->channel = &p_.channels.get(msg.topic, config.is_private);
     Member& ref = *m;
     conn.members.push_back(std::move(m));
     return ref;
@@ -128,6 +149,22 @@ void JoinFlow::subscribe(Member& m, const Claims& claims) {
     p_.db->subscribe(m.conn->id, m.id, std::move(specs), claims.json);
 }
 
+// A private join's read check: refused unless it may read broadcasts or presence (a
+// replay needs broadcast read, and valid parameters).
+void JoinFlow::on_read_checked(Member& m, const AccessResult& r) {
+    pending_.erase(m.id);
+    std::string_view name = topic::sub_topic(m.channel->topic);
+    std::optional<std::string> refusal = Access::join_refusal(r, name, m.replay_request.asked);
+    if (!refusal && m.replay_request.requested && !m.replay_request.valid) refusal = errors::kReplayParams;
+    if (refusal) {
+        p_.metrics.authorization_denied++;
+        refuse(m, *refusal);
+        return;
+    }
+    m.policies = r.policies;
+    proceed(m, m.claims());
+}
+
 void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
     auto it = pending_.find(r.member_id);
     if (it == pending_.end()) {
@@ -138,28 +175,49 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
     Member& m = *it->second;
     pending_.erase(it);
     if (!r.ok || r.ids.size() != m.bindings.size()) {
-        std::optional<std::string_view> ref;
-        if (m.pending_ref) ref = *m.pending_ref;
-        std::string reason = r.ok ? errors::kSubscriptionCountMismatch : r.error;
-        p_.out.reply(*m.conn, m.join_ref, ref, m.channel->topic, "error", payloads::reason(reason));
         if (r.ok && p_.db) p_.db->unsubscribe(std::move(r.ids));
-        p_.exit.remove_member(m, false);
+        refuse(m, r.ok ? errors::kSubscriptionCountMismatch : r.error);
         return;
     }
     for (size_t i = 0; i < r.ids.size(); ++i) m.bindings[i].id = r.ids[i];
     complete(m);
 }
 
+void JoinFlow::refuse(Member& m, const std::string& reason) {
+    std::optional<std::string_view> ref;
+    if (m.pending_ref) ref = *m.pending_ref;
+    p_.out.reply(*m.conn, m.join_ref, ref, m.channel->topic, "error", payloads::reason(reason));
+    p_.exit.remove_member(m, false);
+}
+
 // The cluster step: admitted once every peer routes the channel's broadcasts here.
 void JoinFlow::complete(Member& m) {
-    if (p_.channels.wait_for_route(m)) admit(m);
+    if (p_.channels.wait_for_route(m)) routed(m);
 }
 
-void JoinFlow::on_channel_routed(const std::string& topic) {
-    for (Member* m : p_.channels.routed(topic)) admit(*m);
+void JoinFlow::on_channel_routed(const std::string& key) {
+    for (Member* m : p_.channels.routed(key)) routed(*m);
 }
 
-void JoinFlow::admit(Member& m) {
+// The replay step (private channels that asked for one), then the admission.
+void JoinFlow::routed(Member& m) {
+    if (m.is_private() && m.replay_request.requested)
+        p_.replay.start(m);
+    else
+        admit(m);
+}
+
+void JoinFlow::on_replay_result(ReplayResult&& r) {
+    Member* m = p_.replay.take(r.ticket);
+    if (!m) return;
+    if (r.failure != ReplayResult::Failure::None) {
+        refuse(*m, Replay::refusal(r));
+        return;
+    }
+    admit(*m, &r.rows);
+}
+
+void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
     Connection& conn = *m.conn;
     m.joined = true;
     p_.channels.add(m);
@@ -168,6 +226,7 @@ void JoinFlow::admit(Member& m) {
     if (m.pending_ref) ref = *m.pending_ref;
     p_.out.reply(conn, m.join_ref, ref, m.channel->topic, "ok", join_response(m.bindings));
     m.pending_ref.reset();
+    if (replayed) p_.replay.deliver(m, *replayed);
 
     if (m.presence_enabled) p_.presence.send_state(m);
     if (m.replication_ready) {

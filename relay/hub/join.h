@@ -1,9 +1,10 @@
 // A join, from the phx_join to the reply: checks (topic, rate, channel count), then
-// authorize (the join's token, private channels), then prepare the membership, then the
-// asynchronous steps (its postgres_changes rows from the database, unless it resumes
-// orphaned ones; the cluster routing the channel here), then admit (the reply, presence
-// state, system messages, held changes). Each step is one function, so an asynchronous
-// authorization fits between authorize and admit as the database step does.
+// authorize (the join's token, private-only, replay on a public channel), then prepare
+// the membership, then the asynchronous steps (a private channel's read check,
+// hub/access; its postgres_changes rows from the database, unless it resumes orphaned
+// ones; the cluster routing the channel here; a private channel's replay, hub/replay),
+// then admit (the reply, replayed messages, presence state, system messages, held
+// changes). Each step is one function.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
+#include "relay/hub/access.h"
 #include "relay/hub/auth.h"
 #include "relay/hub/changes.h"
 #include "relay/hub/channels.h"
@@ -20,6 +22,7 @@
 #include "relay/hub/output.h"
 #include "relay/hub/ports.h"
 #include "relay/hub/presence.h"
+#include "relay/hub/replay.h"
 #include "relay/hub/resume.h"
 
 namespace rt {
@@ -45,14 +48,18 @@ public:
         Changes& changes;
         Resume& resume;
         const Auth& auth;
+        Access& access;
+        Replay& replay;
         DbPort* db;
         MemberExit& exit;
     };
     explicit JoinFlow(Parts parts) : p_(parts) {}
 
     void handle(Connection& conn, phoenix::Inbound& msg);  // a phx_join
+    void on_read_checked(Member& m, const AccessResult& r);  // a private join's read check answered
     void on_subscribe_result(SubscribeResult&& r);      // the database step's answer
-    void on_channel_routed(const std::string& topic);   // the cluster step's answer
+    void on_channel_routed(const std::string& key);     // the cluster step's answer
+    void on_replay_result(ReplayResult&& r);            // the replay step's answer
     // m leaves before its join completed: its subscribe result finds nobody and undoes itself.
     void forget(const Member& m) { pending_.erase(m.id); }
     // A join still waiting for the database, other than except, points at ch.
@@ -63,12 +70,15 @@ private:
     std::optional<JoinIdentity> authorize(const Connection& conn, const phoenix::Inbound& msg,
                                           const JoinConfig& config, std::string& refusal);
     Member& prepare(Connection& conn, const phoenix::Inbound& msg, JoinConfig&& config, JoinIdentity&& who);
+    void proceed(Member& m, const Claims& claims);
     void subscribe(Member& m, const Claims& claims);
     void complete(Member& m);
-    void admit(Member& m);
+    void routed(Member& m);
+    void admit(Member& m, const std::vector<ReplayRow>* replayed = nullptr);
+    void refuse(Member& m, const std::string& reason);  // answers the waiting join, removes m
 
     Parts p_;
-    std::unordered_map<uint64_t, Member*> pending_;  // member id -> member waiting for the database
+    std::unordered_map<uint64_t, Member*> pending_;  // member id -> member waiting for its check or the database
     uint64_t next_member_id_ = 1;
 };
 

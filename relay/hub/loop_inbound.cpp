@@ -11,6 +11,14 @@ void MailboxInbound::bindings_ended(std::vector<BindingNotice> notices) {
     mailbox_.post([n = std::move(notices)](Hub& hub) { hub.end_bindings(n); });
 }
 
+void MailboxInbound::access_result(AccessResult r) {
+    mailbox_.post([r = std::move(r)](Hub& hub) { hub.on_access_result(r); });
+}
+
+void MailboxInbound::replay_result(ReplayResult r) {
+    mailbox_.post([r = std::move(r)](Hub& hub) mutable { hub.on_replay_result(std::move(r)); });
+}
+
 // The loop reports back to the slot stream what it processed.
 void MailboxInbound::slot_change(ChangeEvent ev, SlotProgress& progress) {
     mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {
@@ -52,8 +60,8 @@ void MailboxInbound::presence_snapshot_wanted(std::string node) {
     mailbox_.post([node = std::move(node)](Hub& hub) { hub.send_presence_snapshot(node); });
 }
 
-void MailboxInbound::channel_routed(std::string topic) {
-    mailbox_.post([topic = std::move(topic)](Hub& hub) { hub.on_channel_routed(topic); });
+void MailboxInbound::channel_routed(std::string key) {
+    mailbox_.post([key = std::move(key)](Hub& hub) { hub.on_channel_routed(key); });
 }
 
 void MailboxInbound::subscriptions_present(std::unordered_set<int64_t> ids) {

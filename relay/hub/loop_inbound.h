@@ -14,6 +14,8 @@ public:
 
     void subscribe_result(SubscribeResult r) override;
     void bindings_ended(std::vector<BindingNotice> notices) override;
+    void access_result(AccessResult r) override;
+    void replay_result(ReplayResult r) override;
     void slot_change(ChangeEvent ev, SlotProgress& progress) override;
     void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) override;
     void peer_change(ChangeEvent ev) override;
@@ -22,7 +24,7 @@ public:
     void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) override;
     void peer_presence_gone(std::string node) override;
     void presence_snapshot_wanted(std::string node) override;
-    void channel_routed(std::string topic) override;
+    void channel_routed(std::string key) override;
     void subscriptions_present(std::unordered_set<int64_t> ids) override;
     void jwks_loaded(std::shared_ptr<const Jwks> keys) override;
 

@@ -57,6 +57,21 @@ struct Member {
     std::vector<ChangeEvent> replay;  // changes held for adopted subscriptions, sent after the reply
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
 
+    // Private channels (hub/access): what its policies allow, the pushes that wait while a
+    // check of them runs (in order), and the seam of a replay at join (hub/replay).
+    Policies policies;
+    bool checking = false;
+    std::vector<std::unique_ptr<phoenix::Inbound>> waiting;
+    ReplayConfig replay_request;
+    std::vector<std::string> replayed_ids;                  // not delivered again live
+    std::vector<std::pair<std::string, FrameRef>> held;    // (id, frame) that arrived during the replay
+    int64_t held_bytes = 0;
+
+    bool is_private() const;
+    // A private member reads broadcasts / presence only when its policies say so.
+    bool reads_broadcasts() const { return !is_private() || policies.broadcast_read.value_or(false); }
+    bool reads_presence() const { return !is_private() || policies.presence_read.value_or(false); }
+
     // Who the member is: its own token's claims, else its connection's. The one place
     // that answers it (authorization and resuming read this).
     inline const Claims& claims() const;
@@ -80,14 +95,18 @@ struct Connection {
 };
 
 struct Channel {
-    std::string topic;
+    std::string key;                // topic::channel_key: a private channel is not its topic's public one
+    std::string topic;              // as clients see it, "realtime:<name>"
+    bool is_private = false;
     std::vector<Member*> members;   // joined
     std::vector<Member*> routing;   // joins answered once the cluster routes the channel here
+    std::vector<Member*> replaying; // joins whose replay runs: their broadcasts are held (Member::held)
     bool interest = false;          // this node listens to the channel on the mesh
     bool routed = true;             // every peer delivers the channel's broadcasts here
 };
 
 inline const Claims& Member::claims() const { return own_claims ? *own_claims : conn->claims; }
+inline bool Member::is_private() const { return channel->is_private; }
 
 inline Member* Connection::member(std::string_view topic) {
     for (auto& m : members)

@@ -9,20 +9,23 @@ namespace rt {
 
 void Output::enqueue(Connection& conn, FrameRef frame) {
     if (conn.closing) return;
-    if (conn.queue.bytes() + static_cast<int64_t>(frame->size()) > limits_.max_send_queue_bytes) {
-        // A client that does not read loses its connection, not the server its memory.
-        metrics_.slow_client_disconnects++;
-        metrics_.dropped_messages += conn.queue.frames() + 1;
-        LOG_INFO("closing connection %llu: send queue over %lld bytes (slow client)",
-                 static_cast<unsigned long long>(conn.id), static_cast<long long>(limits_.max_send_queue_bytes));
-        conn.closing = true;
-        conn.queue.clear();
-        transport_.close(conn, 1008, "send queue full: the client reads too slowly");
-        return;
-    }
+    if (!fits(conn, conn.queue.bytes() + static_cast<int64_t>(frame->size()))) return;
     bool was_empty = conn.queue.empty();
     conn.queue.push(std::move(frame));
     if (was_empty) transport_.request_write(conn);
+}
+
+bool Output::fits(Connection& conn, int64_t queued_bytes) {
+    if (queued_bytes <= limits_.max_send_queue_bytes) return true;
+    // A client that does not read loses its connection, not the server its memory.
+    metrics_.slow_client_disconnects++;
+    metrics_.dropped_messages += conn.queue.frames() + 1;
+    LOG_INFO("closing connection %llu: send queue over %lld bytes (slow client)",
+             static_cast<unsigned long long>(conn.id), static_cast<long long>(limits_.max_send_queue_bytes));
+    conn.closing = true;
+    conn.queue.clear();
+    transport_.close(conn, 1008, "send queue full: the client reads too slowly");
+    return false;
 }
 
 void Output::push(Connection& conn, std::optional<std::string_view> join_ref, std::string_view topic,

@@ -21,6 +21,9 @@ public:
         : limits_(limits), transport_(transport), metrics_(metrics) {}
 
     void enqueue(Connection& conn, FrameRef frame);
+    // Whether queued_bytes for conn are within --max-send-queue-bytes; if not, conn is
+    // closed as a slow client (also for frames held for it elsewhere, hub/replay).
+    bool fits(Connection& conn, int64_t queued_bytes);
     // A server push. ref: Phoenix sends phx_close and phx_error with ref = join_ref
     // (realtime-js ignores them when that ref is not its current join); others have none.
     void push(Connection& conn, std::optional<std::string_view> join_ref, std::string_view topic,

@@ -1,7 +1,7 @@
 // What the hub (the loop thread's protocol logic) calls in the outside world: the
 // sockets, the database, the cluster. The relay wires these to libwebsockets
-// (io/server), the database pool (io/subscription_db) and the mesh (io/mesh_port); unit
-// tests wire them to recorders. Calls return at once (the loop never waits); answers
+// (io/server), the database pool (io/subscription_db, io/authorization_db) and the mesh
+// (io/mesh_port); unit tests wire them to recorders. Calls return at once (the loop never waits); answers
 // come back through the loop's inbound port (inbound.h).
 #pragma once
 
@@ -40,12 +40,24 @@ public:
     virtual void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) = 0;
 };
 
+// Realtime Authorization and replay (design 3.6) on the database pool. client: the
+// connection the work is for (its jobs run one at a time, beside other clients').
+class AccessPort {
+public:
+    virtual ~AccessPort() = default;
+    // realtime.authorize; answers through LoopInbound::access_result with ticket.
+    virtual void authorize(uint64_t client, uint64_t ticket, AccessCheck check) = 0;
+    // realtime.replay; answers through LoopInbound::replay_result with ticket.
+    virtual void replay(uint64_t client, uint64_t ticket, ReplayQuery query) = 0;
+};
+
 class ClusterPort {
 public:
     virtual ~ClusterPort() = default;
     virtual void publish_broadcast(const BroadcastMsg& msg) = 0;
-    // This node gained its first (true) or lost its last (false) member of topic.
-    virtual void channel_interest(const std::string& topic, bool interested) = 0;
+    // This node gained its first (true) or lost its last (false) member of the channel
+    // whose topic::channel_key is key.
+    virtual void channel_interest(const std::string& key, bool interested) = 0;
     virtual void publish_presence(const PresenceDelta& delta) = 0;
     // This node's presence entries, for the peer that asked (LoopInbound::presence_snapshot_wanted).
     virtual void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) = 0;

@@ -17,6 +17,11 @@ void Presence::handle(Connection& conn, Member& m, const phoenix::Inbound& msg) 
     const json::Value* event = msg.payload ? json::member(*msg.payload, "event") : nullptr;
     std::string_view ev = json::string_or(event, "");
     if (ev == "track") {
+        if (m.is_private() && !m.policies.presence_write.value_or(false)) {
+            metrics_.authorization_denied++;
+            out_.reply(conn, msg, "error", "{}");  // Supabase's answer to a refused track
+            return;
+        }
         const json::Value* meta = json::member(*msg.payload, "payload");
         if (!meta || !meta->IsObject()) {
             out_.error_reply(conn, msg, errors::kPresenceTrackShape);
@@ -40,7 +45,8 @@ void Presence::handle(Connection& conn, Member& m, const phoenix::Inbound& msg) 
 }
 
 void Presence::send_state(Member& m) {
-    out_.push(*m.conn, m.join_ref, m.channel->topic, "presence_state", store_.state_json(m.channel->topic));
+    if (!m.reads_presence()) return;
+    out_.push(*m.conn, m.join_ref, m.channel->topic, "presence_state", store_.state_json(m.channel->key));
 }
 
 void Presence::track(Member& m, std::string meta_json) {
@@ -49,10 +55,10 @@ void Presence::track(Member& m, std::string meta_json) {
     e.key = m.presence_key;
     e.phx_ref = next_phx_ref();
     e.meta_json = std::move(meta_json);
-    const PresenceEntry* before = store_.find(m.channel->topic, "", m.id);
+    const PresenceEntry* before = store_.find(m.channel->key, "", m.id);
     if (before) e.phx_ref_prev = before->phx_ref;
-    PresenceDelta delta{true, m.channel->topic, e};
-    PresenceDiff diff = store_.track(m.channel->topic, std::move(e));
+    PresenceDelta delta{true, m.channel->key, e};
+    PresenceDiff diff = store_.track(m.channel->key, std::move(e));
     count_entries();
     fanout_diff(diff);
     if (cluster_) cluster_->publish_presence(delta);
@@ -60,13 +66,13 @@ void Presence::track(Member& m, std::string meta_json) {
 
 void Presence::untrack(Member& m) {
     PresenceDiff diff;
-    if (!store_.untrack(m.channel->topic, "", m.id, diff)) return;
+    if (!store_.untrack(m.channel->key, "", m.id, diff)) return;
     count_entries();
     fanout_diff(diff);
     if (cluster_) {
         PresenceDelta delta;
         delta.join = false;
-        delta.topic = m.channel->topic;
+        delta.topic = m.channel->key;
         delta.entry.owner = m.id;
         cluster_->publish_presence(delta);
     }
@@ -111,16 +117,17 @@ void Presence::send_snapshot(const std::string& to) {
     cluster_->send_presence_snapshot(to, std::move(entries));
 }
 
+// diff.topic is the channel's key (the store's and the mesh's); clients see its topic.
 void Presence::fanout_diff(const PresenceDiff& diff) {
     Channel* ch = channels_.find(diff.topic);
     if (!ch) return;
     FrameRef frames[2];
     for (Member* m : ch->members) {
-        if (!m->presence_enabled) continue;
+        if (!m->presence_enabled || !m->reads_presence()) continue;
         auto v = static_cast<size_t>(m->conn->vsn);
         if (!frames[v]) {
-            std::string buf = frame_buffer(diff.json.size() + diff.topic.size() + 48);
-            phoenix::encode(buf, m->conn->vsn, std::nullopt, std::nullopt, diff.topic, "presence_diff", diff.json);
+            std::string buf = frame_buffer(diff.json.size() + ch->topic.size() + 48);
+            phoenix::encode(buf, m->conn->vsn, std::nullopt, std::nullopt, ch->topic, "presence_diff", diff.json);
             frames[v] = make_frame(std::move(buf), false);
         }
         out_.enqueue(*m->conn, frames[v]);

@@ -5,7 +5,9 @@
 // An entry is owned by one connection's membership of one channel: (node, owner) where
 // node is "" for this relay and owner is the membership id on the owning node. Tracking
 // again from the same owner is an update: the old meta leaves and the new one joins
-// with phx_ref_prev, as Phoenix does.
+// with phx_ref_prev, as Phoenix does. Channels are named by their key
+// (topic::channel_key), so a private channel's presence is apart from its topic's
+// public one, here and in the deltas peers exchange.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +23,7 @@ namespace rt {
 
 // A change to one channel's presence, as JSON for presence_diff.
 struct PresenceDiff {
-    std::string topic;
+    std::string topic;  // the channel's key
     std::string json;  // {"joins":{...},"leaves":{...}}
 };
 

@@ -2,6 +2,7 @@
 #include "relay/io/http_api.h"
 
 #include <ctime>
+#include <map>
 
 #include "relay/core/ids.h"
 #include "relay/core/json.h"
@@ -74,14 +75,16 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     return message_response(404, "Not Found");
 }
 
-std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req) {
+std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req, Claims& caller) {
     JwtResult auth = hub_.auth().verify(bearer_token(req), static_cast<int64_t>(time(nullptr)));
     if (!auth.ok) return message_response(401, "Unauthorized");
+    caller = std::move(auth.claims);
     return std::nullopt;
 }
 
 HttpResponse HttpApi::broadcast(const HttpRequest& req) {
-    if (auto refused = refuse(req)) return *refused;
+    Claims caller;
+    if (auto refused = refuse(req, caller)) return *refused;
     json::Document doc;
     std::string error;
     if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
@@ -103,12 +106,33 @@ HttpResponse HttpApi::broadcast(const HttpRequest& req) {
         b.is_private = json::bool_or(json::member(m, "private"), false);
         batch.push_back(std::move(b));
     }
-    publish(batch);
+    publish_batch(caller, std::move(batch));
     return json_response(202, "");
 }
 
+// Public messages go out at once. Private ones are grouped by topic, and each topic's go
+// out only if the caller may write broadcasts there (one check per topic); the others are
+// dropped and the answer is 202 all the same, as Supabase's.
+void HttpApi::publish_batch(const Claims& caller, std::vector<BroadcastMsg> batch) {
+    std::map<std::string, std::vector<BroadcastMsg>> private_by_topic;
+    for (BroadcastMsg& b : batch) {
+        if (b.is_private)
+            private_by_topic[b.topic].push_back(std::move(b));
+        else
+            publish(std::move(b));
+    }
+    for (auto& [topic, msgs] : private_by_topic) {
+        hub_.authorize_http_broadcast(caller, std::string(topic::sub_topic(topic)),
+                                      [this, msgs = std::move(msgs)](const AccessResult& r) {
+                                          if (!r.policies.broadcast_write.value_or(false)) return;
+                                          for (const BroadcastMsg& b : msgs) publish(b);
+                                      });
+    }
+}
+
 HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event) {
-    if (auto refused = refuse(req)) return *refused;
+    Claims caller;
+    if (auto refused = refuse(req, caller)) return *refused;
     BroadcastMsg b;
     b.topic = topic::of(sub_topic);
     b.event = std::string(event);
@@ -122,15 +146,40 @@ HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view s
         if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
         b.payload = req.body;
     }
-    publish({std::move(b)});
-    return json_response(202, "");
+    if (!b.is_private) {
+        publish(std::move(b));
+        return json_response(202, "");
+    }
+    // A private message is answered once the caller's write check is: 202, or Supabase's
+    // refusal (403 Unauthorized when the policies do not let it write).
+    HttpResponse later;
+    later.deferred = next_deferred_++;
+    hub_.authorize_http_broadcast(caller, std::string(sub_topic),
+                                  [this, id = later.deferred, b = std::move(b)](const AccessResult& r) {
+                                      HttpResponse answer = private_answer(r);
+                                      if (answer.status == 202) publish(b);
+                                      if (answer_later_) answer_later_(id, std::move(answer));
+                                  });
+    return later;
 }
 
-void HttpApi::publish(const std::vector<BroadcastMsg>& batch) {
-    for (BroadcastMsg b : batch) {
-        b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";  // Supabase gives REST messages an id
-        hub_.publish_broadcast(b);
+HttpResponse HttpApi::private_answer(const AccessResult& r) {
+    switch (r.failure) {
+        case AccessResult::Failure::None:
+            return r.policies.broadcast_write.value_or(false) ? json_response(202, "")
+                                                               : message_response(403, "Unauthorized");
+        case AccessResult::Failure::Policy:
+            return message_response(422, r.error_code == "23514" ? "Missing messages partition" : "RLS policy error");
+        case AccessResult::Failure::Timeout: return message_response(422, "Query canceled");
+        case AccessResult::Failure::Unreachable: return message_response(422, "Tenant database unavailable");
+        case AccessResult::Failure::Failed: break;
     }
+    return message_response(500, "Unable to authorize broadcast");
+}
+
+void HttpApi::publish(BroadcastMsg b) {
+    b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";  // Supabase gives REST messages an id
+    hub_.publish_broadcast(b);
 }
 
 HttpResponse HttpApi::health() {

@@ -1,5 +1,7 @@
 // The HTTP endpoints on the relay's port: POST /api/broadcast (Supabase's body and
-// auth), GET /api/health, GET /metrics. Runs on the loop thread; no I/O of its own.
+// auth; private messages need the caller's write permission, checked on the database
+// through the hub), GET /api/health, GET /metrics. Runs on the loop thread; no I/O of
+// its own. An answer that waits for the database is deferred (HttpResponse::deferred).
 #pragma once
 
 #include <functional>
@@ -25,6 +27,7 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+    uint64_t deferred = 0;  // not 0: the answer comes later, through HttpApi's answer_later
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
@@ -38,19 +41,27 @@ public:
 
     HttpResponse handle(const HttpRequest& req);
     static HttpResponse unavailable();
+    // Where the answers of deferred requests go (the server, by HttpResponse::deferred).
+    void set_answer_later(std::function<void(uint64_t, HttpResponse)> answer) { answer_later_ = std::move(answer); }
 
 private:
     HttpResponse broadcast(const HttpRequest& req);
     HttpResponse broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event);
-    // The authorization check common to both broadcast endpoints; empty when fine.
-    std::optional<HttpResponse> refuse(const HttpRequest& req);
-    void publish(const std::vector<BroadcastMsg>& batch);
+    // The authorization check common to both broadcast endpoints; empty when fine
+    // (caller: the token's claims).
+    std::optional<HttpResponse> refuse(const HttpRequest& req, Claims& caller);
+    void publish_batch(const Claims& caller, std::vector<BroadcastMsg> batch);
+    void publish(BroadcastMsg b);
+    // The single endpoint's answer to a private message's write check (Supabase's).
+    static HttpResponse private_answer(const AccessResult& r);
     HttpResponse health();
 
     const Config& cfg_;
     Metrics& metrics_;
     Hub& hub_;
     std::function<std::string()> peers_json_;
+    std::function<void(uint64_t, HttpResponse)> answer_later_;
+    uint64_t next_deferred_ = 1;
 };
 
 }  // namespace rt

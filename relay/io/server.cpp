@@ -93,7 +93,7 @@ void Server::fill_context_info(lws_context_creation_info& info) {
 }
 
 bool Server::start() {
-    hub_ = std::make_unique<Hub>(cfg_, *this, metrics_, db_, cluster_);
+    hub_ = std::make_unique<Hub>(cfg_, *this, metrics_, db_, cluster_, access_);
     refresh_clock();
 
     // lws logs to stderr by default; only its errors and warnings are worth a user's time.
@@ -251,7 +251,7 @@ int Server::callback(lws* wsi, int reason_int, void* user, void* in, size_t len)
         case LWS_CALLBACK_WSI_DESTROY:
             self->pending_upgrades_.erase(wsi);
             self->requests_.finish(wsi);
-            forget_http(session);
+            self->forget_http(session);
             return 0;
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             self->on_wake();

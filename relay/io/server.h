@@ -43,11 +43,12 @@ public:
     // How other threads reach the loop (any thread, any time after construction).
     LoopInbound& inbound() { return inbound_; }
     // Before start(): the ports the hub uses. After start(): the HTTP API (it needs the hub).
-    void attach(DbPort* db, ClusterPort* cluster) {
+    void attach(DbPort* db, ClusterPort* cluster, AccessPort* access = nullptr) {
         db_ = db;
         cluster_ = cluster;
+        access_ = access;
     }
-    void set_http(HttpApi* http) { http_ = http; }
+    void set_http(HttpApi* http);
     // Called on the loop thread once stop() was requested, before connections close.
     std::function<void()> on_shutdown;
 
@@ -92,7 +93,8 @@ private:
     int on_http_body_done(lws* wsi, Session* session);
     int on_http_writeable(lws* wsi, Session* session);
     int answer_http(lws* wsi, Session* session, struct HttpResponse response);
-    static void forget_http(Session* session);
+    void answer_deferred(uint64_t id, struct HttpResponse response);
+    void forget_http(Session* session);
 
     const Config& cfg_;
     Metrics& metrics_;
@@ -103,8 +105,10 @@ private:
     MailboxInbound inbound_{mailbox_};
     DbPort* db_ = nullptr;
     ClusterPort* cluster_ = nullptr;
+    AccessPort* access_ = nullptr;
     HttpApi* http_ = nullptr;
     std::unordered_map<lws*, PendingUpgrade> pending_upgrades_;
+    std::unordered_map<uint64_t, lws*> deferred_http_;  // HttpResponse::deferred -> its request
     std::atomic<bool> stop_requested_{false};
     bool shutting_down_ = false;
     bool finished_ = false;

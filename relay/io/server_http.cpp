@@ -123,8 +123,26 @@ int Server::on_http_writeable(lws* wsi, Session* session) {
     return rc;
 }
 
+void Server::set_http(HttpApi* http) {
+    http_ = http;
+    if (http_) http_->set_answer_later([this](uint64_t id, HttpResponse r) { answer_deferred(id, std::move(r)); });
+}
+
+// A deferred answer (on the loop thread): to its request, unless the client is gone.
+void Server::answer_deferred(uint64_t id, HttpResponse response) {
+    auto it = deferred_http_.find(id);
+    if (it == deferred_http_.end()) return;
+    lws* wsi = it->second;
+    deferred_http_.erase(it);
+    auto* session = static_cast<Session*>(lws_wsi_user(wsi));
+    if (session) session->deferred = 0;
+    answer_http(wsi, session, std::move(response));
+}
+
 void Server::forget_http(Session* session) {
     if (!session) return;
+    if (session->deferred) deferred_http_.erase(session->deferred);
+    session->deferred = 0;
     delete session->http;
     session->http = nullptr;
     delete session->response;
@@ -136,6 +154,11 @@ void Server::forget_http(Session* session) {
 // read (and left lws spinning on them).
 int Server::answer_http(lws* wsi, Session* session, HttpResponse response) {
     if (!session) return -1;
+    if (response.deferred) {
+        session->deferred = response.deferred;
+        deferred_http_[response.deferred] = wsi;
+        return 0;
+    }
     delete session->response;
     session->response = new HttpResponse(std::move(response));
     lws_callback_on_writable(wsi);

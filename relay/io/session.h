@@ -14,6 +14,7 @@ struct Session {
     std::string* rx;       // a message being reassembled from fragments
     HttpRequest* http;     // HTTP requests with a body
     HttpResponse* response;  // an HTTP answer waiting for the writeable callback
+    uint64_t deferred;       // an HTTP answer waiting for the database (HttpResponse::deferred)
 };
 
 }  // namespace rt

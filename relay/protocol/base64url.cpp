@@ -1,4 +1,4 @@
-// base64url: a table-free decoder and the encoder.
+// base64url and padded base64: a table-free decoder, and the base64url encoder.
 #include "relay/protocol/base64url.h"
 
 #include <cstdint>
@@ -6,25 +6,24 @@
 namespace rt::base64url {
 namespace {
 
-int value_of(char c) {
+// The value of c in the url alphabet (- and _) or the plain one (+ and /).
+int value_of(char c, bool url) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c == (url ? '-' : '+')) return 62;
+    if (c == (url ? '_' : '/')) return 63;
     return -1;
 }
 
-}  // namespace
-
-bool decode(std::string_view in, std::string& out) {
+bool decode_alphabet(std::string_view in, bool url, std::string& out) {
     out.clear();
     if (in.size() % 4 == 1) return false;  // a lone trailing character carries no whole byte
     out.reserve(in.size() * 3 / 4);
     uint32_t acc = 0;
     int bits = 0;
     for (char c : in) {
-        int v = value_of(c);
+        int v = value_of(c, url);
         if (v < 0) return false;
         acc = (acc << 6) | static_cast<uint32_t>(v);
         bits += 6;
@@ -34,6 +33,17 @@ bool decode(std::string_view in, std::string& out) {
         }
     }
     return true;
+}
+
+}  // namespace
+
+bool decode(std::string_view in, std::string& out) { return decode_alphabet(in, true, out); }
+
+bool decode_padded(std::string_view in, std::string& out) {
+    if (in.size() % 4) return false;
+    size_t pad = 0;
+    while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
+    return decode_alphabet(in.substr(0, in.size() - pad), false, out);
 }
 
 std::string encode(std::string_view in) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace rt::errors {
 
@@ -41,9 +42,25 @@ inline constexpr const char* kUnmatchedTopic = "unmatched topic";
 inline constexpr const char* kTopicNameRequired = "TopicNameRequired: You must provide a topic name";
 inline constexpr const char* kJoinRateLimit = "ClientJoinRateLimitReached: Too many joins per second";
 inline constexpr const char* kChannelLimit = "ChannelRateLimitReached: Too many channels";
-inline constexpr const char* kPrivateReadPrefix =
-    "Unauthorized: You do not have permissions to read from this Channel topic: ";
+inline constexpr const char* kNoDatabaseForPolicies =
+    "UnableToConnectToProject: Realtime was unable to connect to the project database";
 inline constexpr const char* kNoDatabase = "Postgres Changes are not available: this relay has no database (--db)";
+
+// Private channels (Realtime Authorization): join refusals, then what a channel is shut
+// down with when a new access_token no longer lets it read. <name>: the sub-topic.
+inline constexpr const char* kNoReadPrefix = "You do not have permissions to read from this Channel topic: ";
+inline constexpr const char* kReadRevokedPrefix = "You no longer have permission to read from this Channel topic: ";
+inline std::string unauthorized(std::string_view name) {
+    return "Unauthorized: " + std::string(kNoReadPrefix) + std::string(name);
+}
+inline constexpr const char* kPrivateOnly = "PrivateOnly: This project only allows private channels";
+inline constexpr const char* kMissingPartition =
+    "MissingPartition: Realtime was unable to find the expected messages partition";
+inline constexpr const char* kUnableToSetPolicies = "Realtime was unable to connect to the project database";
+inline constexpr const char* kQueryCancelledRetry = "Query was cancelled, please try again";
+inline constexpr const char* kReplayPublic = "UnableToReplayMessages: Replay is not allowed for public channels";
+inline constexpr const char* kReplayParams = "UnableToReplayMessages: Replay params are not valid";
+inline constexpr const char* kReplayFailed = "UnableToReplayMessages: Realtime was unable to replay messages";
 
 // Limits and the connection.
 inline constexpr const char* kMessageRateLimit = "Too many messages per second";

@@ -57,6 +57,30 @@ std::string join_token(const json::Value* payload) {
     return std::string(user && user->IsString() ? json::string_or(user, "") : json::string_or(access, ""));
 }
 
+// A JSON integer clamped to lo..hi (beyond int64 on either side: the nearer end).
+int clamped(const json::Value& v, int lo, int hi) {
+    if (v.IsUint64() && !v.IsInt64()) return hi;
+    int64_t n = v.GetInt64();
+    return static_cast<int>(n < lo ? lo : n > hi ? hi : n);
+}
+
+ReplayConfig parse_replay(const json::Value* broadcast) {
+    ReplayConfig r;
+    const json::Value* replay = broadcast ? json::member(*broadcast, "replay") : nullptr;
+    if (!replay) return r;
+    r.asked = true;
+    r.requested = replay->IsObject();
+    if (!r.requested) return r;
+    const json::Value* since = json::member(*replay, "since");
+    const json::Value* limit = json::member(*replay, "limit");
+    bool limit_absent = !limit || limit->IsNull() || limit->IsFalse();  // Elixir's `limit || 25`
+    r.valid = since && since->IsInt64() && (limit_absent || limit->IsInt64() || limit->IsUint64());
+    if (!r.valid) return r;
+    r.since = since->GetInt64();
+    r.limit = limit_absent ? 25 : clamped(*limit, 1, 25);
+    return r;
+}
+
 }  // namespace
 
 JoinConfig parse_join_config(const json::Value* payload) {
@@ -70,6 +94,7 @@ JoinConfig parse_join_config(const json::Value* payload) {
     c.presence_enabled = flag(pr, "enabled");
     c.presence_key = std::string(json::string_or(pr ? json::member(*pr, "key") : nullptr, ""));
     c.is_private = flag(config, "private");
+    c.replay = parse_replay(bc);
     c.access_token = join_token(payload);
     parse_bindings(config, c.bindings, c.bindings_error);
     return c;

@@ -1,6 +1,6 @@
 // A phx_join's payload as the relay reads it: {"config":{"broadcast":{"self","ack",
-// "replication_ready"},"presence":{"enabled","key"},"postgres_changes":[...],"private"},
-// "access_token"}. Pure logic, no I/O: the join flow (hub/join) decides what to do with it.
+// "replication_ready","replay":{"since","limit"}},"presence":{"enabled","key"},
+// "postgres_changes":[...],"private"},"access_token"}. Pure logic, no I/O: the join flow (hub/join) decides what to do with it.
 #pragma once
 
 #include <string>
@@ -19,6 +19,16 @@ struct BindingRequest {
     std::string error;      // not empty: refused (told in a system error), never subscribed
 };
 
+// config.broadcast.replay, read as Supabase reads it (realtime_channel.ex
+// maybe_replay_messages/5, Realtime.Messages.replay/5).
+struct ReplayConfig {
+    bool asked = false;      // the key is there, whatever its value: refused on public channels
+    bool requested = false;  // its value is an object: the replay runs (private channels)
+    bool valid = false;      // since an integer, limit an integer (or absent, null or false: 25)
+    int64_t since = 0;       // ms since the epoch (its range is realtime.replay's to check)
+    int limit = 25;          // clamped to 1..25
+};
+
 struct JoinConfig {
     bool self = false;               // broadcast.self: the sender gets its own broadcasts
     bool ack = false;                // broadcast.ack: broadcasts are answered with a reply
@@ -26,6 +36,7 @@ struct JoinConfig {
     bool presence_enabled = false;
     std::string presence_key;        // empty: the join flow makes one
     bool is_private = false;
+    ReplayConfig replay;
     std::string access_token;        // the join's own token (access_token, or user_token); empty: the socket's
     std::vector<BindingRequest> bindings;
     std::string bindings_error;      // not empty when postgres_changes is malformed (bindings is then partial)

@@ -6,6 +6,7 @@
 
 #include "relay/core/json.h"
 #include "relay/core/topic.h"
+#include "relay/protocol/base64url.h"
 
 namespace rt {
 namespace {
@@ -47,17 +48,33 @@ struct Members {
     }
 };
 
-void read_broadcast(const Members& raw, PluginDoc& out) {
+// A broadcast from the database: a JSON payload, or a binary one as base64 (only vsn
+// 2.0.0 members can receive those); the row's id travels as meta {"id"}, as Supabase's.
+bool read_broadcast(const Members& raw, PluginDoc& out, std::string& error) {
     out.type = PluginDoc::Type::Broadcast;
     BroadcastMsg& b = out.broadcast;
     b.topic = topic::normalize(string_member(raw("topic")));
     b.event = string_member(raw("event"));
-    std::string_view payload = raw("payload");
-    b.payload = payload.empty() ? "{}" : std::string(payload);
+    std::string_view binary = raw("binary_payload");
+    if (!binary.empty()) {
+        b.json_payload = false;
+        if (!base64url::decode_padded(string_member(binary), b.payload)) {
+            error = "binary_payload is not base64";
+            return false;
+        }
+    } else {
+        std::string_view payload = raw("payload");
+        b.payload = payload.empty() ? "{}" : std::string(payload);
+    }
     b.is_private = raw("private") == "true";
-    std::string_view id = raw("id");
-    if (!id.empty()) b.meta_json = "{\"id\":" + std::string(id) + "}";
+    b.id = string_member(raw("id"));
+    if (!b.id.empty()) {
+        b.meta_json = "{\"id\":";
+        json::append_string(b.meta_json, b.id);
+        b.meta_json.push_back('}');
+    }
     b.pos = out.pos;
+    return true;
 }
 
 std::vector<int64_t> id_list(const json::Value& list) {
@@ -200,7 +217,7 @@ bool parse_plugin_doc(std::string_view text, PluginDoc& out, std::string& error)
     if (type == "SUBSCRIBED") {
         out.type = PluginDoc::Type::Subscribed;
     } else if (type == "BROADCAST") {
-        read_broadcast(raw, out);
+        if (!read_broadcast(raw, out, error)) return false;
     } else if (type == "INSERT" || type == "UPDATE" || type == "DELETE") {
         return read_row(raw, out, error);
     } else {

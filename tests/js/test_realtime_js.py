@@ -165,3 +165,47 @@ def test_row_level_security(relay_factory, app_db, vsn):
     assert summary["_steps"] == ["changes", "refreshed", "changes_after_refresh"]
     assert summary["todos"]["alice"] == ["INSERT alice 1", "UPDATE alice 1 edited", "INSERT bob 2"]
     assert summary["docs"] == {"alice": ["team 1 doc"], "bob": ["team 2 doc"], "anon": []}
+
+
+# -- private channels -------------------------------------------------------------------
+
+# Read and write by claims of the token (auth.jwt()), so one test makes every kind of user.
+PRIVATE_POLICIES = """
+CREATE POLICY "js read" ON realtime.messages FOR SELECT TO authenticated
+  USING ((SELECT realtime.topic()) = '{t}' AND coalesce((auth.jwt() ->> 'member')::boolean, false));
+CREATE POLICY "js write" ON realtime.messages FOR INSERT TO authenticated
+  WITH CHECK ((SELECT realtime.topic()) = '{t}' AND coalesce((auth.jwt() ->> 'writer')::boolean, false));
+CREATE TABLE public.js_notes (id int PRIMARY KEY, body text);
+CREATE FUNCTION js_notes_changes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  PERFORM realtime.broadcast_changes('{t}', TG_OP, TG_OP, TG_TABLE_NAME, TG_TABLE_SCHEMA, NEW, OLD);
+  RETURN NULL; END $$;
+CREATE TRIGGER js_notes_changes AFTER INSERT OR UPDATE OR DELETE ON public.js_notes
+  FOR EACH ROW EXECUTE FUNCTION js_notes_changes();
+"""
+
+
+@pytest.mark.parametrize("vsn", ["default", "1.0.0"])
+def test_private_channel(app_db, relay_factory, vsn):
+    """Issue 12 through realtime-js: who may join, send and receive by the policies, SQL
+    broadcasts, replay, a refresh that revokes, httpSend (private.mjs)."""
+    topic = f"js-private-{app_db.name}"
+    app_db.execute(PRIVATE_POLICIES.format(t=topic))
+    relay = relay_factory(db_dsn=app_db.dsn).wait_slot()
+
+    def token(**claims):
+        return relay.token(role=ROLE, sub="33333333-3333-4333-8333-333333333333", **claims)
+
+    summary = run_scenario("private.mjs", relay, db=app_db, env={
+        "RT_VSN": vsn,
+        "RT_TOPIC": topic,
+        "RT_TOKEN": token(member=True, writer=True),
+        "RT_TOKEN_WRITER": token(member=True, writer=True),
+        "RT_TOKEN_READER": token(member=True),
+        "RT_TOKEN_OUTSIDER": token(),
+        "RT_TOKEN_REVOKED": token(member=False, exp_in=7200),
+    })
+    assert summary["_steps"] == ["sql"]
+    # the reader's channel is closed by the server once its refreshed token loses access
+    assert summary["statuses"] == {"writer": ["SUBSCRIBED"], "reader": ["SUBSCRIBED", "CLOSED"]}
+    assert summary["refused"] == f"Unauthorized: You do not have permissions to read from this Channel topic: {topic}"
+    assert summary["replayed"] == ["from-sql", "INSERT"]

@@ -165,12 +165,15 @@ def test_unknown_event_on_joined_topic(relay, vsn):
     run(body())
 
 
-def test_private_channel_refused(relay, vsn):
+def test_private_channel_refused_without_database(relay, vsn):
+    """A relay without --db cannot read the policies of a private channel: refused as
+    Supabase refuses a join when the project's database is unreachable (the policies
+    themselves are tested in test_private_channels.py)."""
     async def body():
         c = await PhoenixClient.open(relay, vsn)
         reply = await c.join("realtime:secret", join_config(private=True))
         assert reply == {"status": "error", "response": {
-            "reason": "Unauthorized: You do not have permissions to read from this Channel topic: secret"}}
+            "reason": "UnableToConnectToProject: Realtime was unable to connect to the project database"}}
         await c.close()
     run(body())
 

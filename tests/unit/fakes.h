@@ -1,4 +1,4 @@
-// Test doubles for the hub's ports (Transport, DbPort, ClusterPort), the loop's inbound
+// Test doubles for the hub's ports (Transport, DbPort, AccessPort, ClusterPort), the loop's inbound
 // port (LoopInbound), and helpers to read what the hub queued on a connection. Shared by
 // the unit tests.
 #pragma once
@@ -82,6 +82,31 @@ public:
     std::vector<std::vector<int64_t>> unsubscribes;
 };
 
+// Records authorization checks and replays; the test answers with Hub::on_access_result
+// and Hub::on_replay_result.
+class FakeAccess : public AccessPort {
+public:
+    struct Check {
+        uint64_t client;
+        uint64_t ticket;
+        AccessCheck check;
+    };
+    struct Query {
+        uint64_t client;
+        uint64_t ticket;
+        ReplayQuery query;
+    };
+    void authorize(uint64_t client, uint64_t ticket, AccessCheck check) override {
+        checks.push_back({client, ticket, std::move(check)});
+    }
+    void replay(uint64_t client, uint64_t ticket, ReplayQuery query) override {
+        replays.push_back({client, ticket, std::move(query)});
+    }
+
+    std::vector<Check> checks;
+    std::vector<Query> replays;
+};
+
 class FakeCluster : public ClusterPort {
 public:
     void publish_broadcast(const BroadcastMsg& msg) override { broadcasts.push_back(msg); }
@@ -110,6 +135,8 @@ public:
     void subscribe_result(SubscribeResult r) override { subscribe_results.push_back(std::move(r)); }
     void bindings_ended(std::vector<BindingNotice> notices) override { ended.push_back(std::move(notices)); }
     std::vector<std::vector<BindingNotice>> ended;
+    void access_result(AccessResult r) override { access_results.push_back(std::move(r)); }
+    void replay_result(ReplayResult r) override { replay_results.push_back(std::move(r)); }
     void slot_change(ChangeEvent ev, SlotProgress& progress) override {
         slot_changes.push_back(ev);
         if (process_slot) progress.processed(ev.pos.commit_lsn, held_floor);
@@ -133,6 +160,8 @@ public:
     bool process_slot = true;
     uint64_t held_floor = 0;
     std::vector<SubscribeResult> subscribe_results;
+    std::vector<AccessResult> access_results;
+    std::vector<ReplayResult> replay_results;
     std::vector<std::shared_ptr<const Jwks>> jwks;
     std::vector<ChangeEvent> slot_changes;
     std::vector<BroadcastMsg> slot_broadcasts;

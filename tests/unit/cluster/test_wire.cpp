@@ -132,10 +132,12 @@ TEST(WireBroadcast, RoundTripWithBinaryPayload) {
     m.json_payload = false;
     m.binary_origin = true;
     m.meta_json = R"({"id":"x"})";
+    m.id = "x";
     m.is_private = true;
     m.pos = {0x16B374D848ULL, 77};
     BroadcastMsg out;
     ASSERT_TRUE(decode(encode(m), out));
+    EXPECT_EQ(out.id, "x");
     EXPECT_EQ(out.topic, m.topic);
     EXPECT_EQ(out.event, m.event);
     EXPECT_EQ(out.payload, m.payload);

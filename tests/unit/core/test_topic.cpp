@@ -23,3 +23,9 @@ TEST(Topic, SubTopicAndBack) {
     EXPECT_EQ(topic::normalize("room"), "realtime:room");
     EXPECT_EQ(topic::normalize("realtime:room"), "realtime:room");
 }
+
+TEST(Topic, ChannelKeyKeepsPrivateApart) {
+    EXPECT_EQ(topic::channel_key("realtime:room", false), "realtime:room");
+    EXPECT_EQ(topic::channel_key("realtime:room", true), "private:realtime:room");
+    EXPECT_NE(topic::channel_key("realtime:private:realtime:room", false), topic::channel_key("realtime:room", true));
+}

@@ -58,12 +58,14 @@ struct JoinOpts {
     std::string key;
     std::string postgres_changes = "[]";
     std::string is_private = "false";
+    std::string replay;        // broadcast.replay as JSON; empty: none
     std::string access_token;  // empty: none in the payload
 };
 
 inline std::string join_payload(const JoinOpts& o) {
     std::string p = "{\"config\":{\"broadcast\":{\"ack\":" + std::string(o.ack ? "true" : "false") +
-                    ",\"self\":" + (o.self ? "true" : "false") + "},\"presence\":{\"enabled\":" +
+                    ",\"self\":" + (o.self ? "true" : "false") +
+                    (o.replay.empty() ? "" : ",\"replay\":" + o.replay) + "},\"presence\":{\"enabled\":" +
                     (o.presence ? "true" : "false") + ",\"key\":" + q(o.key) +
                     "},\"postgres_changes\":" + o.postgres_changes + ",\"private\":" + o.is_private + "}";
     if (!o.access_token.empty()) p += ",\"access_token\":" + q(o.access_token);
@@ -131,7 +133,7 @@ protected:
     }
 
     void make_hub() {
-        hub = std::make_unique<Hub>(cfg, transport, metrics, &db, &cluster);
+        hub = std::make_unique<Hub>(cfg, transport, metrics, &db, &cluster, access_port);
         cluster.hub = hub.get();
         hub->set_clock(mono, wall());
     }
@@ -193,6 +195,8 @@ protected:
     FakeTransport transport;
     FakeDb db;
     FakeCluster cluster;
+    FakeAccess access;
+    AccessPort* access_port = nullptr;  // &access for tests of private channels
     std::unique_ptr<Hub> hub;
     int64_t mono = kMono0;
 };

@@ -64,3 +64,30 @@ TEST(JoinConfig, MalformedBindingsSayWhy) {
     EXPECT_NE(read(R"({"config":{"postgres_changes":[{"table":"t","schema":"*"}]}})").bindings_error.find("schema name"),
               std::string::npos);
 }
+
+// config.broadcast.replay as Supabase reads it: any value asks (a public channel is
+// refused), an object replays; since must be an integer, limit an integer or absent.
+TEST(JoinConfig, Replay) {
+    EXPECT_FALSE(read(R"({"config":{"broadcast":{}}})").replay.asked);
+    ReplayConfig r = read(R"({"config":{"broadcast":{"replay":null}}})").replay;
+    EXPECT_TRUE(r.asked);
+    EXPECT_FALSE(r.requested);
+    r = read(R"({"config":{"broadcast":{"replay":{"since":1700000000000,"limit":3}}}})").replay;
+    EXPECT_TRUE(r.requested && r.valid);
+    EXPECT_EQ(r.since, 1700000000000);
+    EXPECT_EQ(r.limit, 3);
+    r = read(R"({"config":{"broadcast":{"replay":{"since":0}}}})").replay;
+    EXPECT_TRUE(r.valid);
+    EXPECT_EQ(r.limit, 25);
+    EXPECT_EQ(read(R"({"config":{"broadcast":{"replay":{"since":0,"limit":100}}}})").replay.limit, 25);
+    EXPECT_EQ(read(R"({"config":{"broadcast":{"replay":{"since":0,"limit":-4}}}})").replay.limit, 1);
+    EXPECT_EQ(read(R"({"config":{"broadcast":{"replay":{"since":0,"limit":18446744073709551615}}}})").replay.limit, 25);
+    EXPECT_EQ(read(R"({"config":{"broadcast":{"replay":{"since":0,"limit":false}}}})").replay.limit, 25);
+    for (const char* bad : {R"({"limit":3})", R"({"since":"0"})", R"({"since":1.5})", R"({"since":0,"limit":"2"})",
+                            R"({"since":0,"limit":2.0})"}) {
+        std::string payload = std::string(R"({"config":{"broadcast":{"replay":)") + bad + "}}}";
+        r = read(payload.c_str()).replay;
+        EXPECT_TRUE(r.requested) << bad;
+        EXPECT_FALSE(r.valid) << bad;
+    }
+}

@@ -76,6 +76,22 @@ TEST(Base64url, DecodesUnpaddedAndRefusesPaddingAndOtherAlphabets) {
     }
 }
 
+// Postgres' encode(..., 'base64') of binary broadcast payloads: plain alphabet, padded.
+TEST(Base64, PaddedPlainAlphabet) {
+    std::string out;
+    ASSERT_TRUE(rt::base64url::decode_padded("3q2+7wD/AQI=", out));
+    EXPECT_EQ(out, std::string("\xde\xad\xbe\xef\x00\xff\x01\x02", 8));
+    ASSERT_TRUE(rt::base64url::decode_padded("aGk=", out));
+    EXPECT_EQ(out, "hi");
+    ASSERT_TRUE(rt::base64url::decode_padded("aA==", out));
+    EXPECT_EQ(out, "h");
+    ASSERT_TRUE(rt::base64url::decode_padded("", out));
+    EXPECT_EQ(out, "");
+    EXPECT_FALSE(rt::base64url::decode_padded("aGk", out)) << "unpadded";
+    EXPECT_FALSE(rt::base64url::decode_padded("-_8=", out)) << "url alphabet";
+    EXPECT_FALSE(rt::base64url::decode_padded("a===", out));
+}
+
 TEST(Jwks, KeepsEveryKindOfKeyWithItsKidAndAlg) {
     KeyPair p384("P-384"), p521("P-521");
     Parsed p = parse(set_of({rsa().jwk("r", R"("alg":"RS256","use":"sig")"), p256().jwk("e"), p384.jwk("e384"),

@@ -127,6 +127,22 @@ TEST(ChangeDoc, BroadcastPrivateAndPrefixedTopic) {
     EXPECT_TRUE(doc.broadcast.meta_json.empty());
 }
 
+TEST(ChangeDoc, BroadcastBinaryPayloadAndId) {
+    PluginDoc doc = parse_ok(
+        R"({"type":"BROADCAST","topic":"room1","event":"bin","binary_payload":"3q2+7wD/AQI=","private":true,)"
+        R"("id":"5b0c3f2e-8a51-4a8e-9d63-0b2f5c8d9e10","commit_lsn":"0/1","change_index":0})");
+    EXPECT_FALSE(doc.broadcast.json_payload);
+    EXPECT_EQ(doc.broadcast.payload, std::string("\xde\xad\xbe\xef\x00\xff\x01\x02", 8));
+    EXPECT_EQ(doc.broadcast.id, "5b0c3f2e-8a51-4a8e-9d63-0b2f5c8d9e10");
+    EXPECT_EQ(doc.broadcast.meta_json, R"({"id":"5b0c3f2e-8a51-4a8e-9d63-0b2f5c8d9e10"})");
+    EXPECT_TRUE(doc.broadcast.is_private);
+    PluginDoc bad;
+    std::string error;
+    EXPECT_FALSE(parse_plugin_doc(R"({"type":"BROADCAST","topic":"r","event":"e","binary_payload":"@@","commit_lsn":"0/1"})",
+                                  bad, error));
+    EXPECT_NE(error.find("base64"), std::string::npos);
+}
+
 TEST(ChangeDoc, BroadcastEscapedEventIsDecoded) {
     PluginDoc doc = parse_ok(R"({"type":"BROADCAST","topic":"r","event":"a\"b\u00e9","payload":{},"commit_lsn":"0/1"})");
     EXPECT_EQ(doc.broadcast.event, "a\"bé");
