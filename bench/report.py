@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes docs/benchmarks.md and its plots from the JSON results under bench/results/.
 
-Reads fanout.json, idle.json, storm.json, decode.json, rls_check.json, changes.json and cluster.json
+Reads fanout.json, idle.json, storm.json, decode.json, rls_check.json, private.json, changes.json and cluster.json
 (whichever exist) from BENCH_RESULTS_DIR, draws PNG plots with matplotlib (Agg) into
 BENCH_DOCS_DIR/img/ and writes BENCH_DOCS_DIR/benchmarks.md (default: docs/). The
 hand-written profile findings in bench/profiles.md are included as they are.
@@ -444,6 +444,29 @@ def rls_check_section(chk):
     return out
 
 
+def private_section(prv):
+    out = "### Private channels: join storm and broadcast from the database\n\n"
+    st = prv.get("storm")
+    if st:
+        out += (f"Connect + join {n(st['public']['clients'])} clients over {prv['channels']} channels as fast as "
+                "rt-loadgen's 512 handshakes in flight allow, with public joins, then with `config.private: true`: "
+                "every private join runs `realtime.authorize` on the relay's database pool (4 sessions) under the "
+                f"documentation's {prv['policy']} policy.\n\n")
+        rows = [[k, n(v["joined"]), n(v["failed"]), n(v["joins_per_second"]), ms(v["join_p50_ms"]),
+                 ms(v["join_p99_ms"]), "yes" if v.get("disturbed") else "no"] for k, v in st.items()]
+        out += md_table(["channels", "joined", "failed", "joins/s", "p50 ms", "p99 ms", "disturbed"], rows) + "\n"
+    d = prv.get("db_broadcast")
+    if d:
+        out += (f"`realtime.broadcast_changes` in an AFTER INSERT trigger, {d['batch']} rows per transaction, to "
+                f"{n(d['subscribers'])} private subscribers of one topic: rows/s from the first commit until the "
+                "relay had written every row to every subscriber (its `realtime_messages_out_total`).\n\n")
+        out += md_table(["rows", "deliveries", "seconds", "rows/s", "deliveries/s", "disturbed"],
+                        [[n(d["rows"]), f"{n(d['delivered'])}/{n(d['expected'])}", f"{d['seconds']:.2f}",
+                          n(d["rows_per_second"]), n(d["deliveries_per_second"]),
+                          "yes" if d.get("disturbed") else "no"]]) + "\n"
+    return out
+
+
 def changes_section(chg, image):
     out = "### End to end: commit → client\n\n"
     out += (f"{chg['subscribers']:,} subscribers (rt-loadgen latency-watch) in {chg['filter_values']} channels, each "
@@ -527,6 +550,7 @@ def main():
     fan, idle, storm = load("fanout"), load("idle"), load("storm")
     dec, chg, clu = load("decode"), load("changes"), load("cluster")
     chk = load("rls_check")
+    prv = load("private")
     present = [r for r in (fan, idle, storm, chg, clu) if r]
     if not present:
         raise SystemExit(f"no results in {C.RESULTS_DIR}")
@@ -545,6 +569,8 @@ def main():
         parts.append(decode_section(dec, plot_decode(dec)))
     if chk:
         parts.append(rls_check_section(chk))
+    if prv:
+        parts.append(private_section(prv))
     if chg:
         groups = {}
         for k, d in chg["nodes"].items():

@@ -7,6 +7,7 @@ and build/realtime-relay + build/rt-loadgen, installs the extension, then runs t
 Benchmarks, each a script that also runs alone and writes bench/results/<name>.json:
     decode     bench/decode_bench.py    plugin decoding vs wal2json and test_decoding
     rls_check  bench/rls_check_bench.py row level security's general path (realtime.check_rows)
+    private    bench/private_bench.py   private join storm (membership policy), broadcast_changes fan-out
     fanout     bench/fanout_bench.py    relay vs nginx+nchan fan-out
     idle       bench/idle_bench.py      idle memory per connection, and connection storm
     changes    bench/changes_bench.py   Postgres changes commit -> client, 1 and 3 nodes
@@ -43,6 +44,7 @@ PROFILE = os.environ.get("BENCH_PROFILE", "1" if C.SIZE == "full" else "0") == "
 BENCHMARKS = [
     ("decode", "decode_bench.py", ["decode"]),
     ("rls_check", "rls_check_bench.py", ["rls_check"]),
+    ("private", "private_bench.py", ["private"]),
     ("fanout", "fanout_bench.py", ["fanout"]),
     ("idle", "idle_bench.py", ["idle", "storm"]),
     ("changes", "changes_bench.py", ["changes"]),
@@ -59,7 +61,7 @@ def check_prerequisites(names):
         import nchan
         if not nchan.available():
             problems.append("nginx + nchan missing: apt-get install nginx libnginx-mod-nchan (scripts/install-deps.sh)")
-    if {"decode", "rls_check", "changes", "cluster"} & set(names):
+    if {"decode", "rls_check", "private", "changes", "cluster"} & set(names):
         r = subprocess.run(["/usr/lib/postgresql/15/bin/pg_config", "--pkglibdir"], capture_output=True, text=True)
         lib = r.stdout.strip()
         if not os.path.exists(os.path.join(lib, "pg_realtime.so")):

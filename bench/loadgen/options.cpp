@@ -52,6 +52,8 @@ Target:
   --token JWT                  apikey for phoenix (query apikey=, HTTP Bearer)
   --jwt-secret SECRET          mint an HS256 token instead (claims role, exp)
   --role ROLE                  role claim of the minted token (default anon)
+  --private                    phoenix: subscribers join private channels (config.private;
+                               the server authorizes each join by its policies)
   --token-ttl SECONDS          exp of the minted token from now (default 86400)
 
 Load:
@@ -210,6 +212,7 @@ std::map<std::string, Flag> flag_table(Options* o) {
                           }};
     t["--binary"] = boolean(&o->binary, true);
     t["--publish-ack"] = boolean(&o->publish_ack, true);
+    t["--private"] = boolean(&o->private_channels, true);
     t["--rate"] = dbl(&o->rate, 0);
     t["--deliveries-rate"] = dbl(&o->deliveries_rate, 0);
     t["--max-outstanding"] = integer(&o->max_outstanding, 1);

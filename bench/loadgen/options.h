@@ -27,6 +27,7 @@ struct Options {
     std::string token;
     std::string jwt_secret;
     std::string role = "anon";
+    bool private_channels = false;  // subscribers join with config.private (Realtime Authorization)
     int64_t token_ttl = 86400;
 
     int clients = 100;

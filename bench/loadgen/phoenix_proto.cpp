@@ -87,14 +87,14 @@ void encode_kind3(std::string* out, std::string_view join_ref, std::string_view 
     out->append(payload_json);
 }
 
-std::string join_payload(bool self, bool ack, std::string_view pg_changes_json) {
+std::string join_payload(bool self, bool ack, std::string_view pg_changes_json, bool is_private) {
     std::string p = "{\"config\":{\"broadcast\":{\"self\":";
     p += self ? "true" : "false";
     p += ",\"ack\":";
     p += ack ? "true" : "false";
     p += "},\"presence\":{\"enabled\":false,\"key\":\"\"},\"postgres_changes\":";
     p += pg_changes_json.empty() ? std::string_view("[]") : pg_changes_json;
-    p += ",\"private\":false}}";
+    p += is_private ? ",\"private\":true}}" : ",\"private\":false}}";
     return p;
 }
 

@@ -32,8 +32,8 @@ void encode_kind3(std::string* out, std::string_view join_ref, std::string_view 
                   std::string_view topic, std::string_view user_event, std::string_view payload_json);
 
 // phx_join payload: {"config":{"broadcast":{"self":..,"ack":..},"presence":{"enabled":false,"key":""},
-// "postgres_changes":<pg_changes>,"private":false}}
-std::string join_payload(bool self, bool ack, std::string_view pg_changes_json);
+// "postgres_changes":<pg_changes>,"private":<is_private>}}
+std::string join_payload(bool self, bool ack, std::string_view pg_changes_json, bool is_private = false);
 
 // broadcast event payload: {"type":"broadcast","event":<ev>,"payload":<payload>}
 void broadcast_payload(std::string* out, std::string_view user_event, std::string_view payload_json);

@@ -66,13 +66,13 @@ bool Runner::prepare(std::string* err) {
         ctx.pub_ws_addr = ctx.sub_addr;
         ctx.pub_ws_host = ctx.sub_host;
         std::string pg = opt.scenario == Scenario::kLatencyWatch ? opt.pg_changes : "[]";
-        ctx.join_payload_sub = phx::join_payload(false, false, pg);
+        ctx.join_payload_sub = phx::join_payload(false, false, pg, opt.private_channels);
         if (pg.find("{channel}") != std::string::npos) {
             for (size_t c = 0; c < ctx.channel_names.size(); c++) {
                 std::string p = pg;
                 for (size_t at; (at = p.find("{channel}")) != std::string::npos;)
                     p.replace(at, 9, std::to_string(c));
-                ctx.join_payloads_sub.push_back(phx::join_payload(false, false, p));
+                ctx.join_payloads_sub.push_back(phx::join_payload(false, false, p, opt.private_channels));
             }
         }
         ctx.join_payload_pub = phx::join_payload(false, opt.publish_ack, "[]");

@@ -79,6 +79,11 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path):
     for server in ("relay", "nchan"):
         assert storm["servers"][server]["joined"] > 0 and storm["servers"][server]["joins_per_second"] > 0
 
+    prv = result("private")
+    for kind in ("public", "private"):
+        assert prv["storm"][kind]["joined"] > 0 and prv["storm"][kind]["failed"] == 0, kind
+    assert prv["db_broadcast"]["delivered"] == prv["db_broadcast"]["expected"] > 0
+
     dec = result("decode")
     assert set(dec["results"]) >= {"pg_realtime_0_subs", "pg_realtime_10000_subs", "wal2json", "test_decoding"}
     assert "pg_realtime_10k_at_least_wal2json" in dec["targets"]
