@@ -139,9 +139,18 @@ COMMENT ON FUNCTION realtime.authorize(text, jsonb, boolean, boolean, boolean, j
 -- streamed by the slot before the call began. Such a message's transaction may still be
 -- running for a moment (a commit is written and flushed, and so decoded, before it leaves
 -- the proc array and becomes visible), so the rows are read only once the transactions
--- running when the call began have finished (waiting at most 100 ms; a commit stalled
--- longer than that is the one case left), with a snapshot taken after them. Hence
+-- running when the call began have finished, with a snapshot taken after them. Hence
 -- VOLATILE, and called in READ COMMITTED (under REPEATABLE READ the wait runs out).
+-- Running transactions are found by the lock each holds on its own xid from its first
+-- write until after it is visible (pg_locks, readable by every role): a snapshot's xip
+-- alone misses those whose xid is past its xmax, e.g. the only one running.
+-- Waiting for every running transaction would make each replay wait out any long one
+-- (an idle session in a transaction): after 20 ms, only those whose commit is recorded
+-- (pg_xact_status 'committed') but not yet visible are waited for, at most 100 ms in
+-- all. One still "in progress" by then has not passed the few instructions between its
+-- WAL flush and its commit record in pg_xact, so the slot had not decoded it before the
+-- call. A commit stalled longer than 100 ms between the two (synchronous replication's
+-- wait) is the one case left.
 --
 -- It reads as the caller, who must bypass RLS (replay is allowed to a member that may
 -- read broadcasts of the topic, whatever the policies say of each row).
@@ -152,6 +161,8 @@ DECLARE
     since_at  timestamp;
     max_rows  integer := greatest(least(coalesce(replay."limit", 25), 25), 1);
     in_flight xid8[];
+    ref       bigint;
+    settled   timestamptz := clock_timestamp() + interval '20 milliseconds';
     give_up   timestamptz := clock_timestamp() + interval '100 milliseconds';
 BEGIN
     -- Elixir's DateTime.from_unix/2 range: years -9999 to 9999. Earlier than Postgres's
@@ -162,11 +173,19 @@ BEGIN
     since_at := CASE WHEN since < -210000000000000 THEN '-infinity'::timestamp
                      ELSE 'epoch'::timestamp + since * interval '1 millisecond' END;
     -- Each statement of a VOLATILE function takes a new snapshot: the loop sees them finish.
-    in_flight := ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()));
+    -- pg_locks has 32-bit xids: each is made a full one (xid8) by its distance, within
+    -- 2^31, from the snapshot's xmax, around which every running xid lies.
+    ref := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+    in_flight := ARRAY(SELECT (ref + ((l.transactionid::text::bigint - ref % 4294967296 + 2147483648)
+                                      % 4294967296 + 4294967296) % 4294967296 - 2147483648)::text::xid8
+                         FROM pg_locks l
+                        WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+                          AND l.pid <> pg_backend_pid());
     WHILE cardinality(in_flight) > 0 AND clock_timestamp() < give_up LOOP
         PERFORM pg_sleep(0.001);
         in_flight := ARRAY(SELECT x FROM unnest(in_flight) AS x
-                            WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot()));
+                            WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot())
+                              AND (clock_timestamp() < settled OR pg_xact_status(x) = 'committed'));
     END LOOP;
     RETURN QUERY
         SELECT r.id, r.event, r.payload, r.binary_payload, r.inserted_at
