@@ -5,11 +5,48 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <charconv>
+#include <clocale>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <locale.h>
 #include <unordered_set>
 
 namespace rt::json {
 
 namespace {
+
+// Whether decoded string bytes hold a UTF-16 surrogate (ED A0..ED BF): rapidjson 1.1.0
+// validates the raw UTF-8 of the input but decodes a lone low-surrogate escape such as
+// "\udc00" into those bytes, which are not UTF-8. Re-sent in a text frame, they would make
+// every receiving browser close its socket (RFC 6455 requires UTF-8), so they are refused.
+// Found by fuzz_json.
+bool has_surrogate(const char* s, rapidjson::SizeType n) {
+    const char* end = s + n;
+    for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, 0xED, end - p))); ++p)
+        if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0) return true;
+    return false;
+}
+
+// Reads a JSON number correctly rounded (strtod in the C locale, whatever the process'
+// locale); false when its magnitude is too large for a double. Underflow is 0 or a
+// subnormal, as JSON readers make it.
+bool read_double(std::string_view t, double& out) {
+    static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", locale_t{});
+    char small[64];
+    std::string large;
+    const char* text = small;
+    if (t.size() < sizeof small) {
+        std::memcpy(small, t.data(), t.size());
+        small[t.size()] = '\0';
+    } else {
+        large.assign(t);
+        text = large.c_str();
+    }
+    out = strtod_l(text, nullptr, c_locale);
+    return std::isfinite(out);
+}
 
 // Builds the document from the reader's events, refusing nesting past kMaxDepth and,
 // with Keys::Unique, an object's repeated member name. Every parse goes through here, so
@@ -18,6 +55,8 @@ class Builder {
 public:
     Builder(Document& doc, Keys keys) : doc_(doc), unique_(keys == Keys::Unique) {}
     bool exceeded() const { return exceeded_; }
+    bool surrogate() const { return surrogate_; }
+    bool out_of_range() const { return range_; }
     // The name whose repeat ended the parse, or nullptr.
     const std::string* duplicate() const { return repeated_ ? &duplicate_ : nullptr; }
 
@@ -28,9 +67,11 @@ public:
     bool Int64(int64_t i) { return doc_.Int64(i); }
     bool Uint64(uint64_t i) { return doc_.Uint64(i); }
     bool Double(double d) { return doc_.Double(d); }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-    bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return unique_name(s, n) && doc_.Key(s, n, copy); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return number(std::string_view(s, n)); }
+    bool String(const char* s, rapidjson::SizeType n, bool copy) { return utf8(s, n) && doc_.String(s, n, copy); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+        return utf8(s, n) && unique_name(s, n) && doc_.Key(s, n, copy);
+    }
     bool StartObject() { return enter() && open_object() && doc_.StartObject(); }
     bool EndObject(rapidjson::SizeType members) {
         --depth_;
@@ -44,6 +85,35 @@ public:
     }
 
 private:
+    // A number's text (rapidjson checked its grammar) as the value rapidjson would make
+    // of it, except that a non-integer is read correctly rounded: rapidjson 1.1.0's
+    // default reading is off by an ulp for some numbers (so what the relay writes out
+    // reads back as another number), and its full-precision one turns 0e105 into
+    // 2.29e105. Both found by fuzz_json.
+    bool number(std::string_view t) {
+        const char* end = t.data() + t.size();
+        if (t.find_first_of(".eE") == std::string_view::npos) {
+            if (t[0] == '-') {
+                int64_t i;
+                auto r = std::from_chars(t.data(), end, i);
+                if (r.ec == std::errc() && r.ptr == end) return doc_.Int64(i);
+            } else {
+                uint64_t u;
+                auto r = std::from_chars(t.data(), end, u);
+                if (r.ec == std::errc() && r.ptr == end) return doc_.Uint64(u);
+            }
+        }
+        double d = 0;
+        if (!read_double(t, d)) {
+            range_ = true;
+            return false;
+        }
+        return doc_.Double(d);
+    }
+    bool utf8(const char* s, rapidjson::SizeType n) {
+        surrogate_ = has_surrogate(s, n);
+        return !surrogate_;
+    }
     bool enter() {
         if (++depth_ <= kMaxDepth) return true;
         exceeded_ = true;
@@ -69,6 +139,8 @@ private:
     const bool unique_;
     int depth_ = 0;
     bool exceeded_ = false;
+    bool surrogate_ = false;
+    bool range_ = false;
     size_t objects_ = 0;                                  // objects open around the event
     std::vector<std::unordered_set<std::string>> names_;  // their member names so far
     std::string duplicate_;
@@ -79,8 +151,10 @@ private:
 
 bool parse(Document& doc, std::string_view text, std::string* error, Keys keys) {
     // Strict: trailing content and invalid UTF-8 are errors, since what we accept is
-    // re-emitted to other clients. Iterative: the reader keeps its own stack.
-    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+    // re-emitted to other clients. Iterative: the reader keeps its own stack. Numbers
+    // come as their text, for Builder::RawNumber to convert.
+    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
+                                rapidjson::kParseNumbersAsStringsFlag;
     rapidjson::MemoryStream stream(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(stream);
     rapidjson::Reader reader;
@@ -97,6 +171,10 @@ bool parse(Document& doc, std::string_view text, std::string* error, Keys keys) 
     if (error) {
         if (handler.exceeded()) {
             *error = "nesting deeper than " + std::to_string(kMaxDepth) + " levels";
+        } else if (handler.out_of_range()) {
+            *error = "a number too large for a double";
+        } else if (handler.surrogate()) {
+            *error = "a \\u escape of a lone surrogate";
         } else if (const std::string* name = handler.duplicate()) {
             *error = "duplicate member name ";
             append_string(*error, *name);

@@ -167,6 +167,25 @@ def test_broadcast_stays_in_its_channel(relay, vsn):
     run(body())
 
 
+def test_numbers_arrive_as_the_sender_wrote_them(relay):
+    """Found by fuzz_json: numbers were read not correctly rounded, so peers got another
+    number (12345678901234566000.0 for this one)."""
+    async def body():
+        a = await PhoenixClient.open(relay)
+        b = await PhoenixClient.open(relay)
+        topic = unique_topic()
+        await a.join(topic)
+        await b.join(topic)
+        numbers = ["123456789012345678901234567890e-10", "1084467440084467440737073709551615",
+                   "2.2250738585072011e-308", "0.30000000000000004"]
+        inner = '{"type":"broadcast","event":"n","payload":{"n":[' + ",".join(numbers) + "]}}"
+        await a.send_raw(f'{{"topic":{json.dumps(topic)},"event":"broadcast","payload":{inner},'
+                         f'"ref":"7","join_ref":{json.dumps(a.join_refs[topic])}}}')
+        got = await b.expect_event(topic, "broadcast")
+        assert got["payload"]["payload"]["n"] == [float(n) for n in numbers]
+    run(body())
+
+
 def test_broadcast_without_event_is_an_error(relay, vsn):
     async def body():
         a = await PhoenixClient.open(relay, vsn)

@@ -68,6 +68,36 @@ def test_invalid_utf8_closes_only_that_socket(relay):
     run(body())
 
 
+def broadcast_frame(vsn, topic, join_ref, payload_text):
+    """A broadcast push whose user payload is payload_text exactly as written."""
+    inner = f'{{"type":"broadcast","event":"s","payload":{payload_text}}}'
+    if vsn == "2.0.0":
+        return f'[{json.dumps(join_ref)},"5",{json.dumps(topic)},"broadcast",{inner}]'
+    return f'{{"topic":{json.dumps(topic)},"event":"broadcast","payload":{inner},"ref":"5","join_ref":{json.dumps(join_ref)}}}'
+
+
+def test_a_lone_surrogate_escape_is_refused_before_it_reaches_others(relay, vsn):
+    """Found by fuzz_json: "\\udc00" alone decoded into bytes that are not UTF-8, which the
+    relay sent on in text frames; every receiving client then had to close (1007)."""
+    async def body():
+        topic = unique_topic("utf16")
+        c = await PhoenixClient.open(relay, vsn)
+        peer = await PhoenixClient.open(relay, "1.0.0")
+        assert (await c.join(topic, join_config(self=True)))["status"] == "ok"
+        assert (await peer.join(topic, join_config()))["status"] == "ok"
+        for text in ('{"s":"\\udc00"}', '{"\\ude00":1}', '{"s":["a\\udfffb"]}'):
+            await c.send_raw(broadcast_frame(vsn, topic, c.join_refs[topic], text))
+            assert "lone surrogate" in (await phx_error(c))["payload"]["reason"], text
+        await peer.assert_silent(0.3, lambda m: m["event"] == "broadcast")
+        # A surrogate pair is one character: delivered to both.
+        await c.send_raw(broadcast_frame(vsn, topic, c.join_refs[topic], '{"s":"\\ud83d\\ude00"}'))
+        for member in (peer, c):
+            got = await member.expect_event(topic, "broadcast")
+            assert got["payload"]["payload"] == {"s": "\U0001F600"}
+        await assert_serves(relay)
+    run(body())
+
+
 def truncated_frames(topic):
     t, e = topic.encode(), b"ev"
     good = bytes([3, 1, 1, len(t), len(e), 0, 1]) + b"1" + b"2" + t + e + b"{}"

@@ -160,6 +160,64 @@ TEST(JsonParse, RefusesTrailingContentAndInvalidUtf8) {
     EXPECT_TRUE(json::parse(d, " {\"a\":[1,2]} "));
 }
 
+// Found by fuzz_json: rapidjson decoded a lone low-surrogate escape into bytes that are
+// not UTF-8, and the relay would have sent them on in text frames.
+TEST(JsonParse, RefusesALoneSurrogateEscape) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, R"("\ud66d\ude00")", &error));
+    EXPECT_NE(error.find("lone surrogate"), std::string::npos) << error;
+    EXPECT_FALSE(json::parse(d, R"({"\udc00":1})", &error));
+    EXPECT_FALSE(json::parse(d, R"({"a":["x\udfff"]})", &error));
+    EXPECT_FALSE(json::parse(d, R"("\ud800")", &error));  // a lone high one (rapidjson's own check)
+    // A pair is one code point: accepted, and written out as its UTF-8.
+    ASSERT_TRUE(json::parse(d, R"(["\ud83d\ude00","\u00e9\ud7ff\ue000"])", &error)) << error;
+    EXPECT_EQ(json::stringify(d), "[\"\xF0\x9F\x98\x80\",\"\xC3\xA9\xED\x9F\xBF\xEE\x80\x80\"]");
+}
+
+// Found by fuzz_json: numbers were read with rapidjson's fast, not correctly rounded,
+// path, so what the relay wrote out read back as another number.
+TEST(JsonParse, NumbersAreReadCorrectlyRoundedSoTheyRoundTrip) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, "[1084467440084467440737073709551615,123456789012345678901234567890e-10,0.1]"));
+    std::string once = json::stringify(d);
+    EXPECT_EQ(once, "[1.0844674400844675e33,12345678901234568000.0,0.1]");
+    ASSERT_TRUE(json::parse(d, once));
+    EXPECT_EQ(json::stringify(d), once);
+    // rapidjson's full-precision reading made 2.29e105 of this.
+    ASSERT_TRUE(json::parse(d, "[0e105,-0e105,0.000e30,1e-400,4.9e-324,2.2250738585072011e-308]"));
+    EXPECT_EQ(json::stringify(d), "[0.0,-0.0,0.0,0.0,5e-324,2.225073858507201e-308]");
+}
+
+TEST(JsonParse, IntegersKeepTheirTypes) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, "[0,-0,-1,2147483647,2147483648,4294967296,-2147483649,"
+                               "18446744073709551615,-9223372036854775808,18446744073709551616]"));
+    auto a = [&d](rapidjson::SizeType i) -> const json::Value& { return d[i]; };
+    EXPECT_TRUE(a(0).IsInt() && a(0).IsUint() && a(0).GetInt() == 0);
+    EXPECT_TRUE(a(1).IsInt() && a(1).GetInt() == 0);
+    EXPECT_TRUE(a(2).IsInt() && !a(2).IsUint() && a(2).GetInt() == -1);
+    EXPECT_TRUE(a(3).IsInt() && a(3).GetInt() == 2147483647);
+    EXPECT_TRUE(!a(4).IsInt() && a(4).IsUint() && a(4).GetUint() == 2147483648u);
+    EXPECT_TRUE(!a(5).IsUint() && a(5).IsInt64() && a(5).GetInt64() == 4294967296);
+    EXPECT_TRUE(!a(6).IsInt() && a(6).IsInt64() && a(6).GetInt64() == -2147483649);
+    EXPECT_TRUE(!a(7).IsInt64() && a(7).IsUint64() && a(7).GetUint64() == UINT64_MAX);
+    EXPECT_TRUE(a(8).IsInt64() && a(8).GetInt64() == INT64_MIN);
+    EXPECT_TRUE(a(9).IsDouble() && a(9).GetDouble() == 18446744073709551616.0);
+    EXPECT_EQ(json::stringify(d), "[0,0,-1,2147483647,2147483648,4294967296,-2147483649,"
+                                  "18446744073709551615,-9223372036854775808,18446744073709553000.0]");
+}
+
+TEST(JsonParse, NumbersTooLargeForADoubleAreRefused) {
+    json::Document d;
+    std::string error;
+    EXPECT_FALSE(json::parse(d, "[9e308]", &error));
+    EXPECT_NE(error.find("too large"), std::string::npos) << error;
+    EXPECT_FALSE(json::parse(d, "[1e400]", &error));
+    EXPECT_FALSE(json::parse(d, "[" + std::string(400, '9') + "]", &error));
+    EXPECT_TRUE(json::parse(d, "[1.7976931348623157e308]", &error)) << error;
+}
+
 TEST(JsonParse, UsesOnlyTheGivenLength) {
     std::string text = "{\"a\":1}garbage";
     json::Document d;
