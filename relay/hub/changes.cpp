@@ -12,6 +12,7 @@ namespace rt {
 namespace {
 
 constexpr size_t kMaxLiveBeforeBound = 100000;
+constexpr size_t kMaxReplayBeforeReply = 100000;  // changes kept for a member awaiting its join reply
 
 }  // namespace
 
@@ -120,6 +121,10 @@ void Changes::deliver_group(const ChangeEvent& ev, const ChangeGroup& group) {
     const Channel* cached_for = nullptr;
     for (size_t i : order) {
         Member* m = targets[i];
+        if (!m->joined) {
+            keep_for_reply(*m, ev, group, std::move(own_ids[i]));
+            continue;
+        }
         if (own_ids[i].size() != group.ids.size()) {
             send(*m, payloads::narrowed(group, std::move(own_ids[i])), nullptr);
             continue;
@@ -155,6 +160,21 @@ void Changes::claims_changed(Member& m, const std::string& claims_json) {
     for (const Binding& b : m.bindings)
         if (b.id > 0 && !b.ended) ids.push_back(b.id);
     if (!ids.empty() && db_) db_->update_claims(m.conn->id, std::move(ids), claims_json);
+}
+
+// m's join is not answered yet (the cluster routes its channel): the group follows the reply.
+void Changes::keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup& group,
+                             std::vector<int64_t>&& own) {
+    if (m.replay.size() >= kMaxReplayBeforeReply) {
+        metrics_.dropped_messages++;
+        return;
+    }
+    ChangeEvent kept;
+    kept.kind = ev.kind;
+    kept.pos = ev.pos;
+    kept.received_us = ev.received_us;
+    kept.groups.push_back(own.size() == group.ids.size() ? group : payloads::narrowed(group, std::move(own)));
+    m.replay.push_back(std::move(kept));
 }
 
 void Changes::send(Member& m, const ChangeGroup& group, FrameRef* cache) {

@@ -26,7 +26,8 @@ public:
     Changes(Output& out, Metrics& metrics, DbPort* db, ReplayGuard& replay, Resume& resume)
         : out_(out), metrics_(metrics), db_(db), replay_(replay), resume_(resume) {}
 
-    void bind(Member& m);     // m is admitted: its binding ids route to it
+    // m's binding ids route to it (changes wait in its replay until it is joined).
+    void bind(Member& m);
     void release(Member& m);  // m leaves: its ids are forgotten and unsubscribed
     // A change event from the slot (here or through the mesh).
     void deliver(const ChangeEvent& ev);
@@ -48,6 +49,7 @@ private:
     void mark_live(const std::vector<int64_t>& ids);
     void deliver_group(const ChangeEvent& ev, const ChangeGroup& group);
     void notify(const BindingNotice& n);
+    void keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup& group, std::vector<int64_t>&& own);
 
     Output& out_;
     Metrics& metrics_;

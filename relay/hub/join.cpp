@@ -190,8 +190,11 @@ void JoinFlow::refuse(Member& m, const std::string& reason) {
     p_.exit.remove_member(m, false);
 }
 
-// The cluster step: admitted once every peer routes the channel's broadcasts here.
+// The cluster step: admitted once every peer routes the channel's broadcasts here. Its
+// subscription ids route to it from now on: changes that arrive meanwhile wait in its
+// replay, sent after the reply (an adopted id's changes were held until now).
 void JoinFlow::complete(Member& m) {
+    p_.changes.bind(m);
     if (p_.channels.wait_for_route(m)) routed(m);
 }
 
@@ -221,7 +224,6 @@ void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
     Connection& conn = *m.conn;
     m.joined = true;
     p_.channels.add(m);
-    p_.changes.bind(m);
     std::optional<std::string_view> ref;
     if (m.pending_ref) ref = *m.pending_ref;
     p_.out.reply(conn, m.join_ref, ref, m.channel->topic, "ok", join_response(m.bindings));

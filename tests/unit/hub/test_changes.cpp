@@ -257,3 +257,23 @@ TEST_F(ChangesTest, AnEndedBindingGetsNothingMoreAndItsRowGoesOnce) {
     send(a, msg(Vsn::V2, "1", "5", "realtime:room1", "phx_leave", "{}"));
     EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{101, 102})) << "101 is not removed twice";
 }
+
+TEST_F(ChangesTest, ChangesWhileTheJoinWaitsForTheClusterFollowTheReply) {
+    cluster.auto_route = false;  // the peers have not confirmed the channel's route yet
+    Connection* a = connect(Vsn::V2);
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    join(a, "realtime:room1", o, "1");
+    hub->on_subscribe_result({db.subscribes.at(0).member_id, true, "", {101}});
+    hub->deliver_change(subscribed({101}, 0x500, 0));
+    hub->deliver_change(row({101}, 0x600, 0));
+    hub->deliver_change(row({101}, 0x700, 0));
+    EXPECT_TRUE(take(*a).empty()) << "no reply yet";
+    hub->on_channel_routed("realtime:room1");
+    auto out = take(*a);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].event, "phx_reply");
+    EXPECT_EQ(out[1].event, "system");
+    EXPECT_EQ(out[2].event, "postgres_changes");
+    EXPECT_EQ(out[3].event, "postgres_changes");
+}

@@ -119,3 +119,18 @@ TEST_F(ResumeTest, AdoptedReplayOfAChangeMatchingTwoIdsIsSentOnce) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(ids_of(out[0]), "[55,56]");
 }
+
+TEST_F(ResumeTest, ChangesForAnAdoptedIdWhileTheJoinWaitsForTheClusterAreNotLost) {
+    cluster.auto_route = false;  // a restarted node: every channel is new, its route is checked first
+    hub->adopt_orphans({orphan(55, "todos")});
+    hub->deliver_change(row({55}, 0x2000, 0));  // held for the orphan
+    Connection* c = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    EXPECT_TRUE(join(c, "realtime:room1", o, "1").empty());
+    hub->deliver_change(row({55}, 0x2100, 0));  // adopted, not yet answered
+    hub->on_channel_routed("realtime:room1");
+    auto out = with_event(take(*c), "postgres_changes");
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(ids_of(out[0]), "[55]");
+}
