@@ -29,6 +29,7 @@ bool Membership::on_message(const Header& h, int64_t now_ms, Actions& out) {
             // A restarted node: what we knew of its previous life is void.
             out.log.push_back("node " + h.node + " restarted (new incarnation)");
             out.forget_presence.push_back(h.node);
+            if (p.state == PeerState::Up) out.returned.push_back(h.node);
         }
         p.incarnation = h.incarnation;
         p.presence_synced = false;
@@ -44,6 +45,7 @@ bool Membership::on_message(const Header& h, int64_t now_ms, Actions& out) {
     if (p.state == PeerState::Down) {
         p.state = PeerState::Up;
         out.log.push_back("node " + h.node + " is up");
+        out.returned.push_back(h.node);
         p.presence_synced = false;
         p.pending.clear();
         request_snapshot(p, now_ms, out);
@@ -129,6 +131,7 @@ void Membership::tick(int64_t now_ms, Actions& out) {
             out.log.push_back("node " + node + " is down (silent for " + std::to_string(now_ms - p.last_heard_ms) +
                               " ms)");
             out.forget_presence.push_back(node);
+            out.left.push_back(node);
         }
         if (p.state == PeerState::Up && !p.presence_synced && now_ms - p.snapshot_requested_ms >= kSnapshotRetryMs)
             request_snapshot(p, now_ms, out);
@@ -192,6 +195,12 @@ int64_t Membership::last_slot_holder_in(const std::string& region) const {
     for (const auto& [node, p] : peers_)
         if (p.region == region && p.last_held_slot_ms > last) last = p.last_held_slot_ms;
     return last;
+}
+
+bool Membership::holder_up() const {
+    for (const auto& [node, p] : peers_)
+        if (p.state == PeerState::Up && p.slot_holder) return true;
+    return false;
 }
 
 bool Membership::competitor_up_in(const std::string& region) const {

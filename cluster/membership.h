@@ -46,6 +46,8 @@ struct Actions {
     std::vector<std::pair<std::string, PresenceDelta>> deltas;           // apply in order
     std::vector<std::string> request_snapshot;                           // ask these nodes
     std::vector<std::string> connect;                                    // endpoints to subscribe to
+    std::vector<std::string> returned;                                   // up again, or a new incarnation
+    std::vector<std::string> left;                                       // went down
     std::vector<std::string> log;                                        // state changes worth a line
 };
 
@@ -77,6 +79,8 @@ public:
     std::string peers_json() const;
     // Most recent time an up peer of region said it held the slot (0: never).
     int64_t last_slot_holder_in(const std::string& region) const;
+    // An up peer says it holds the slot.
+    bool holder_up() const;
     // An up peer of region takes part in the election.
     bool competitor_up_in(const std::string& region) const;
 

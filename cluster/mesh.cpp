@@ -132,6 +132,13 @@ bool Mesh::should_release_slot() {
     return must_release(f);
 }
 
+bool Mesh::holder_returned_after(int64_t gap_ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (holder_gap_ms_ <= gap_ms) return false;
+    holder_gap_ms_ = 0;
+    return true;
+}
+
 std::string Mesh::peers_json() {
     std::lock_guard<std::mutex> lock(mu_);
     return peers_json_;
@@ -143,7 +150,7 @@ void Mesh::run() {
     auto is_up = [this](const std::string& node) { return membership_.is_up(node); };
     while (running_) {
         int64_t now = mono_ms();
-        long cap = routes_.empty() ? 50 : static_cast<long>(RouteChecks::kProbeIntervalMs);
+        long cap = routes_.empty() && intake_.streams() == 0 ? 50 : static_cast<long>(RouteChecks::kProbeIntervalMs);
         long timeout = next_heartbeat_ms_ > now ? std::min<long>(next_heartbeat_ms_ - now, cap) : 0;
         zmq_pollitem_t items[] = {{static_cast<void*>(*sub_), 0, ZMQ_POLLIN, 0},
                                   {static_cast<void*>(*pull_), 0, ZMQ_POLLIN, 0}};
@@ -156,6 +163,7 @@ void Mesh::run() {
         if (items[1].revents & ZMQ_POLLIN) forward();
 
         now = mono_ms();
+        confirm_changes(now);
         Actions actions;
         take_new_endpoints(actions);
         RouteChecks::Out routed;
@@ -224,6 +232,8 @@ void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& 
         case MsgType::RouteProbe: on_route_probe(h, body); break;
         case MsgType::RouteAck: on_route_ack(h, body); break;
         case MsgType::Change: on_change(h, body); break;
+        case MsgType::HandOverBase: on_base_notice(h, body); break;
+        case MsgType::HandOverAck: on_hand_over_ack(h, body); break;
     }
 }
 
@@ -255,17 +265,54 @@ void Mesh::on_route_ack(const Header& h, std::string_view body) {
     apply(out);
 }
 
+// In the hand-over's order only; the loop reports what it processed (processed_), and
+// confirm_changes() tells the holder.
 void Mesh::on_change(const Header& h, std::string_view body) {
+    HandOverTag tag;
     ChangeEvent ev;
-    if (!decode(body, ev)) return;
+    if (!decode_change(body, tag, ev)) return;
     if (uint64_t gap = membership_.node_stream_gap(h)) {
         metrics_.change_gaps += gap;
-        LOG_WARN("lost %llu messages from node %s before a change at %X/%X (mesh high-water mark)",
-                 static_cast<unsigned long long>(gap), h.node.c_str(), static_cast<unsigned>(ev.pos.commit_lsn >> 32),
-                 static_cast<unsigned>(ev.pos.commit_lsn));
+        LOG_INFO("%llu messages from node %s were lost on the way (its changes are resent)",
+                 static_cast<unsigned long long>(gap), h.node.c_str());
     }
+    HandOverIntake::Result r = intake_.receive(h.node, tag, mono_ms());
+    if (r.lost) changes_lost(h.node);
+    if (r.verdict != HandOverIntake::Verdict::Deliver) return;
     ev.received_us = mono_us();
-    loop_.peer_change(std::move(ev));
+    loop_.peer_change(std::move(ev), processed_);
+}
+
+void Mesh::on_base_notice(const Header& h, std::string_view body) {
+    membership_.node_stream_gap(h);
+    HandOverTag tag;
+    if (decode(body, tag) && intake_.base_notice(h.node, tag, mono_ms())) changes_lost(h.node);
+}
+
+void Mesh::on_hand_over_ack(const Header& h, std::string_view body) {
+    membership_.node_stream_gap(h);
+    HandOverAck ack;
+    if (!decode(body, ack)) return;
+    if (HolderLink* link = holder_link_.load()) link->confirmed(h.node, ack);
+}
+
+// The holder dropped changes meant for this node (it was away past the backlog's bounds):
+// the members with change bindings are asked to rejoin rather than left with a hole.
+void Mesh::changes_lost(const std::string& holder) {
+    metrics_.handover_lost++;
+    LOG_WARN("cluster: slot holder %s dropped changes for this node while it was away; its change subscribers rejoin",
+             holder.c_str());
+    loop_.subscriptions_present({});
+}
+
+void Mesh::confirm_changes(int64_t now) {
+    intake_.processed(processed_.count());
+    std::vector<std::pair<std::string, HandOverAck>> acks;
+    intake_.due(now, acks);
+    for (auto& [holder, ack] : acks) {
+        std::string routing = routing_node(holder);
+        publish(routing, MsgType::HandOverAck, encode(ack), next_seq(routing));
+    }
 }
 
 // -- from this node's threads -----------------------------------------------------------
@@ -345,6 +392,10 @@ void Mesh::apply(RouteChecks::Out& out) {
 void Mesh::apply(Actions& a) {
     for (const std::string& line : a.log) LOG_INFO("cluster: %s", line.c_str());
     for (const std::string& node : a.forget_presence) loop_.peer_presence_gone(node);
+    if (HolderLink* link = holder_link_.load()) {
+        for (const std::string& node : a.returned) link->returned(node);
+        for (const std::string& node : a.left) link->left(node);
+    }
     for (auto& [node, snapshot] : a.snapshots) loop_.peer_presence_snapshot(node, std::move(snapshot.entries));
     for (auto& [node, delta] : a.deltas) loop_.peer_presence(node, std::move(delta));
     for (const std::string& node : a.request_snapshot) {
@@ -365,7 +416,12 @@ void Mesh::apply(Actions& a) {
 void Mesh::refresh_views() {
     std::string json = membership_.peers_json();
     metrics_.peers_up = static_cast<int64_t>(membership_.up_count());
+    int64_t now = mono_ms();
     std::lock_guard<std::mutex> lock(mu_);
+    if (holding_.load() || membership_.holder_up()) {
+        holder_gap_ms_ = std::max(holder_gap_ms_, now - (holder_heard_ms_ ? holder_heard_ms_ : started_ms_));
+        holder_heard_ms_ = now;
+    }
     peers_json_ = std::move(json);
     last_region_holder_ms_ = membership_.last_slot_holder_in(cfg_.slot_region());
     region_competitor_up_ = membership_.competitor_up_in(cfg_.slot_region());

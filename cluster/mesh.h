@@ -5,8 +5,11 @@
 //
 // The mesh thread stamps stream sequence numbers, sends heartbeats, feeds Membership and
 // carries out its actions (presence snapshots, liveness), runs the route checks of
-// channels this node starts listening to, and answers the slot election's questions
-// for the slot stream. One handler per message type (the clone server's pattern).
+// channels this node starts listening to, receives the slot holder's changes in their
+// hand-over order and confirms them once the loop processed them (HandOverIntake), tells
+// this node's slot holder what peers confirmed (HolderLink), and answers the slot
+// election's questions for the slot stream. One handler per message type (the clone
+// server's pattern).
 #pragma once
 
 #include <atomic>
@@ -19,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/hand_over_intake.h"
+#include "cluster/holder_link.h"
 #include "cluster/membership.h"
 #include "cluster/mesh_sender.h"  // and zmq's forward declarations
 #include "cluster/route_checks.h"
@@ -42,6 +47,11 @@ public:
     std::unique_ptr<MeshSender> make_sender();
     // Endpoints learned from the node registry (any thread).
     void add_endpoints(const std::vector<std::string>& endpoints);
+    // This node's slot holder, told what peers confirm (set once, before it streams).
+    void set_holder_link(HolderLink* link) { holder_link_.store(link); }
+    // True once each time a slot holder is heard again after none was for gap_ms (this
+    // node was cut off: the holder may have given up on it meanwhile). Any thread.
+    bool holder_returned_after(int64_t gap_ms);
     const std::string& endpoint() const { return endpoint_; }
 
     // The slot election, asked by the slot stream.
@@ -61,6 +71,10 @@ private:
     void on_route_probe(const Header& h, std::string_view body);
     void on_route_ack(const Header& h, std::string_view body);
     void on_change(const Header& h, std::string_view body);
+    void on_base_notice(const Header& h, std::string_view body);
+    void on_hand_over_ack(const Header& h, std::string_view body);
+    void changes_lost(const std::string& holder);
+    void confirm_changes(int64_t now);
     void forward();
     void control(const std::string& key, bool subscribe);
     void heartbeat();
@@ -85,8 +99,21 @@ private:
     std::thread thread_;
     std::atomic<bool> running_{false};
 
+    // The loop's report of the peers' changes it processed (in the order handed over).
+    class Processed : public SlotProgress {
+    public:
+        void processed(uint64_t, uint64_t) override { count_.fetch_add(1); }
+        uint64_t count() const { return count_.load(); }
+
+    private:
+        std::atomic<uint64_t> count_{0};
+    };
+
     Membership membership_;
     RouteChecks routes_;
+    HandOverIntake intake_;
+    Processed processed_;
+    std::atomic<HolderLink*> holder_link_{nullptr};
     std::unordered_map<std::string, uint64_t> stream_seq_;
     std::unordered_map<std::string, int> subscriptions_;  // routing -> count
     uint64_t presence_seq_ = 0;  // the last presence delta published
@@ -101,6 +128,8 @@ private:
     std::string peers_json_ = "[]";
     int64_t last_region_holder_ms_ = 0;
     bool region_competitor_up_ = false;
+    int64_t holder_heard_ms_ = 0;   // a slot holder (a peer, or this node) was last heard
+    int64_t holder_gap_ms_ = 0;     // the longest time without one, until taken
 };
 
 }  // namespace rt::cluster

@@ -20,8 +20,12 @@ bool MeshSender::broadcast(const BroadcastMsg& msg) {
     return publish(routing_broadcast(topic::channel_key(msg.topic, msg.is_private)), MsgType::Broadcast, encode(msg));
 }
 
-bool MeshSender::change(const std::string& node, const ChangeEvent& ev) {
-    return publish(routing_node(node), MsgType::Change, encode(ev));
+bool MeshSender::change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev) {
+    return publish(routing_node(node), MsgType::Change, encode_change(tag, ev));
+}
+
+bool MeshSender::base_notice(const std::string& node, const HandOverTag& tag) {
+    return publish(routing_node(node), MsgType::HandOverBase, encode(tag));
 }
 
 bool MeshSender::presence(const PresenceDelta& delta, uint64_t seq) {

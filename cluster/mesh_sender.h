@@ -26,7 +26,8 @@ public:
 
     // False (and counted) when the mesh is saturated.
     bool broadcast(const BroadcastMsg& msg);                       // to the nodes with members of its channel
-    bool change(const std::string& node, const ChangeEvent& ev);   // to one node
+    bool change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev);  // to one node
+    bool base_notice(const std::string& node, const HandOverTag& tag);                    // to one node
     bool presence(const PresenceDelta& delta, uint64_t seq);       // to every node; seq stamped by the loop
     bool snapshot(const std::string& to, const PresenceSnapshot& s);
     // This node starts (true) or stops listening to topic's broadcasts. Never lost: blocks

@@ -21,11 +21,7 @@ Registry::Registry(const Config& cfg, RunOnDb run_on_db, Mesh* mesh, std::functi
       loop_(loop),
       incarnation_(random_uuid()) {}
 
-double Registry::removal_after_s(const Config& cfg) {
-    double down = (cfg.peer_down_ms + 2 * kPeriodMs) / 1000.0;
-    double resume = cfg.resume_grace_s + 2.0;
-    return down > resume ? down : resume;
-}
+double Registry::removal_after_s(const Config& cfg) { return cfg.gone_after_ms() / 1000.0; }
 
 Registry::~Registry() { stop(); }
 
@@ -49,12 +45,24 @@ void Registry::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+void Registry::remove_node(const std::string& node) {
+    std::lock_guard<std::mutex> lock(mu_);
+    gone_.push_back(node);
+}
+
+// Our own previous beat older than the removal delay, or no slot holder heard for that
+// long: the slot holder may have removed our subscriptions meanwhile (we were paused or
+// cut off).
+bool Registry::maybe_removed(RegistryDb& db) {
+    double age_s = 0;
+    bool silent = beaten_ && db.beat_age_s(cfg_.node_id, incarnation_, age_s) && age_s > removal_after_s(cfg_);
+    bool cut_off = mesh_ && mesh_->holder_returned_after(cfg_.gone_after_ms());
+    return silent || cut_off;
+}
+
 void Registry::beat(RegistryDb& db) {
     std::string endpoint = mesh_ ? mesh_->endpoint() : "";
-    // Our own previous beat: if it is older than the removal delay, the slot holder may
-    // have removed our subscriptions meanwhile (we were paused or cut off).
-    double age_s = 0;
-    bool maybe_removed = beaten_ && db.beat_age_s(cfg_.node_id, incarnation_, age_s) && age_s > removal_after_s(cfg_);
+    bool maybe_removed = this->maybe_removed(db);
     std::string error;
     if (!db.record_beat(cfg_.node_id, endpoint, cfg_.region, incarnation_, error)) {
         LOG_WARN("node registry update failed: %s", error.c_str());
@@ -66,7 +74,26 @@ void Registry::beat(RegistryDb& db) {
         std::vector<std::string> endpoints;
         if (db.peer_endpoints(cfg_.node_id, endpoints)) mesh_->add_endpoints(endpoints);
     }
-    if (holds_slot_ && holds_slot_()) remove_dead_nodes(db);
+    if (holds_slot_ && holds_slot_()) {
+        remove_gone_nodes(db);
+        remove_dead_nodes(db);
+    }
+}
+
+void Registry::remove_gone_nodes(RegistryDb& db) {
+    std::vector<std::string> gone;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        gone.swap(gone_);
+    }
+    for (const std::string& node : gone) {
+        std::string removed, error;
+        if (db.unsubscribe_node(node, removed, error))
+            LOG_INFO("node %s is gone (it did not confirm its changes): removed its %s subscriptions", node.c_str(),
+                     removed.c_str());
+        else
+            LOG_WARN("removing the subscriptions of node %s failed: %s", node.c_str(), error.c_str());
+    }
 }
 
 void Registry::report_surviving_rows(RegistryDb& db) {

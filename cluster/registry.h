@@ -4,8 +4,10 @@
 // nodes whose heartbeat went stale, so the plugin stops tagging changes for them.
 //
 // A node that was only paused or cut off (not dead) may find its own subscriptions gone
-// when it beats again; it then reports which of its rows still exist (to the loop), so
-// that the channels that lost theirs are told to rejoin instead of waiting in silence.
+// when it beats again, or when it hears a slot holder again after none for that long (the
+// holder's hand-over may have given up on it); it then reports which of its rows still
+// exist (to the loop), so that the channels that lost theirs are told to rejoin instead of
+// waiting in silence.
 //
 // The decisions are here; the statements are behind RegistryDb, which the relay
 // implements on a database session of its own (relay/io/registry_db).
@@ -13,6 +15,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -40,6 +43,8 @@ public:
     // Removes the subscriptions of other nodes silent for stale_s: (node, rows removed).
     virtual bool remove_dead_nodes(const std::string& node, double stale_s,
                                    std::vector<std::pair<std::string, std::string>>& removed, std::string& error) = 0;
+    // Removes the subscriptions of node (rows removed).
+    virtual bool unsubscribe_node(const std::string& node, std::string& removed, std::string& error) = 0;
 };
 
 // Runs a job on the database's thread with a session, or with nullptr when the database
@@ -57,12 +62,18 @@ public:
     void start();
     void stop();
 
+    // The slot holder's hand-over gave up on node: its subscriptions go at the next beat
+    // (any thread).
+    void remove_node(const std::string& node);
+
     // One beat (the registry's database thread; public for the unit tests).
     void beat(RegistryDb& db);
 
 private:
+    bool maybe_removed(RegistryDb& db);
     void report_surviving_rows(RegistryDb& db);
     void remove_dead_nodes(RegistryDb& db);
+    void remove_gone_nodes(RegistryDb& db);
 
     const Config& cfg_;
     RunOnDb run_on_db_;
@@ -74,6 +85,8 @@ private:
     std::thread thread_;
     std::atomic<bool> running_{false};
     std::atomic<bool> in_flight_{false};
+    std::mutex mu_;
+    std::vector<std::string> gone_;  // nodes whose rows are to be removed
 };
 
 }  // namespace rt::cluster

@@ -6,7 +6,9 @@
 namespace rt::cluster {
 namespace {
 
-constexpr uint8_t kVersion = 2;  // 2: changes carry groups and notices (row level security)
+// 2: changes carry groups and notices (row level security); 3: changes carry their
+// hand-over tag, acknowledgements and base notices (issue 14).
+constexpr uint8_t kVersion = 3;
 
 // Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
@@ -132,6 +134,11 @@ const auto kChange = [](auto& io, auto& m) {
            io.list(m.groups, kChangeGroup) && io.list(m.notices, kNotice);
 };
 
+const auto kHandOverTag = [](auto& io, auto& m) {
+    return io.u64(m.stream) && io.u64(m.seq) && io.u64(m.base) && io.flag(m.lossy);
+};
+const auto kHandOverAck = [](auto& io, auto& m) { return io.u64(m.stream) && io.u64(m.through) && io.flag(m.resend); };
+
 template <typename M, typename Fields>
 std::string encode_with(const M& m, Fields fields) {
     Out o;
@@ -199,7 +206,7 @@ bool decode_header(std::string_view data, Header& out) {
     if (!in.u8(version) || version != kVersion || !in.u8(type) || !in.str(out.node) || !in.u64(out.incarnation) ||
         !in.u64(out.seq) || !in.done())
         return false;
-    if (type < 1 || type > 8) return false;
+    if (type < 1 || type > kLastMsgType) return false;
     out.type = static_cast<MsgType>(type);
     return true;
 }
@@ -216,10 +223,24 @@ bool decode(std::string_view data, PresenceDelta& m) { return decode_with(data, 
 std::string encode(const PresenceSnapshot& m) { return encode_with(m, kSnapshot); }
 bool decode(std::string_view data, PresenceSnapshot& m) { return decode_with(data, m, kSnapshot); }
 
-std::string encode(const ChangeEvent& m) { return encode_with(m, kChange); }
-bool decode(std::string_view data, ChangeEvent& m) { return decode_with(data, m, kChange); }
 
 std::string encode(const RouteCheck& m) { return encode_with(m, kRouteCheck); }
+std::string encode(const HandOverAck& m) { return encode_with(m, kHandOverAck); }
+bool decode(std::string_view data, HandOverAck& m) { return decode_with(data, m, kHandOverAck); }
+std::string encode(const HandOverTag& m) { return encode_with(m, kHandOverTag); }
+bool decode(std::string_view data, HandOverTag& m) { return decode_with(data, m, kHandOverTag); }
+
+std::string encode_change(const HandOverTag& tag, const ChangeEvent& ev) {
+    Out o;
+    kHandOverTag(o, tag);
+    kChange(o, ev);
+    return o.take();
+}
+
+bool decode_change(std::string_view data, HandOverTag& tag, ChangeEvent& ev) {
+    In in(data);
+    return kHandOverTag(in, tag) && kChange(in, ev) && in.done();
+}
 bool decode(std::string_view data, RouteCheck& m) { return decode_with(data, m, kRouteCheck); }
 
 }  // namespace rt::cluster

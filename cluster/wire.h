@@ -34,7 +34,10 @@ enum class MsgType : uint8_t {
     Change = 6,
     RouteProbe = 7,  // to one node: "publish a RouteAck on this channel's topic"
     RouteAck = 8,    // on the channel's topic: received only once the asker's subscription is in effect
+    HandOverAck = 9,   // to the slot holder: what this node processed of its stream (HandOverAck)
+    HandOverBase = 10, // to one node: the oldest change the holder can still give it (HandOverTag)
 };
+inline constexpr uint8_t kLastMsgType = 10;
 
 struct Header {
     MsgType type = MsgType::Heartbeat;
@@ -86,14 +89,19 @@ std::string encode(const Heartbeat& m);
 std::string encode(const BroadcastMsg& m);
 std::string encode(const PresenceDelta& m);
 std::string encode(const PresenceSnapshot& m);
-std::string encode(const ChangeEvent& m);
 std::string encode(const RouteCheck& m);
+std::string encode(const HandOverAck& m);
+std::string encode(const HandOverTag& m);  // a base notice
+// A change as the slot holder hands it to a node: its place in the hand-over, then the event.
+std::string encode_change(const HandOverTag& tag, const ChangeEvent& ev);
 
 bool decode(std::string_view data, Heartbeat& out);
 bool decode(std::string_view data, BroadcastMsg& out);
 bool decode(std::string_view data, PresenceDelta& out);
 bool decode(std::string_view data, PresenceSnapshot& out);
-bool decode(std::string_view data, ChangeEvent& out);
 bool decode(std::string_view data, RouteCheck& out);
+bool decode(std::string_view data, HandOverAck& out);
+bool decode(std::string_view data, HandOverTag& out);
+bool decode_change(std::string_view data, HandOverTag& tag, ChangeEvent& ev);
 
 }  // namespace rt::cluster

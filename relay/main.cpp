@@ -95,10 +95,16 @@ bool open_mesh(const rt::Config& cfg, rt::Metrics& metrics, rt::LoopInbound& loo
     return true;
 }
 
-rt::SlotElection election(rt::cluster::Mesh* mesh) {
+// The slot stream's questions to the mesh, and its word to the registry when the hand-over
+// gives up on a node.
+rt::SlotElection election(Components& c) {
+    rt::cluster::Mesh* mesh = c.mesh.get();
     if (!mesh) return {};
     return {[mesh] { return mesh->may_take_slot(); }, [mesh] { return mesh->should_release_slot(); },
-            [mesh](bool competes, bool holding) { mesh->set_slot_state(competes, holding); }};
+            [mesh](bool competes, bool holding) { mesh->set_slot_state(competes, holding); },
+            [&c](const std::string& node) {
+                if (c.registry) c.registry->remove_node(node);
+            }};
 }
 
 // The peer list of /api/health (the mesh's view; none without a cluster).
@@ -109,9 +115,10 @@ std::function<std::string()> peers_json(rt::cluster::Mesh* mesh) {
 
 void build_slot_and_registry(const rt::Config& cfg, rt::Metrics& metrics, rt::LoopInbound& loop, Components& c) {
     if (!c.db) return;
-    if (!cfg.no_replication)
-        c.slot = std::make_unique<rt::SlotHolder>(cfg, metrics, loop, c.slot_peers.get(), *c.pool,
-                                                  election(c.mesh.get()));
+    if (!cfg.no_replication) {
+        c.slot = std::make_unique<rt::SlotHolder>(cfg, metrics, loop, c.slot_peers.get(), *c.pool, election(c));
+        if (c.mesh) c.mesh->set_holder_link(&c.slot->link());
+    }
     rt::SlotHolder* slot = c.slot.get();
     c.registry = std::make_unique<rt::cluster::Registry>(
         cfg, rt::registry_on(*c.registry_pool), c.mesh.get(), [slot] { return slot && slot->holding(); }, &loop);

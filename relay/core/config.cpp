@@ -76,6 +76,7 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--resume-grace", cfg.resume_grace_s, "Seconds a restarted node keeps its old subscriptions for reconnecting clients");
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
+    option(app, "--handover-backlog-bytes", cfg.handover_backlog_bytes, "Bytes of unconfirmed changes the slot holder keeps per node before declaring it gone");
     option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
     app.add_flag("--private-only", cfg.private_only, "Refuse joins of public channels (only private channels, authorized by realtime.messages' policies)")
         ->envname(env_name("--private-only"));
@@ -123,6 +124,7 @@ void check(Config& cfg, const Raw& raw) {
     if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
         fail("--peer-down-ms must be at least twice --heartbeat-ms");
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");
+    if (cfg.handover_backlog_bytes < (1 << 20)) fail("--handover-backlog-bytes must be at least 1048576");
     if (cfg.db_pool_size < 1 || cfg.db_pool_size > 256) fail("--db-pool-size must be between 1 and 256");
     if (cfg.db_statement_timeout_ms < 1) fail("--db-statement-timeout-ms must be positive");
     if (cfg.rls_check_timeout_ms < 1) fail("--rls-check-timeout-ms must be positive");

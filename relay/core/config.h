@@ -45,9 +45,18 @@ struct Config {
     int region_takeover_s = 5;
     bool private_only = false;           // public channels refused (Supabase's "allow public access" off)
     int message_retention_hours = 72;    // realtime.messages kept at least this long (realtime.maintain_messages)
+    int64_t handover_backlog_bytes = 64 << 20;  // per node, on the slot holder
 
     // The region whose relays take the slot first.
     const std::string& slot_region() const { return db_region.empty() ? region : db_region; }
+    // A node silent (or unconfirming) this long is gone: the slot holder removes its
+    // subscriptions and stops keeping changes for it. Past the mesh's down period and past
+    // --resume-grace, so a crashed node restarted quickly resumes its clients with
+    // everything; 2 s for the registry's beats.
+    int64_t gone_after_ms() const {
+        int64_t down = peer_down_ms + 2000, resume = static_cast<int64_t>(resume_grace_s) * 1000 + 2000;
+        return down > resume ? down : resume;
+    }
 };
 
 // Parses argv and the REALTIME_* environment. On --help prints usage and exits 0; on a

@@ -136,6 +136,25 @@ struct ChangeEvent {
     bool empty() const { return groups.empty() && notices.empty(); }
 };
 
+// Where a change sent by the slot holder to another node stands in their hand-over
+// (issue 14): the holder numbers what it sends each node on its stream (a new id each
+// time it starts streaming the slot), keeps what the node has not confirmed, and tells it
+// the oldest number it still has (base) and whether it dropped some unconfirmed (lossy).
+struct HandOverTag {
+    uint64_t stream = 0;
+    uint64_t seq = 0;   // 0 in a base notice (no change)
+    uint64_t base = 0;
+    bool lossy = false;
+};
+
+// A node's confirmation of a holder's stream: everything up to `through` was processed;
+// resend: it saw a gap and wants what follows.
+struct HandOverAck {
+    uint64_t stream = 0;
+    uint64_t through = 0;
+    bool resend = false;
+};
+
 // One presence entry, owned by one connection's membership of one channel on some node.
 struct PresenceEntry {
     std::string node;       // "" for entries of this relay

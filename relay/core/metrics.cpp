@@ -79,6 +79,12 @@ std::string Metrics::render() const {
     metric(out, "realtime_authorization_denied_total", "counter", "Private joins refused and sends or tracks denied by policies", authorization_denied);
     metric(out, "realtime_replays_total", "counter", "Private joins that replayed stored broadcasts", replays);
     metric(out, "realtime_message_maintenance_total", "counter", "realtime.maintain_messages runs that succeeded", message_maintenance);
+    metric(out, "realtime_handover_backlog_bytes", "gauge", "Bytes of changes the slot holder keeps until the nodes they are for confirm them", handover_backlog_bytes);
+    metric(out, "realtime_handover_backlog_changes", "gauge", "Changes the slot holder keeps until the nodes they are for confirm them", handover_backlog_changes);
+    metric(out, "realtime_handover_resent_total", "counter", "Changes the slot holder sent a node again (unconfirmed, or asked for)", handover_resent);
+    metric(out, "realtime_handover_dropped_total", "counter", "Unconfirmed changes dropped past the backlog's bounds (bytes or time)", handover_dropped);
+    metric(out, "realtime_handover_gone_total", "counter", "Nodes declared gone by the hand-over (backlog past its bounds)", handover_gone);
+    metric(out, "realtime_handover_lost_total", "counter", "Times this node learned the slot holder dropped changes for it (its clients rejoin)", handover_lost);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
     metric(out, "realtime_peers_up", "gauge", "Cluster peers currently up", peers_up);

@@ -55,6 +55,12 @@ struct Metrics {
     Counter authorization_denied{0};   // private joins refused, sends and tracks denied
     Counter replays{0};                // joins that replayed stored messages
     Counter message_maintenance{0};    // realtime.maintain_messages runs that succeeded
+    Gauge handover_backlog_bytes{0};    // changes the slot holder keeps until nodes confirm them
+    Gauge handover_backlog_changes{0};
+    Counter handover_resent{0};
+    Counter handover_dropped{0};        // kept changes dropped past the backlog's bounds
+    Counter handover_gone{0};           // nodes the hand-over gave up on
+    Counter handover_lost{0};           // this node learned that changes for it were dropped
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge peers_up{0};

@@ -20,8 +20,10 @@ namespace rt {
 
 struct Jwks;
 
-// The slot stream's side of a hand-over: told, on the loop thread, once the loop has
-// processed a document the stream gave it (so the slot may be acknowledged past it).
+// The sender's side of a hand-over to the loop: told, on the loop thread, once the loop
+// has processed what it was given: a document of this node's slot stream (so the slot
+// may be acknowledged past it), or a change from the slot holder through the mesh (so
+// this node may confirm it to the holder).
 class SlotProgress {
 public:
     // held_floor: the lowest commit LSN the loop still holds undelivered (0: none).
@@ -47,7 +49,7 @@ public:
     virtual void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) = 0;  // realtime.send
 
     // -- the cluster mesh ---------------------------------------------------------------
-    virtual void peer_change(ChangeEvent ev) = 0;  // from the slot holder
+    virtual void peer_change(ChangeEvent ev, SlotProgress& progress) = 0;  // from the slot holder
     virtual void peer_broadcast(BroadcastMsg msg) = 0;
     virtual void peer_presence(std::string node, PresenceDelta delta) = 0;
     virtual void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) = 0;

@@ -34,8 +34,11 @@ void MailboxInbound::slot_broadcast(BroadcastMsg msg, SlotProgress& progress) {
     });
 }
 
-void MailboxInbound::peer_change(ChangeEvent ev) {
-    mailbox_.post([ev = std::move(ev)](Hub& hub) { hub.deliver_change(ev); });
+void MailboxInbound::peer_change(ChangeEvent ev, SlotProgress& progress) {
+    mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {
+        hub.deliver_change(ev);
+        progress.processed(ev.pos.commit_lsn, hub.held_floor());
+    });
 }
 
 void MailboxInbound::peer_broadcast(BroadcastMsg msg) {

@@ -18,7 +18,7 @@ public:
     void replay_result(ReplayResult r) override;
     void slot_change(ChangeEvent ev, SlotProgress& progress) override;
     void slot_broadcast(BroadcastMsg msg, SlotProgress& progress) override;
-    void peer_change(ChangeEvent ev) override;
+    void peer_change(ChangeEvent ev, SlotProgress& progress) override;
     void peer_broadcast(BroadcastMsg msg) override;
     void peer_presence(std::string node, PresenceDelta delta) override;
     void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) override;

@@ -62,6 +62,13 @@ bool SqlRegistryDb::remove_dead_nodes(const std::string& node, double stale_s,
     return true;
 }
 
+bool SqlRegistryDb::unsubscribe_node(const std::string& node, std::string& removed, std::string& error) {
+    SqlRows rows;
+    if (!query("SELECT realtime.unsubscribe_node($1)", {node}, &rows, &error)) return false;
+    removed = rows.empty() ? "0" : rows[0][0];
+    return true;
+}
+
 cluster::RunOnDb registry_on(DbPool& pool) {
     return [&pool](std::function<void(cluster::RegistryDb*)> job) {
         pool.run(DbPool::kNoClient, [job = std::move(job)](SqlSession& s) {

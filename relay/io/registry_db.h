@@ -19,6 +19,7 @@ public:
     bool peer_endpoints(const std::string& node, std::vector<std::string>& endpoints) override;
     bool remove_dead_nodes(const std::string& node, double stale_s,
                            std::vector<std::pair<std::string, std::string>>& removed, std::string& error) override;
+    bool unsubscribe_node(const std::string& node, std::string& removed, std::string& error) override;
 
 private:
     bool query(const char* sql, const std::vector<std::string>& params, SqlRows* rows, std::string* error = nullptr);

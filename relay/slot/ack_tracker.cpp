@@ -5,7 +5,8 @@
 
 namespace rt {
 
-void AckTracker::restart() {
+void AckTracker::restart(uint64_t stream) {
+    hand_over_.restart(stream);
     received_lsn_ = 0;
     reached_.clear();
     last_sent_ = 0;
@@ -38,6 +39,8 @@ uint64_t AckTracker::position(int64_t now_ms) const {
     uint64_t floor = held_floor_.load();
     if (floor && floor < ack) ack = floor;  // a change held for a resuming client is replayed
     if (router_floor_ && router_floor_ < ack) ack = router_floor_;  // not handed on yet
+    uint64_t peers = hand_over_.floor();
+    if (peers && peers < ack) ack = peers;  // a change a node has not confirmed is resent from here
     return ack;
 }
 

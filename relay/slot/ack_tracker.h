@@ -1,7 +1,8 @@
 // What the slot holder may acknowledge to Postgres: a position is confirmed only once
-// every document up to it was handed over and processed, and once it has been reached
-// for kSettleMs (time for ZeroMQ to put what went to peers on the wire: a SIGKILL loses
-// its user-space queues). A change still held for a resuming client holds it back
+// every document up to it was handed over and processed by this node's loop, every
+// change sent to another node below it was confirmed by that node (the hand-over,
+// hand_over.h: its floor), and once it has been reached for kSettleMs (time for the loop
+// to write what it processed). A change still held for a resuming client holds it back
 // (the loop's held floor), and so does a document the router has not handed on yet
 // (waiting for a row level security check, or behind one). Never moves backwards.
 //
@@ -16,6 +17,7 @@
 #include <utility>
 
 #include "relay/hub/inbound.h"
+#include "relay/slot/hand_over.h"
 
 namespace rt {
 
@@ -23,9 +25,13 @@ class AckTracker : public SlotProgress {
 public:
     static constexpr int64_t kSettleMs = 50;
 
+    explicit AckTracker(HandOverBounds bounds = {}) : hand_over_(bounds) {}
+
     // -- the slot stream --------------------------------------------------------------
-    // A new stream of the slot: nothing received or acknowledged on it yet.
-    void restart();
+    // A new stream of the slot (stream: its hand-over id): nothing received or
+    // acknowledged on it yet, nothing kept for peers.
+    void restart(uint64_t stream = 0);
+    HandOver& hand_over() { return hand_over_; }
     // The stream showed lsn at now_ms (a document's commit, or a keepalive's WAL end:
     // everything before a keepalive has been sent to us).
     void reached(uint64_t lsn, int64_t now_ms);
@@ -47,6 +53,7 @@ public:
 private:
     uint64_t settled(int64_t now_ms) const;
 
+    HandOver hand_over_;
     uint64_t received_lsn_ = 0;  // safe position seen in the stream (documents and keepalives)
     // Positions with the time they were reached, oldest first.
     std::deque<std::pair<int64_t, uint64_t>> reached_;

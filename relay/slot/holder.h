@@ -25,15 +25,26 @@ public:
     // pool: where row level security checks run (the clients' pool).
     SlotHolder(const Config& cfg, Metrics& metrics, LoopInbound& loop, SlotPeers* peers, DbPool& pool,
                SlotElection election)
-        : checks_(std::make_unique<PoolChecks>(pool, cfg.rls_check_timeout_ms)),
+        : ack_(bounds(cfg)),
+          checks_(std::make_unique<PoolChecks>(pool, cfg.rls_check_timeout_ms)),
           router_(cfg.node_id, metrics, loop, peers, ack_, checks_.get()),
-          stream_(cfg, metrics, ack_, router_, std::move(election)) {}
+          stream_(cfg, metrics, ack_, router_, inbox_, std::move(election)) {}
 
     void start() { stream_.start(); }
     void stop() { stream_.stop(); }  // releases the slot
     bool holding() const { return stream_.holding(); }
+    // Where the mesh reports what peers confirm (Mesh::set_holder_link).
+    cluster::HolderLink& link() { return inbox_; }
 
 private:
+    static HandOverBounds bounds(const Config& cfg) {
+        HandOverBounds b;
+        b.max_bytes = cfg.handover_backlog_bytes;
+        b.max_age_ms = cfg.gone_after_ms();
+        return b;
+    }
+
+    HandOverInbox inbox_;
     AckTracker ack_;
     std::unique_ptr<PoolChecks> checks_;
     SlotRouter router_;

@@ -15,7 +15,10 @@ namespace rt {
 class MeshSlotPeers : public SlotPeers {
 public:
     explicit MeshSlotPeers(std::unique_ptr<cluster::MeshSender> sender) : sender_(std::move(sender)) {}
-    bool change(const std::string& node, const ChangeEvent& ev) override { return sender_->change(node, ev); }
+    bool change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev) override {
+        return sender_->change(node, tag, ev);
+    }
+    void base_notice(const std::string& node, const HandOverTag& tag) override { sender_->base_notice(node, tag); }
     void broadcast(const BroadcastMsg& msg) override { sender_->broadcast(msg); }
 
 private:

@@ -7,6 +7,7 @@
 namespace rt {
 
 void SlotRouter::route(PluginDoc&& doc, int64_t now_us) {
+    now_ms_ = now_us / 1000;
     Outgoing& out = queue_.push();
     out.pos = doc.pos;
     out.received_us = now_us;
@@ -76,6 +77,7 @@ void SlotRouter::release() {
     queue_.release(*this);
     ack_.hold_below(queue_.floor());
     metrics_.rls_check_waiting.store(static_cast<int64_t>(queue_.size()));
+    report_backlog();
 }
 
 void SlotRouter::change(const std::string& node, ChangeEvent&& ev) {
@@ -84,7 +86,36 @@ void SlotRouter::change(const std::string& node, ChangeEvent&& ev) {
         loop_.slot_change(std::move(ev), ack_);
         return;
     }
-    if (!peers_ || !peers_->change(node, ev)) metrics_.dropped_messages++;
+    if (!peers_) {
+        metrics_.dropped_messages++;  // no cluster: nobody to hand it to
+        return;
+    }
+    send(ack_.hand_over().add(node, std::move(ev), now_ms_));
+}
+
+void SlotRouter::send(const HandOver::Send& s) {
+    bool sent = s.ev ? peers_->change(s.node, s.tag, *s.ev) : (peers_->base_notice(s.node, s.tag), true);
+    if (!sent) metrics_.mesh_dropped++;  // kept: resent when unconfirmed
+}
+
+void SlotRouter::hand_over_due(int64_t now_ms, std::vector<std::string>& gone) {
+    now_ms_ = now_ms;
+    if (!peers_) return;
+    HandOver::Out out;
+    ack_.hand_over().tick(now_ms, out);
+    for (const HandOver::Send& s : out.sends) {
+        if (s.ev) metrics_.handover_resent++;
+        send(s);
+    }
+    metrics_.handover_dropped += out.dropped;
+    metrics_.handover_gone += out.gone.size();
+    for (std::string& node : out.gone) gone.push_back(std::move(node));
+    report_backlog();
+}
+
+void SlotRouter::report_backlog() {
+    metrics_.handover_backlog_bytes.store(ack_.hand_over().bytes());
+    metrics_.handover_backlog_changes.store(static_cast<int64_t>(ack_.hand_over().size()));
 }
 
 void SlotRouter::broadcast(BroadcastMsg&& msg) {

@@ -5,7 +5,9 @@
 // document to the nodes in its targets; a realtime.send broadcast to the peers and to
 // this node's loop. Everything leaves in commit order per node (slot/delivery_queue);
 // the slot is never acknowledged past a document still waiting. What goes to this
-// node's loop is counted as handed over (AckTracker) and reported back when processed.
+// node's loop is counted as handed over (AckTracker) and reported back when processed;
+// what goes to another node is kept by the hand-over (slot/hand_over) until that node
+// confirms it, and resent when due.
 // Pure logic: the loop, the peers and the checks are ports. Runs on the slot stream's
 // thread.
 #pragma once
@@ -32,7 +34,10 @@ class CheckPort;
 class SlotPeers {
 public:
     virtual ~SlotPeers() = default;
-    virtual bool change(const std::string& node, const ChangeEvent& ev) = 0;  // false: cannot be reached
+    // A change for node, numbered in the hand-over; false: the mesh is saturated (the
+    // hand-over resends it).
+    virtual bool change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev) = 0;
+    virtual void base_notice(const std::string& node, const HandOverTag& tag) = 0;
     virtual void broadcast(const BroadcastMsg& msg) = 0;
 };
 
@@ -54,6 +59,9 @@ public:
     // them again, from the acknowledged position), calls in flight are forgotten.
     void restart();
 
+    // The hand-over's resends that are due now; gone: nodes it gave up on now.
+    void hand_over_due(int64_t now_ms, std::vector<std::string>& gone);
+
     size_t waiting() const { return queue_.size(); }
 
 private:
@@ -67,6 +75,8 @@ private:
     void start(CheckCall&& call);
     void release();
     void change(const std::string& node, ChangeEvent&& ev) override;
+    void send(const HandOver::Send& s);
+    void report_backlog();
     void broadcast(BroadcastMsg&& msg) override;
 
     const std::string node_id_;
@@ -80,6 +90,9 @@ private:
     ToldOnce told_;
     std::unordered_map<uint64_t, Waiting> waiting_;  // ticket -> document
     uint64_t next_ticket_ = 1;
+    // The clock of the last route() or hand_over_due() (the stream calls one of them each
+    // turn): when what release() hands on was kept for its node.
+    int64_t now_ms_ = 0;
 };
 
 }  // namespace rt

@@ -12,6 +12,7 @@
 
 #include "relay/core/bytes.h"
 #include "relay/core/clock.h"
+#include "relay/core/ids.h"
 #include "relay/core/log.h"
 #include "relay/io/pg.h"
 #include "relay/slot/plugin_doc.h"
@@ -71,8 +72,9 @@ bool ensure_slot(PGconn* c, const std::string& name) {
 
 }  // namespace
 
-SlotStream::SlotStream(const Config& cfg, Metrics& metrics, AckTracker& ack, SlotRouter& router, SlotElection election)
-    : cfg_(cfg), metrics_(metrics), ack_(ack), router_(router), election_(std::move(election)) {}
+SlotStream::SlotStream(const Config& cfg, Metrics& metrics, AckTracker& ack, SlotRouter& router, HandOverInbox& inbox,
+                       SlotElection election)
+    : cfg_(cfg), metrics_(metrics), ack_(ack), router_(router), inbox_(inbox), election_(std::move(election)) {}
 
 SlotStream::~SlotStream() { stop(); }
 
@@ -152,7 +154,7 @@ void SlotStream::stream(PGconn* c) {
     holding_ = true;
     metrics_.slot_holder = 1;
     report_state(true, true);
-    ack_.restart();
+    ack_.restart(random_u64());
     router_.restart();
     LOG_INFO("streaming replication slot %s", cfg_.slot.c_str());
 
@@ -168,6 +170,7 @@ void SlotStream::stream(PGconn* c) {
             }
         }
         router_.service();  // documents whose checks finished go on
+        serve_hand_over();
         char* buf = nullptr;
         int len = PQgetCopyData(c, &buf, 1);
         if (len > 0) {
@@ -203,6 +206,23 @@ void SlotStream::stream(PGconn* c) {
     metrics_.slot_holder = 0;
     report_state(true, false);
     LOG_INFO("released replication slot %s", cfg_.slot.c_str());
+}
+
+// What peers confirmed, resends that are due, and nodes the hand-over gave up on.
+void SlotStream::serve_hand_over() {
+    int64_t now = mono_ms();
+    inbox_.drain(ack_.hand_over(), now);
+    if (now - last_hand_over_ms_ < 20) return;
+    last_hand_over_ms_ = now;
+    std::vector<std::string> gone;
+    router_.hand_over_due(now, gone);
+    for (const std::string& node : gone) {
+        LOG_WARN("node %s has not confirmed its changes for %lld ms (or they passed %lld bytes): it is gone, its "
+                 "subscriptions are removed",
+                 node.c_str(), static_cast<long long>(cfg_.gone_after_ms()),
+                 static_cast<long long>(cfg_.handover_backlog_bytes));
+        if (election_.node_gone) election_.node_gone(node);
+    }
 }
 
 bool SlotStream::handle_copy_message(PGconn* c, const char* buf, int len) {

@@ -17,6 +17,7 @@
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
 #include "relay/slot/ack_tracker.h"
+#include "relay/slot/hand_over_inbox.h"
 #include "relay/slot/router.h"
 
 struct pg_conn;
@@ -28,11 +29,13 @@ struct SlotElection {
     std::function<bool()> may_take;        // this node may take the slot now (region preference)
     std::function<bool()> should_release;  // a holder must give it back (a relay of the database's region is up)
     std::function<void(bool competes, bool holding)> report;  // reaches the database to compete; holds the slot
+    std::function<void(const std::string& node)> node_gone;   // the hand-over gave up on node: remove its rows
 };
 
 class SlotStream {
 public:
-    SlotStream(const Config& cfg, Metrics& metrics, AckTracker& ack, SlotRouter& router, SlotElection election);
+    SlotStream(const Config& cfg, Metrics& metrics, AckTracker& ack, SlotRouter& router, HandOverInbox& inbox,
+               SlotElection election);
     ~SlotStream();
 
     void start();
@@ -49,18 +52,21 @@ private:
     bool handle_copy_message(pg_conn* c, const char* buf, int len);
     void handle_document(std::string_view text);
     bool send_status(pg_conn* c);
+    void serve_hand_over();
     void report_state(bool competes, bool holding);
 
     const Config& cfg_;
     Metrics& metrics_;
     AckTracker& ack_;
     SlotRouter& router_;
+    HandOverInbox& inbox_;
     SlotElection election_;
     std::thread thread_;
     std::atomic<bool> running_{false};
     std::atomic<bool> holding_{false};
     uint64_t server_wal_end_ = 0;
     int64_t last_status_ms_ = 0;
+    int64_t last_hand_over_ms_ = 0;
 };
 
 }  // namespace rt

@@ -36,7 +36,7 @@ def test_help_lists_every_flag():
                  "--peers", "--region", "--db-region", "--log-level", "--max-connections",
                  "--max-channels-per-client", "--max-joins-per-second", "--max-events-per-second",
                  "--max-payload-bytes", "--max-send-queue-bytes", "--idle-timeout", "--resume-grace", "--db-pool-size",
-                 "--db-statement-timeout-ms"):
+                 "--db-statement-timeout-ms", "--handover-backlog-bytes"):
         assert flag in out.stdout, flag
     assert "REALTIME_JWT_SECRET" in out.stdout
 

@@ -227,14 +227,14 @@ class Collector:
 
 
 class Inserter(threading.Thread):
-    """Inserts a row into table every period seconds on its own connection, recording
-    (id, commit time) of each committed row. Database errors (a restart) are counted and
-    retried on a new connection; a commit whose outcome is unknown is not recorded, so
-    compare with the table itself after such errors."""
+    """Inserts `rows` rows (one transaction) into table every period seconds on its own
+    connection, recording (id, commit time) of each committed row. Database errors (a
+    restart) are counted and retried on a new connection; a commit whose outcome is
+    unknown is not recorded, so compare with the table itself after such errors."""
 
-    def __init__(self, dsn, table="items", period=0.015):
+    def __init__(self, dsn, table="items", period=0.015, rows=1):
         super().__init__(daemon=True)
-        self.dsn, self.table, self.period = dsn, table, period
+        self.dsn, self.table, self.period, self.rows = dsn, table, period, rows
         self.committed = []
         self.errors = 0
         self._halt = threading.Event()
@@ -248,9 +248,11 @@ class Inserter(threading.Thread):
                     conn = psycopg2.connect(self.dsn, connect_timeout=3)
                     conn.autocommit = True
                 with conn.cursor() as cur:
-                    cur.execute(f"INSERT INTO {self.table} (note) VALUES ('x') RETURNING id")
-                    rid = cur.fetchone()[0]
-                self.committed.append((rid, time.monotonic()))
+                    cur.execute(f"INSERT INTO {self.table} (note) SELECT 'x' FROM generate_series(1, %s) "
+                                "RETURNING id", (self.rows,))
+                    rids = sorted(r[0] for r in cur.fetchall())
+                t = time.monotonic()
+                self.committed.extend((rid, t) for rid in rids)
             except psycopg2.Error:
                 self.errors += 1
                 try:

@@ -145,7 +145,7 @@ public:
         slot_broadcasts.push_back(msg);
         if (process_slot) progress.processed(msg.pos.commit_lsn, held_floor);
     }
-    void peer_change(ChangeEvent ev) override { peer_changes.push_back(std::move(ev)); }
+    void peer_change(ChangeEvent ev, SlotProgress&) override { peer_changes.push_back(std::move(ev)); }
     void peer_broadcast(BroadcastMsg msg) override { peer_broadcasts.push_back(std::move(msg)); }
     void peer_presence(std::string node, PresenceDelta delta) override { presence.emplace_back(node, delta); }
     void peer_presence_snapshot(std::string node, std::vector<PresenceDelta> entries) override {

@@ -40,6 +40,12 @@ public:
         return true;
     }
 
+    bool unsubscribe_node(const std::string& node, std::string& removed, std::string&) override {
+        calls.push_back("unsubscribe " + node);
+        removed = "2";
+        return true;
+    }
+
     std::optional<double> last_beat_age;
     bool beat_ok = true;
     std::unordered_set<int64_t> surviving{5};
@@ -104,4 +110,14 @@ TEST_F(RegistryTest, AFailedBeatStopsThere) {
     r.beat(db);  // never beaten: its own age is not asked yet
     EXPECT_EQ(db.calls[1], "beat node-a  eu");
     EXPECT_TRUE(loop.present.empty());
+}
+
+TEST_F(RegistryTest, ASlotHolderRemovesTheRowsOfNodesTheHandOverGaveUpOn) {
+    Registry holder = registry(true);
+    holder.remove_node("node-z");
+    holder.beat(db);
+    EXPECT_EQ(db.calls[1], "unsubscribe node-z");
+    db.calls.clear();
+    holder.beat(db);  // once
+    EXPECT_EQ(db.calls, (std::vector<std::string>{"age", "beat node-a  eu", "remove 12"}));
 }

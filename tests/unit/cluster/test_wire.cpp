@@ -63,7 +63,8 @@ TEST(WireRouting, NulTerminatorKeepsPrefixesApart) {
 
 TEST(WireHeader, RoundTripsEveryType) {
     for (MsgType t : {MsgType::Heartbeat, MsgType::Broadcast, MsgType::PresenceDelta, MsgType::SnapshotRequest,
-                      MsgType::Snapshot, MsgType::Change}) {
+                      MsgType::Snapshot, MsgType::Change, MsgType::RouteProbe, MsgType::RouteAck,
+                      MsgType::HandOverAck, MsgType::HandOverBase}) {
         Header h{t, "node-é", 0xFEDCBA9876543210ULL, 0x0123456789ABCDEFULL};
         Header out;
         ASSERT_TRUE(decode_header(encode_header(h), out)) << int(t);
@@ -97,7 +98,7 @@ TEST(WireHeader, UnknownVersionOrTypeIsRefused) {
     std::string bad_version = enc;
     bad_version[0] = static_cast<char>(enc[0] + 1);  // the next version: not ours
     EXPECT_FALSE(decode_header(bad_version, out));
-    for (char type : {0, 9, 100}) {
+    for (int type : {0, rt::cluster::kLastMsgType + 1, 100}) {
         std::string bad_type = enc;
         bad_type[1] = type;
         EXPECT_FALSE(decode_header(bad_type, out)) << int(type);
@@ -251,7 +252,15 @@ TEST(WireSnapshot, EntryCountBeyondTheDataIsRefused) {
     EXPECT_FALSE(decode(enc, out));
 }
 
-TEST(WireChange, RowRoundTrip) {
+namespace {
+// A change as the holder hands it over, decoded again: its tag and event.
+bool round_trip(const HandOverTag& tag, const ChangeEvent& ev, HandOverTag& tag_out, ChangeEvent& out) {
+    return decode_change(encode_change(tag, ev), tag_out, out);
+}
+constexpr size_t kTagBytes = 8 * 3 + 1;  // stream, seq, base, lossy
+}  // namespace
+
+TEST(WireChange, RowRoundTripWithItsHandOverTag) {
     ChangeEvent ev;
     ev.kind = ChangeEvent::Kind::Row;
     ev.pos = {0xABCDEF0123ULL, 4};
@@ -259,8 +268,13 @@ TEST(WireChange, RowRoundTrip) {
                  {{7}, R"({"ids":[7],"data":{"columns":[]}})"}};
     ev.notices = {{9, "permission denied for table todos", true}, {10, "check timed out", false}};
     ev.received_us = 999;  // local only, not sent
+    HandOverTag tag{0x1234567890ULL, 17, 9, true}, tag_out;
     ChangeEvent out;
-    ASSERT_TRUE(decode(encode(ev), out));
+    ASSERT_TRUE(round_trip(tag, ev, tag_out, out));
+    EXPECT_EQ(tag_out.stream, 0x1234567890ULL);
+    EXPECT_EQ(tag_out.seq, 17u);
+    EXPECT_EQ(tag_out.base, 9u);
+    EXPECT_TRUE(tag_out.lossy);
     EXPECT_EQ(out.kind, ChangeEvent::Kind::Row);
     EXPECT_EQ(out.pos.commit_lsn, 0xABCDEF0123ULL);
     EXPECT_EQ(out.pos.change_index, 4u);
@@ -282,9 +296,10 @@ TEST(WireChange, SubscribedRoundTrip) {
     ev.kind = ChangeEvent::Kind::Subscribed;
     ev.pos = {10, 0};
     ev.groups = {{{5, 6}, ""}};
+    HandOverTag tag_out;
     ChangeEvent out;
     out.groups = {{{99}, "x"}};
-    ASSERT_TRUE(decode(encode(ev), out));
+    ASSERT_TRUE(round_trip({1, 1, 1, false}, ev, tag_out, out));
     EXPECT_EQ(out.kind, ChangeEvent::Kind::Subscribed);
     ASSERT_EQ(out.groups.size(), 1u);
     EXPECT_EQ(out.groups[0].ids, (std::vector<int64_t>{5, 6}));
@@ -292,29 +307,50 @@ TEST(WireChange, SubscribedRoundTrip) {
     EXPECT_TRUE(out.notices.empty());
 }
 
-TEST(WireChange, TruncationsAndUnknownKindRefused) {
+TEST(WireChange, TruncationsTrailingBytesAndUnknownKindRefused) {
     ChangeEvent ev;
     ev.pos = {1, 2};
     ev.groups = {{{3, 4}, "{}"}};
     ev.notices = {{3, "m", false}};
-    std::string enc = encode(ev);
-    expect_truncations_refused<ChangeEvent>(enc);
-    std::string bad = enc;
-    bad[0] = 2;
+    std::string enc = encode_change({1, 2, 1, false}, ev);
+    for (size_t n = 0; n < enc.size(); ++n) {
+        HandOverTag t;
+        ChangeEvent out;
+        EXPECT_FALSE(decode_change(std::string_view(enc).substr(0, n), t, out)) << n;
+    }
+    HandOverTag t;
     ChangeEvent out;
-    EXPECT_FALSE(decode(bad, out));
+    EXPECT_FALSE(decode_change(enc + "x", t, out));
+    std::string bad = enc;
+    bad[kTagBytes] = 2;  // the kind after the tag
+    EXPECT_FALSE(decode_change(bad, t, out));
 }
 
 TEST(WireChange, CountsBeyondTheDataAreRefused) {
     ChangeEvent ev;
     ev.groups = {{{1}, ""}};
-    std::string enc = encode(ev);
+    std::string enc = encode_change({}, ev);
     std::string groups = enc, ids = enc;
-    groups[13] = static_cast<char>(0xff);  // the u32 group count after kind, lsn and index
-    ids[17] = static_cast<char>(0xff);     // the first group's u32 id count
+    groups[kTagBytes + 13] = static_cast<char>(0xff);  // the u32 group count after kind, lsn and index
+    ids[kTagBytes + 17] = static_cast<char>(0xff);     // the first group's u32 id count
+    HandOverTag t;
     ChangeEvent out;
-    EXPECT_FALSE(decode(groups, out));
-    EXPECT_FALSE(decode(ids, out));
+    EXPECT_FALSE(decode_change(groups, t, out));
+    EXPECT_FALSE(decode_change(ids, t, out));
+}
+
+TEST(WireHandOver, AcknowledgementsAndBaseNoticesRoundTrip) {
+    HandOverAck ack{77, 1234, true}, ack_out;
+    ASSERT_TRUE(decode(encode(ack), ack_out));
+    EXPECT_EQ(ack_out.stream, 77u);
+    EXPECT_EQ(ack_out.through, 1234u);
+    EXPECT_TRUE(ack_out.resend);
+    expect_truncations_refused<HandOverAck>(encode(ack));
+    HandOverTag notice{77, 0, 40, true}, notice_out;
+    ASSERT_TRUE(decode(encode(notice), notice_out));
+    EXPECT_EQ(notice_out.base, 40u);
+    EXPECT_TRUE(notice_out.lossy);
+    expect_truncations_refused<HandOverTag>(encode(notice));
 }
 
 TEST(Wire, BroadcastTopicOfAChannelKeyOnly) {

@@ -1,6 +1,7 @@
-// relay/slot/router: plugin documents to this node's loop and to peers, SQL broadcasts to
-// both; row level security decided on the holder (column views, checks made in batches,
-// failed bindings), each node getting only its own part, in commit order per node.
+// relay/slot/router: plugin documents to this node's loop and to peers (through the
+// hand-over), SQL broadcasts to both; row level security decided on the holder (column
+// views, checks made in batches, failed bindings), each node getting only its own part,
+// in commit order per node.
 #include <gtest/gtest.h>
 
 #include "fakes.h"
@@ -14,13 +15,17 @@ namespace {
 
 class FakePeers : public SlotPeers {
 public:
-    bool change(const std::string& node, const ChangeEvent& ev) override {
+    bool change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev) override {
         changes.emplace_back(node, ev);
+        tags.push_back(tag);
         return reachable;
     }
+    void base_notice(const std::string& node, const HandOverTag& tag) override { notices.emplace_back(node, tag); }
     void broadcast(const BroadcastMsg& msg) override { broadcasts.push_back(msg); }
     bool reachable = true;
     std::vector<std::pair<std::string, ChangeEvent>> changes;
+    std::vector<HandOverTag> tags;
+    std::vector<std::pair<std::string, HandOverTag>> notices;
     std::vector<BroadcastMsg> broadcasts;
 };
 
@@ -118,14 +123,54 @@ TEST_F(RouterTest, WhatGoesToTheLoopIsAcknowledgedOnlyOnceProcessed) {
     EXPECT_EQ(ack.position(1000), 0x500u);
 }
 
-TEST_F(RouterTest, AnUnreachablePeerOrNoClusterIsCountedAsDropped) {
+TEST_F(RouterTest, APeersChangeIsNumberedAndHoldsTheSlotBackUntilConfirmed) {
+    ack.restart(9);
+    ack.reached(0x500, 0);
+    router.route(row_doc(), 0);
+    ASSERT_EQ(peers.tags.size(), 1u);
+    EXPECT_EQ(peers.tags[0].stream, 9u);
+    EXPECT_EQ(peers.tags[0].seq, 1u);
+    EXPECT_EQ(peers.tags[0].base, 1u);
+    EXPECT_EQ(ack.position(1000), 0x500u) << "up to the change's commit, not past it";
+    ack.reached(0x800, 0);
+    EXPECT_EQ(ack.position(1000), 0x500u);
+    ack.hand_over().confirmed("node-b", {9, 1, false}, 10);
+    EXPECT_EQ(ack.position(1000), 0x800u);
+}
+
+TEST_F(RouterTest, ASaturatedMeshIsCountedAndTheChangeResentWhenDue) {
+    ack.restart(9);
     peers.reachable = false;
     router.route(row_doc(), 0);
-    EXPECT_EQ(metrics.dropped_messages.load(), 1u);
+    EXPECT_EQ(metrics.mesh_dropped.load(), 1u);
+    EXPECT_EQ(metrics.handover_backlog_changes.load(), 1);
+    peers.reachable = true;
+    std::vector<std::string> gone;
+    router.hand_over_due(HandOverBounds{}.resend_after_ms, gone);
+    ASSERT_EQ(peers.changes.size(), 2u);
+    EXPECT_EQ(peers.tags[1].seq, 1u);
+    EXPECT_EQ(metrics.handover_resent.load(), 1u);
+    EXPECT_TRUE(gone.empty());
+}
+
+TEST_F(RouterTest, ANodeThatNeverConfirmsIsGoneAfterTheBound) {
+    ack.restart(9);
+    router.route(row_doc(), 0);
+    ack.hand_over().left("node-b");
+    std::vector<std::string> gone;
+    router.hand_over_due(HandOverBounds{}.max_age_ms + 1, gone);
+    EXPECT_EQ(gone, (std::vector<std::string>{"node-b"}));
+    EXPECT_EQ(metrics.handover_gone.load(), 1u);
+    EXPECT_EQ(metrics.handover_dropped.load(), 1u);
+    EXPECT_EQ(metrics.handover_backlog_bytes.load(), 0);
+}
+
+TEST_F(RouterTest, WithoutAClusterAPeersPartIsCountedAsDropped) {
     SlotRouter alone{"node-a", metrics, loop, nullptr, ack, &checks};
     alone.route(row_doc(), 0);
-    EXPECT_EQ(metrics.dropped_messages.load(), 2u);
-    EXPECT_EQ(loop.slot_changes.size(), 2u) << "this node's part is delivered either way";
+    EXPECT_EQ(metrics.dropped_messages.load(), 1u);
+    EXPECT_EQ(ack.hand_over().size(), 0u) << "nothing kept: nobody would confirm it";
+    EXPECT_EQ(loop.slot_changes.size(), 1u) << "this node's part is delivered either way";
 }
 
 TEST_F(RouterTest, SubscribedHasNoPayload) {
@@ -287,6 +332,8 @@ TEST_F(RouterTest, AWaitingPartHoldsBackItsNodeOnlyAndTheAcknowledgement) {
     ASSERT_EQ(peers.changes.size(), 2u);
     EXPECT_EQ(peers.changes[0].second.pos.commit_lsn, 0x500u);
     EXPECT_EQ(peers.changes[1].second.pos.commit_lsn, 0x600u);
+    EXPECT_EQ(ack.position(1000), 0x500u) << "handed on, but node-b has not confirmed";
+    ack.hand_over().confirmed("node-b", {ack.hand_over().stream(), 2, false}, 0);
     EXPECT_EQ(ack.position(1000), 0x900u);
     EXPECT_EQ(router.waiting(), 0u);
 }

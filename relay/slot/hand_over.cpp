@@ -1,0 +1,170 @@
+// The holder's side of the hand-over: numbering, the backlog, confirmations, resends,
+// bounds.
+#include "relay/slot/hand_over.h"
+
+#include <algorithm>
+
+namespace rt {
+namespace {
+
+// What a kept change costs: its groups' payloads and ids, its notices, plus the bookkeeping.
+int64_t cost(const ChangeEvent& ev) {
+    size_t n = sizeof(HandOver::Entry);
+    for (const ChangeGroup& g : ev.groups) n += sizeof(ChangeGroup) + g.payload.size() + g.ids.size() * sizeof(int64_t);
+    for (const BindingNotice& b : ev.notices) n += sizeof(BindingNotice) + b.message.size();
+    return static_cast<int64_t>(n);
+}
+
+// Whether ev concerns subscription id (a group of it carries the id, or a notice is for it).
+bool carries(const ChangeEvent& ev, int64_t id) {
+    for (const ChangeGroup& g : ev.groups)
+        if (std::find(g.ids.begin(), g.ids.end(), id) != g.ids.end()) return true;
+    return std::any_of(ev.notices.begin(), ev.notices.end(), [id](const BindingNotice& n) { return n.id == id; });
+}
+
+}  // namespace
+
+void HandOver::restart(uint64_t stream) {
+    stream_ = stream;
+    nodes_.clear();
+    bytes_ = 0;
+}
+
+HandOverTag HandOver::tag(const Node& n, uint64_t seq) const {
+    HandOverTag t;
+    t.stream = stream_;
+    t.seq = seq;
+    t.base = n.entries.empty() ? n.next_seq : n.entries.front().seq;
+    t.lossy = n.dropped > n.confirmed;
+    return t;
+}
+
+HandOver::Send HandOver::add(const std::string& node, ChangeEvent ev, int64_t now_ms) {
+    Node& n = nodes_[node];
+    uint64_t seq = n.next_seq++;
+    if (n.gone) {
+        // Not kept (the slot no longer waits for this node): it is told it starts here.
+        n.dropped = seq - 1;
+        unkept_ = std::move(ev);
+        HandOverTag t = tag(n, seq);
+        t.base = seq;
+        return {node, t, &unkept_};
+    }
+    Entry e;
+    e.seq = seq;
+    e.added_ms = now_ms;
+    e.sent_ms = now_ms;
+    e.bytes = cost(ev);
+    e.ev = std::move(ev);
+    n.bytes += e.bytes;
+    bytes_ += e.bytes;
+    n.entries.push_back(std::move(e));
+    return {node, tag(n, seq), &n.entries.back().ev};
+}
+
+void HandOver::confirmed(const std::string& node, const HandOverAck& ack, int64_t now_ms) {
+    if (ack.stream != stream_) return;  // a previous stream's: void
+    auto it = nodes_.find(node);
+    if (it == nodes_.end()) return;
+    Node& n = it->second;
+    n.up = true;
+    n.gone = false;  // it answers again: keep what follows
+    if (ack.through > n.confirmed) n.confirmed = std::min(ack.through, n.next_seq - 1);
+    while (!n.entries.empty() && n.entries.front().seq <= n.confirmed) {
+        n.bytes -= n.entries.front().bytes;
+        bytes_ -= n.entries.front().bytes;
+        n.entries.pop_front();
+    }
+    // A gap, or a node that has less than we can give it (it restarted, or we dropped some):
+    // it gets what is kept, or a base notice.
+    uint64_t base = n.entries.empty() ? n.next_seq : n.entries.front().seq;
+    if (ack.resend || ack.through + 1 < base) n.resend_wanted = true;
+}
+
+void HandOver::returned(const std::string& node) {
+    auto it = nodes_.find(node);
+    if (it == nodes_.end()) return;
+    it->second.up = true;
+    it->second.resend_wanted = true;
+    it->second.last_resend_ms = INT64_MIN / 2;
+}
+
+void HandOver::left(const std::string& node) {
+    auto it = nodes_.find(node);
+    if (it != nodes_.end()) it->second.up = false;
+}
+
+bool HandOver::past_bounds(const Node& n, int64_t now_ms) const {
+    if (n.entries.empty()) return false;
+    return n.bytes > bounds_.max_bytes || now_ms - n.entries.front().added_ms > bounds_.max_age_ms;
+}
+
+void HandOver::drop_all(Node& n) {
+    if (!n.entries.empty()) n.dropped = n.entries.back().seq;
+    bytes_ -= n.bytes;
+    n.bytes = 0;
+    n.entries.clear();
+    n.gone = true;
+}
+
+void HandOver::resend(const std::string& name, Node& n, int64_t now_ms, Out& out) {
+    n.last_resend_ms = now_ms;
+    n.resend_wanted = false;
+    if (n.entries.empty()) {
+        out.sends.push_back({name, tag(n, 0), nullptr});  // nothing kept: where it can start
+        return;
+    }
+    for (Entry& e : n.entries) {
+        e.sent_ms = now_ms;
+        out.sends.push_back({name, tag(n, e.seq), &e.ev});
+    }
+}
+
+void HandOver::tick(int64_t now_ms, Out& out) {
+    for (auto& [name, n] : nodes_) {
+        if (past_bounds(n, now_ms)) {
+            out.dropped += n.entries.size();
+            drop_all(n);
+            out.gone.push_back(name);
+        }
+        if (!n.up) continue;
+        bool asked = n.resend_wanted && now_ms - n.last_resend_ms >= bounds_.resend_gap_ms;
+        bool stale = !n.entries.empty() && now_ms - n.entries.front().sent_ms >= bounds_.resend_after_ms;
+        if (asked || stale) resend(name, n, now_ms, out);
+    }
+}
+
+// A node's changes are kept in commit order: its oldest is its lowest.
+uint64_t HandOver::floor() const {
+    uint64_t lowest = 0;
+    for (const auto& [name, n] : nodes_) {
+        if (n.entries.empty()) continue;
+        uint64_t lsn = n.entries.front().ev.pos.commit_lsn;
+        if (lsn && (lowest == 0 || lsn < lowest)) lowest = lsn;
+    }
+    return lowest;
+}
+
+size_t HandOver::size() const {
+    size_t total = 0;
+    for (const auto& [name, n] : nodes_) total += n.entries.size();
+    return total;
+}
+
+const std::deque<HandOver::Entry>* HandOver::unconfirmed(const std::string& node) const {
+    auto it = nodes_.find(node);
+    return it == nodes_.end() ? nullptr : &it->second.entries;
+}
+
+std::vector<const HandOver::Entry*> HandOver::for_subscription(const std::string& node, int64_t id,
+                                                               const ChangePos& after) const {
+    std::vector<const Entry*> found;
+    const std::deque<Entry>* entries = unconfirmed(node);
+    if (!entries) return found;
+    for (const Entry& e : *entries)
+        if (!(e.ev.pos <= after) && carries(e.ev, id))
+            found.push_back(&e);
+    return found;
+}
+
+}  // namespace rt
