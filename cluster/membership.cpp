@@ -150,6 +150,31 @@ void Membership::add_endpoint(const std::string& endpoint, Actions& out) {
     out.connect.push_back(endpoint);
 }
 
+bool Membership::expect(const std::string& endpoint, int64_t until_ms) {
+    if (endpoint.empty()) return false;
+    auto [it, added] = expected_.emplace(endpoint, until_ms);
+    if (!added && it->second < until_ms) it->second = until_ms;
+    return added;
+}
+
+bool Membership::expected(const std::string& endpoint, int64_t now_ms) const {
+    auto it = expected_.find(endpoint);
+    return it != expected_.end() && now_ms < it->second && node_at(endpoint).empty();
+}
+
+std::vector<std::string> Membership::unheard(int64_t now_ms) const {
+    std::vector<std::string> out;
+    for (const auto& [endpoint, until] : expected_)
+        if (expected(endpoint, now_ms)) out.push_back(endpoint);
+    return out;
+}
+
+std::string Membership::node_at(const std::string& endpoint) const {
+    for (const auto& [node, p] : peers_)
+        if (p.state == PeerState::Up && p.endpoint == endpoint) return node;
+    return "";
+}
+
 bool Membership::is_up(const std::string& node) const {
     auto p = peers_.find(node);
     return p != peers_.end() && p->second.state == PeerState::Up;

@@ -17,6 +17,13 @@ namespace rt::cluster {
 
 enum class PeerState { Up, Down };
 
+// Another node as the node registry lists it.
+struct ListedPeer {
+    std::string node;
+    std::string endpoint;
+    double age_s = 0;  // since its last recorded beat
+};
+
 struct Peer {
     std::string node;
     std::string endpoint;
@@ -70,6 +77,15 @@ public:
     void tick(int64_t now_ms, Actions& out);
     // An endpoint learned elsewhere (flags, registry).
     void add_endpoint(const std::string& endpoint, Actions& out);
+    // A peer is expected at endpoint until until_ms (a node that just started waits for
+    // the peers it was told of before it answers joins): true if it was not expected yet.
+    bool expect(const std::string& endpoint, int64_t until_ms);
+    // Still expected at endpoint and not heard there.
+    bool expected(const std::string& endpoint, int64_t now_ms) const;
+    // The endpoints expected now and not heard yet.
+    std::vector<std::string> unheard(int64_t now_ms) const;
+    // The up peer heard at endpoint ("": none).
+    std::string node_at(const std::string& endpoint) const;
 
     const std::unordered_map<std::string, Peer>& peers() const { return peers_; }
     bool is_up(const std::string& node) const;
@@ -93,6 +109,7 @@ private:
     int down_ms_;
     std::unordered_map<std::string, Peer> peers_;
     std::vector<std::string> endpoints_;
+    std::unordered_map<std::string, int64_t> expected_;  // endpoint -> expected until
 };
 
 }  // namespace rt::cluster

@@ -20,6 +20,8 @@ namespace {
 
 constexpr int kMaxReadsPerWake = 2000;
 
+const char* const kAwaitRegistry = "@registry";  // a route check's name for the registry's first answer
+
 std::string out_endpoint(uint64_t incarnation) { return "inproc://mesh-out-" + std::to_string(incarnation); }
 
 // Hands each waiting message of three frames on socket to fn, up to kMaxReadsPerWake
@@ -56,6 +58,7 @@ Mesh::Mesh(const Config& cfg, Metrics& metrics, LoopInbound& loop)
       loop_(loop),
       incarnation_(std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32)),
       started_ms_(mono_ms()),
+      startup_until_ms_(started_ms_ + cfg.peer_down_ms + 2000),
       ctx_(std::make_unique<zmq::context_t>(1)),
       membership_(cfg.node_id, cfg.peer_down_ms) {}
 
@@ -90,7 +93,7 @@ bool Mesh::start(std::string& error) {
         error = "cannot bind the cluster endpoint " + cfg_.cluster_bind + ": " + e.what();
         return false;
     }
-    add_endpoints(cfg_.peers);
+    add_endpoints(cfg_.peers, true);
     running_ = true;
     thread_ = std::thread([this] { run(); });
     LOG_INFO("cluster mesh on %s (node %s, incarnation %016llx)", endpoint_.c_str(), cfg_.node_id.c_str(),
@@ -107,10 +110,26 @@ std::unique_ptr<MeshSender> Mesh::make_sender() {
     return std::make_unique<MeshSender>(*ctx_, out_endpoint(incarnation_), metrics_);
 }
 
-void Mesh::add_endpoints(const std::vector<std::string>& endpoints) {
+void Mesh::add_endpoints(const std::vector<std::string>& endpoints, bool expected) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& ep : endpoints)
-        if (ep != endpoint_) new_endpoints_.push_back(ep);
+    for (const std::string& ep : endpoints) {
+        if (ep == endpoint_) continue;
+        new_endpoints_.push_back(ep);
+        if (expected) new_expected_.push_back(ep);
+    }
+}
+
+// A node beats every second: one heard within the down period (and a beat) is live.
+void Mesh::registry_view(const std::vector<ListedPeer>& peers) {
+    std::vector<std::string> all, live;
+    for (const ListedPeer& p : peers) {
+        all.push_back(p.endpoint);
+        if (p.age_s * 1000 <= cfg_.peer_down_ms + 1500) live.push_back(p.endpoint);
+    }
+    add_endpoints(all, false);
+    add_endpoints(live, true);
+    std::lock_guard<std::mutex> lock(mu_);
+    registry_seen_ = true;
 }
 
 void Mesh::set_slot_state(bool competes, bool holding) {
@@ -147,7 +166,6 @@ std::string Mesh::peers_json() {
 void Mesh::run() {
     // The PUSH sockets of other threads connect to pull_; this thread owns pub_, sub_, pull_.
     next_heartbeat_ms_ = 0;
-    auto is_up = [this](const std::string& node) { return membership_.is_up(node); };
     while (running_) {
         int64_t now = mono_ms();
         long cap = routes_.empty() && intake_.streams() == 0 ? 50 : static_cast<long>(RouteChecks::kProbeIntervalMs);
@@ -167,7 +185,7 @@ void Mesh::run() {
         Actions actions;
         take_new_endpoints(actions);
         RouteChecks::Out routed;
-        routes_.check(now, is_up, routed);
+        routes_.check(now, [this, now](const std::string& name) { return resolve(name, now); }, routed);
         apply(routed);
         if (now >= next_heartbeat_ms_) {
             heartbeat();
@@ -180,12 +198,43 @@ void Mesh::run() {
 }
 
 void Mesh::take_new_endpoints(Actions& actions) {
-    std::vector<std::string> endpoints;
+    std::vector<std::string> endpoints, expected;
     {
         std::lock_guard<std::mutex> lock(mu_);
         endpoints.swap(new_endpoints_);
+        expected.swap(new_expected_);
     }
     for (const std::string& ep : endpoints) membership_.add_endpoint(ep, actions);
+    int64_t now = mono_ms();
+    if (now >= startup_until_ms_) return;
+    std::vector<std::string> names;
+    for (const std::string& ep : expected)
+        if (membership_.expect(ep, startup_until_ms_) && membership_.expected(ep, now)) names.push_back("@" + ep);
+    if (!names.empty()) routes_.expect(names);  // checks in progress wait for them too
+}
+
+// Whom a new channel's route check waits for: the peers up, and just after start those
+// this node was told of but has not heard yet.
+std::vector<std::string> Mesh::route_peers(int64_t now) {
+    std::vector<std::string> names = membership_.up_peers();
+    if (now >= startup_until_ms_) return names;
+    for (const std::string& ep : membership_.unheard(now)) names.push_back("@" + ep);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!cfg_.db.empty() && !registry_seen_) names.emplace_back(kAwaitRegistry);
+    return names;
+}
+
+// What a route check's name stands for now (RouteChecks::Resolve).
+std::string Mesh::resolve(const std::string& name, int64_t now) {
+    if (!RouteChecks::is_placeholder(name)) return membership_.is_up(name) ? name : "";
+    if (name == kAwaitRegistry) {
+        std::lock_guard<std::mutex> lock(mu_);
+        return registry_seen_ || now >= startup_until_ms_ ? "" : name;
+    }
+    std::string endpoint = name.substr(1);
+    std::string node = membership_.node_at(endpoint);
+    if (!node.empty()) return node;
+    return membership_.expected(endpoint, now) ? name : "";
 }
 
 // -- from peers -----------------------------------------------------------------------
@@ -347,9 +396,11 @@ void Mesh::control(const std::string& key, bool subscribe) {
             if (!channel) return;
             membership_.forget_broadcast_seq(topic);
             int64_t now = mono_ms();
+            int64_t deadline = now + std::max(1000, 2 * cfg_.heartbeat_ms);
+            if (now < startup_until_ms_) deadline = std::max(deadline, startup_until_ms_);
             RouteChecks::Out out;
-            routes_.start(topic, membership_.up_peers(), now, now + std::max(1000, 2 * cfg_.heartbeat_ms),
-                          [this](const std::string& node) { return membership_.is_up(node); }, out);
+            routes_.start(topic, route_peers(now), now, deadline,
+                          [this, now](const std::string& name) { return resolve(name, now); }, out);
             apply(out);
         } else if (channel) {
             loop_.channel_routed(topic);

@@ -45,8 +45,12 @@ public:
 
     // A sender for the calling thread (the loop, the slot stream).
     std::unique_ptr<MeshSender> make_sender();
-    // Endpoints learned from the node registry (any thread).
-    void add_endpoints(const std::vector<std::string>& endpoints);
+    // Endpoints learned (any thread); expected: in the first moments after start, joins
+    // wait until a peer is heard at each of them (or the startup window ends).
+    void add_endpoints(const std::vector<std::string>& endpoints, bool expected);
+    // The node registry's list of the other nodes (any thread): their endpoints, and those
+    // that beat recently are expected like the peer list's.
+    void registry_view(const std::vector<ListedPeer>& peers);
     // This node's slot holder, told what peers confirm (set once, before it streams).
     void set_holder_link(HolderLink* link) { holder_link_.store(link); }
     // True once each time a slot holder is heard again after none was for gap_ms (this
@@ -83,6 +87,8 @@ private:
     void publish(const std::string& routing, MsgType type, std::string body, uint64_t seq);
     uint64_t next_seq(const std::string& routing);
     void take_new_endpoints(Actions& actions);
+    std::vector<std::string> route_peers(int64_t now);
+    std::string resolve(const std::string& name, int64_t now);
     void refresh_views();
 
     const Config& cfg_;
@@ -91,6 +97,9 @@ private:
     std::string endpoint_;
     uint64_t incarnation_;
     int64_t started_ms_;
+    // Until then joins also wait for the peers this node was told of but has not heard
+    // yet (and for the registry's first answer when there is one).
+    int64_t startup_until_ms_;
 
     std::unique_ptr<zmq::context_t> ctx_;
     std::unique_ptr<zmq::socket_t> pub_;
@@ -125,6 +134,8 @@ private:
 
     std::mutex mu_;  // guards what other threads read or hand in
     std::vector<std::string> new_endpoints_;
+    std::vector<std::string> new_expected_;
+    bool registry_seen_ = false;
     std::string peers_json_ = "[]";
     int64_t last_region_holder_ms_ = 0;
     bool region_competitor_up_ = false;

@@ -71,8 +71,8 @@ void Registry::beat(RegistryDb& db) {
     beaten_ = true;
     if (maybe_removed && loop_) report_surviving_rows(db);
     if (mesh_) {
-        std::vector<std::string> endpoints;
-        if (db.peer_endpoints(cfg_.node_id, endpoints)) mesh_->add_endpoints(endpoints);
+        std::vector<ListedPeer> peers;
+        if (db.peers(cfg_.node_id, peers)) mesh_->registry_view(peers);
     }
     if (holds_slot_ && holds_slot_()) {
         remove_gone_nodes(db);

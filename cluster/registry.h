@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/membership.h"
 #include "relay/core/config.h"
 #include "relay/hub/inbound.h"
 
@@ -38,8 +39,8 @@ public:
     virtual bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
                              const std::string& incarnation, std::string& error) = 0;
     virtual bool own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) = 0;
-    // Endpoints of the other nodes heard from in the last minute.
-    virtual bool peer_endpoints(const std::string& node, std::vector<std::string>& endpoints) = 0;
+    // The other nodes heard from in the last minute, with their endpoints and beat ages.
+    virtual bool peers(const std::string& node, std::vector<ListedPeer>& peers) = 0;
     // Removes the subscriptions of other nodes silent for stale_s: (node, rows removed).
     virtual bool remove_dead_nodes(const std::string& node, double stale_s,
                                    std::vector<std::pair<std::string, std::string>>& removed, std::string& error) = 0;

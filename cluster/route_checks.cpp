@@ -6,22 +6,36 @@
 namespace rt::cluster {
 
 void RouteChecks::start(const std::string& topic, std::vector<std::string> peers, int64_t now_ms,
-                        int64_t deadline_ms, const IsUp& is_up, Out& out) {
+                        int64_t deadline_ms, const Resolve& resolve, Out& out) {
     Check& c = checks_[topic];
     c.token = ++next_token_;
     c.waiting = std::move(peers);
     c.deadline_ms = deadline_ms;
     c.next_probe_ms = 0;
-    check(now_ms, is_up, out);
+    check(now_ms, resolve, out);
 }
 
-void RouteChecks::check(int64_t now_ms, const IsUp& is_up, Out& out) {
+void RouteChecks::expect(const std::vector<std::string>& names) {
+    for (auto& [topic, c] : checks_)
+        for (const std::string& name : names)
+            if (std::find(c.waiting.begin(), c.waiting.end(), name) == c.waiting.end()) c.waiting.push_back(name);
+}
+
+// Peers that went down meanwhile no longer hold the join back; expected ones heard by now
+// are waited for by their node id.
+std::vector<std::string> RouteChecks::resolved(const std::vector<std::string>& waiting, const Resolve& resolve) {
+    std::vector<std::string> now;
+    for (const std::string& name : waiting) {
+        std::string r = resolve(name);
+        if (!r.empty() && std::find(now.begin(), now.end(), r) == now.end()) now.push_back(std::move(r));
+    }
+    return now;
+}
+
+void RouteChecks::check(int64_t now_ms, const Resolve& resolve, Out& out) {
     for (auto it = checks_.begin(); it != checks_.end();) {
         Check& c = it->second;
-        // Peers that went down meanwhile no longer hold the join back.
-        c.waiting.erase(std::remove_if(c.waiting.begin(), c.waiting.end(),
-                                       [&](const std::string& node) { return !is_up(node); }),
-                        c.waiting.end());
+        c.waiting = resolved(c.waiting, resolve);
         if (c.waiting.empty() || now_ms >= c.deadline_ms) {
             if (!c.waiting.empty())
                 out.warnings.push_back(std::to_string(c.waiting.size()) + " peers did not confirm the route of " +
@@ -33,7 +47,8 @@ void RouteChecks::check(int64_t now_ms, const IsUp& is_up, Out& out) {
         if (now_ms >= c.next_probe_ms) {
             // Until the subscription arrives, the peer's answer is filtered out: ask again.
             c.next_probe_ms = now_ms + kProbeIntervalMs;
-            for (const std::string& node : c.waiting) out.probes.emplace_back(node, RouteCheck{it->first, "", c.token});
+            for (const std::string& node : c.waiting)
+                if (!is_placeholder(node)) out.probes.emplace_back(node, RouteCheck{it->first, "", c.token});
         }
         ++it;
     }

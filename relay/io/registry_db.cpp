@@ -1,6 +1,8 @@
 // The node registry's SQL.
 #include "relay/io/registry_db.h"
 
+#include <cstdlib>
+
 namespace rt {
 
 bool SqlRegistryDb::query(const char* sql, const std::vector<std::string>& params, SqlRows* rows,
@@ -39,13 +41,14 @@ bool SqlRegistryDb::own_subscriptions(const std::string& node, std::unordered_se
     return true;
 }
 
-bool SqlRegistryDb::peer_endpoints(const std::string& node, std::vector<std::string>& endpoints) {
+bool SqlRegistryDb::peers(const std::string& node, std::vector<cluster::ListedPeer>& peers) {
     SqlRows rows;
-    if (!query("SELECT cluster_endpoint FROM realtime.nodes WHERE node_id <> $1 AND cluster_endpoint IS NOT NULL "
+    if (!query("SELECT node_id, cluster_endpoint, extract(epoch FROM now() - last_heartbeat)::float8 "
+               "FROM realtime.nodes WHERE node_id <> $1 AND cluster_endpoint IS NOT NULL "
                "AND last_heartbeat > now() - interval '1 minute'",
                {node}, &rows))
         return false;
-    for (auto& row : rows) endpoints.push_back(row[0]);
+    for (auto& row : rows) peers.push_back({row[0], row[1], std::strtod(row[2].c_str(), nullptr)});
     return true;
 }
 

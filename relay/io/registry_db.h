@@ -16,7 +16,7 @@ public:
     bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
                      const std::string& incarnation, std::string& error) override;
     bool own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) override;
-    bool peer_endpoints(const std::string& node, std::vector<std::string>& endpoints) override;
+    bool peers(const std::string& node, std::vector<cluster::ListedPeer>& peers) override;
     bool remove_dead_nodes(const std::string& node, double stale_s,
                            std::vector<std::pair<std::string, std::string>>& removed, std::string& error) override;
     bool unsubscribe_node(const std::string& node, std::string& removed, std::string& error) override;

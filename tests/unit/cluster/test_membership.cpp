@@ -409,3 +409,19 @@ TEST_F(MembershipTest, UpPeersAndTheirJson) {
     EXPECT_EQ(m.peers_json(),
               R"([{"node_id":"b","state":"down","region":"eu","endpoint":"tcp://b:1","slot_holder":false}])");
 }
+
+TEST_F(MembershipTest, AnExpectedEndpointIsUnheardUntilAPeerIsHeardThereOrItsTimeEnds) {
+    EXPECT_TRUE(m.expect("tcp://b:1", now + 5000));
+    EXPECT_FALSE(m.expect("tcp://b:1", now + 5000)) << "already expected";
+    m.expect("tcp://c:1", now + 5000);
+    EXPECT_EQ(m.unheard(now).size(), 2u);
+    EXPECT_TRUE(m.expected("tcp://b:1", now));
+    Heartbeat hb;
+    hb.endpoint = "tcp://b:1";
+    heartbeat("b", hb);
+    EXPECT_EQ(m.node_at("tcp://b:1"), "b");
+    EXPECT_FALSE(m.expected("tcp://b:1", now)) << "heard";
+    EXPECT_EQ(m.unheard(now), std::vector<std::string>{"tcp://c:1"});
+    EXPECT_TRUE(m.unheard(now + 5000).empty()) << "the startup window is over";
+    EXPECT_EQ(m.node_at("tcp://c:1"), "");
+}

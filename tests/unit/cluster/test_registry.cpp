@@ -29,7 +29,7 @@ public:
         ids = surviving;
         return true;
     }
-    bool peer_endpoints(const std::string&, std::vector<std::string>&) override {
+    bool peers(const std::string&, std::vector<ListedPeer>&) override {
         calls.push_back("peers");
         return true;
     }
