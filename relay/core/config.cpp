@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -44,6 +45,7 @@ struct Raw {
     std::string listen = "127.0.0.1:4000";
     std::string peers;
     std::string log_level = "info";
+    std::string policy_headers = "x-client-info,x-forwarded-for,x-real-ip";
 };
 
 void add_options(CLI::App& app, Config& cfg, Raw& raw) {
@@ -80,6 +82,8 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
     app.add_flag("--private-only", cfg.private_only, "Refuse joins of public channels (only private channels, authorized by realtime.messages' policies)")
         ->envname(env_name("--private-only"));
+    option(app, "--policy-headers", raw.policy_headers,
+           "Comma-separated request headers that private channels' policies read as request.headers");
     option(app, "--message-retention-hours", cfg.message_retention_hours, "Hours realtime.messages keeps broadcasts from the database (for replay) before their day's partition is dropped");
 }
 
@@ -88,18 +92,37 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     std::exit(2);
 }
 
-void read_peers(const std::string& peers, Config& cfg) {
-    for (size_t start = 0; start < peers.size();) {
-        size_t comma = peers.find(',', start);
-        std::string peer = peers.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        while (!peer.empty() && peer.back() == ' ') peer.pop_back();
-        while (!peer.empty() && peer.front() == ' ') peer.erase(0, 1);
-        if (!peer.empty()) {
-            if (peer.rfind("tcp://", 0) != 0) fail("--peers entries must look like tcp://HOST:PORT, got '" + peer + "'");
-            cfg.peers.push_back(peer);
-        }
+// The non-empty entries of a comma-separated flag, trimmed of spaces.
+std::vector<std::string> split_list(const std::string& list) {
+    std::vector<std::string> out;
+    for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+        if (!item.empty()) out.push_back(item);
         if (comma == std::string::npos) break;
         start = comma + 1;
+    }
+    return out;
+}
+
+void read_peers(const std::string& peers, Config& cfg) {
+    for (std::string& peer : split_list(peers)) {
+        if (peer.rfind("tcp://", 0) != 0) fail("--peers entries must look like tcp://HOST:PORT, got '" + peer + "'");
+        cfg.peers.push_back(std::move(peer));
+    }
+}
+
+// Header names as lws compares them: lowercase; only an HTTP token's characters.
+void read_policy_headers(const std::string& names, Config& cfg) {
+    for (std::string& name : split_list(names)) {
+        for (char& c : name) {
+            c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+            if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+                fail("--policy-headers entries must be header names, got '" + name + "'");
+        }
+        cfg.policy_headers.push_back(std::move(name));
     }
 }
 
@@ -114,6 +137,7 @@ void check(Config& cfg, const Raw& raw) {
     if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
     if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
     read_peers(raw.peers, cfg);
+    read_policy_headers(raw.policy_headers, cfg);
     if (!cfg.cluster_bind.empty() && cfg.cluster_bind.rfind("tcp://", 0) != 0)
         fail("--cluster-bind must look like tcp://HOST:PORT, got '" + cfg.cluster_bind + "'");
     if (lim.max_channels_per_client <= 0 || lim.max_joins_per_second <= 0 || lim.max_events_per_second <= 0 ||

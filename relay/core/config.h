@@ -46,6 +46,9 @@ struct Config {
     bool private_only = false;           // public channels refused (Supabase's "allow public access" off)
     int message_retention_hours = 72;    // realtime.messages kept at least this long (realtime.maintain_messages)
     int64_t handover_backlog_bytes = 64 << 20;  // per node, on the slot holder
+    // The request headers private channels' policies see as request.headers (lowercase
+    // names). lws 4.1 cannot list a request's headers, so they are named here.
+    std::vector<std::string> policy_headers;
 
     // The region whose relays take the slot first.
     const std::string& slot_region() const { return db_region.empty() ? region : db_region; }

@@ -29,6 +29,7 @@ AccessCheck Access::check_for(const Member& m) const {
     AccessCheck c;
     c.topic = std::string(topic::sub_topic(m.channel->topic));
     c.claims_json = m.claims().json;
+    c.headers_json = m.conn->headers_json;
     return c;
 }
 
@@ -73,10 +74,11 @@ bool Access::must_wait(Member& m, std::unique_ptr<phoenix::Inbound>& msg) {
     return true;
 }
 
-void Access::check_http(const std::string& claims_json, std::string topic, HttpDone done) {
+void Access::check_http(const std::string& claims_json, std::string headers_json, std::string topic, HttpDone done) {
     AccessCheck c;
     c.topic = std::move(topic);
     c.claims_json = claims_json;
+    c.headers_json = std::move(headers_json);
     c.read = false;
     c.write = true;
     c.presence = false;

@@ -56,7 +56,7 @@ public:
     // kept in m.waiting (or dropped past kMaxWaiting).
     bool must_wait(Member& m, std::unique_ptr<phoenix::Inbound>& msg);
     // The write check of a REST caller on topic (the sub-topic); done runs on the loop.
-    void check_http(const std::string& claims_json, std::string topic, HttpDone done);
+    void check_http(const std::string& claims_json, std::string headers_json, std::string topic, HttpDone done);
 
     // The check ticket answers, taken from the pending ones (nullopt: its member left).
     std::optional<Pending> take(uint64_t ticket);

@@ -28,13 +28,14 @@ Hub::~Hub() = default;
 
 // -- connections ----------------------------------------------------------------------
 
-Connection* Hub::open(void* transport, phoenix::Vsn vsn, Claims claims, std::string token) {
+Connection* Hub::open(void* transport, phoenix::Vsn vsn, Claims claims, std::string token, std::string headers_json) {
     auto conn = std::make_unique<Connection>();
     conn->id = next_conn_id_++;
     conn->transport = transport;
     conn->vsn = vsn;
     conn->claims = std::move(claims);
     conn->token = std::move(token);
+    conn->headers_json = std::move(headers_json);
     conn->events = RateLimiter(cfg_.limits.max_events_per_second);
     conn->joins = RateLimiter(cfg_.limits.max_joins_per_second);
     conn->last_rx_ms = clock_.mono_ms;
@@ -240,14 +241,15 @@ void Hub::on_access_result(const AccessResult& r) {
     drain(*p->member);
 }
 
-void Hub::authorize_http_broadcast(const Claims& caller, std::string topic, Access::HttpDone done) {
+void Hub::authorize_http_broadcast(const Claims& caller, std::string headers_json, std::string topic,
+                                   Access::HttpDone done) {
     if (!access_.available()) {
         AccessResult none;
         none.failure = AccessResult::Failure::Unreachable;
         done(none);
         return;
     }
-    access_.check_http(caller.json, std::move(topic), std::move(done));
+    access_.check_http(caller.json, std::move(headers_json), std::move(topic), std::move(done));
 }
 
 // A failed write check is not kept, and the push that asked for it is dropped (a track is

@@ -48,7 +48,9 @@ public:
     void set_clock(int64_t mono_ms, int64_t wall_s) { clock_ = {mono_ms, wall_s}; }
 
     // -- client connections ----------------------------------------------------------
-    Connection* open(void* transport, phoenix::Vsn vsn, Claims claims, std::string token);
+    // headers_json: what the connection's private channels' policies see as request.headers.
+    Connection* open(void* transport, phoenix::Vsn vsn, Claims claims, std::string token,
+                     std::string headers_json = "{}");
     void receive(Connection& conn, std::string_view data, bool binary);
     void closed(Connection& conn);  // the transport is gone: forget conn and its channels
     // Expired tokens, idle sockets, orphaned subscriptions past their grace; call ~1/s.
@@ -67,7 +69,8 @@ public:
     void on_replay_result(ReplayResult&& r) { join_.on_replay_result(std::move(r)); }
     // The REST API's private messages to topic (the sub-topic): the caller's write check;
     // done runs on the loop with the answer (a Failure::Unreachable one without a database).
-    void authorize_http_broadcast(const Claims& caller, std::string topic, Access::HttpDone done);
+    void authorize_http_broadcast(const Claims& caller, std::string headers_json, std::string topic,
+                                  Access::HttpDone done);
     void adopt_orphans(std::vector<OrphanRow> rows) { resume_.adopt_orphans(std::move(rows)); }
     void apply_remote_presence(const std::string& node, const PresenceDelta& delta);
     // The registry found which of this node's subscription rows still exist after this

@@ -83,6 +83,7 @@ struct Connection {
     phoenix::Vsn vsn = phoenix::Vsn::V1;
     Claims claims;
     std::string token;
+    std::string headers_json = "{}";  // the upgrade request's --policy-headers, for request.headers
     SendQueue queue;
     std::vector<std::unique_ptr<Member>> members;
     RateLimiter events;

@@ -106,14 +106,14 @@ HttpResponse HttpApi::broadcast(const HttpRequest& req) {
         b.is_private = json::bool_or(json::member(m, "private"), false);
         batch.push_back(std::move(b));
     }
-    publish_batch(caller, std::move(batch));
+    publish_batch(req, caller, std::move(batch));
     return json_response(202, "");
 }
 
 // Public messages go out at once. Private ones are grouped by topic, and each topic's go
 // out only if the caller may write broadcasts there (one check per topic); the others are
 // dropped and the answer is 202 all the same, as Supabase's.
-void HttpApi::publish_batch(const Claims& caller, std::vector<BroadcastMsg> batch) {
+void HttpApi::publish_batch(const HttpRequest& req, const Claims& caller, std::vector<BroadcastMsg> batch) {
     std::map<std::string, std::vector<BroadcastMsg>> private_by_topic;
     for (BroadcastMsg& b : batch) {
         if (b.is_private)
@@ -122,7 +122,7 @@ void HttpApi::publish_batch(const Claims& caller, std::vector<BroadcastMsg> batc
             publish(std::move(b));
     }
     for (auto& [topic, msgs] : private_by_topic) {
-        hub_.authorize_http_broadcast(caller, std::string(topic::sub_topic(topic)),
+        hub_.authorize_http_broadcast(caller, req.headers_json, std::string(topic::sub_topic(topic)),
                                       [this, msgs = std::move(msgs)](const AccessResult& r) {
                                           if (!r.policies.broadcast_write.value_or(false)) return;
                                           for (const BroadcastMsg& b : msgs) publish(b);
@@ -154,7 +154,7 @@ HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view s
     // refusal (403 Unauthorized when the policies do not let it write).
     HttpResponse later;
     later.deferred = next_deferred_++;
-    hub_.authorize_http_broadcast(caller, std::string(sub_topic),
+    hub_.authorize_http_broadcast(caller, req.headers_json, std::string(sub_topic),
                                   [this, id = later.deferred, b = std::move(b)](const AccessResult& r) {
                                       HttpResponse answer = private_answer(r);
                                       if (answer.status == 202) publish(b);

@@ -23,6 +23,7 @@ struct HttpRequest {
     std::string apikey;         // the apikey header
     std::string content_type;
     bool private_query = false;  // ?private=true
+    std::string headers_json = "{}";  // its --policy-headers, for private broadcasts' request.headers
     std::string body;  // within --max-payload-bytes (checked from Content-Length)
 };
 
@@ -50,7 +51,7 @@ private:
     // The authorization check common to both broadcast endpoints; empty when fine
     // (caller: the token's claims).
     std::optional<HttpResponse> refuse(const HttpRequest& req, Claims& caller);
-    void publish_batch(const Claims& caller, std::vector<BroadcastMsg> batch);
+    void publish_batch(const HttpRequest& req, const Claims& caller, std::vector<BroadcastMsg> batch);
     void publish(BroadcastMsg b);
     // The single endpoint's answer to a private message's write check (Supabase's).
     static HttpResponse private_answer(const AccessResult& r);

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "relay/core/json.h"
+
 namespace rt {
 
 std::string lws_header(lws* wsi, lws_token_indexes token) {
@@ -20,6 +22,36 @@ std::string lws_custom_header(lws* wsi, const char* name) {
     std::string out(static_cast<size_t>(len) + 1, '\0');
     int n = lws_hdr_custom_copy(wsi, out.data(), len + 1, name, static_cast<int>(strlen(name)));
     out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    return out;
+}
+
+namespace {
+
+// The token lws parses name_colon ("x-forwarded-for:") into, if it is one of its own.
+int known_token(const std::string& name_colon) {
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+        const unsigned char* s = lws_token_to_string(static_cast<lws_token_indexes>(t));
+        if (s && name_colon == reinterpret_cast<const char*>(s)) return t;
+    }
+    return -1;
+}
+
+}  // namespace
+
+std::string lws_headers_json(lws* wsi, const std::vector<std::string>& names) {
+    std::string out = "{";
+    for (const std::string& name : names) {
+        std::string key = name + ":";
+        int token = known_token(key);
+        std::string value = token >= 0 ? lws_header(wsi, static_cast<lws_token_indexes>(token))
+                                       : lws_custom_header(wsi, key.c_str());
+        if (value.empty()) continue;
+        if (out.size() > 1) out.push_back(',');
+        json::append_string(out, name);
+        out.push_back(':');
+        json::append_string(out, value);
+    }
+    out.push_back('}');
     return out;
 }
 

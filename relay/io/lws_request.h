@@ -5,12 +5,17 @@
 #include <libwebsockets.h>
 
 #include <string>
+#include <vector>
 
 namespace rt {
 
 std::string lws_header(lws* wsi, lws_token_indexes token);
 // name includes its ':' ("apikey:"), as lws stores custom headers.
 std::string lws_custom_header(lws* wsi, const char* name);
+// The named headers the request has, as a JSON object {"name": "value"} (names lowercase,
+// without ':'): what policies read as request.headers. lws knows some headers as tokens
+// (x-forwarded-for), the rest as custom headers; both are found.
+std::string lws_headers_json(lws* wsi, const std::vector<std::string>& names);
 // name includes its '=' ("vsn="), as lws matches the raw "name=value" argument.
 std::string lws_url_arg(lws* wsi, const char* name);
 

@@ -297,6 +297,7 @@ int Server::on_confirm_upgrade(lws* wsi) {
 
     up.claims = std::move(r.claims);
     up.token = std::move(token);
+    up.headers_json = lws_headers_json(wsi, cfg_.policy_headers);
     pending_upgrades_[wsi] = std::move(up);
     return 0;
 }
@@ -308,7 +309,7 @@ int Server::on_established(lws* wsi, void* user) {
     PendingUpgrade up = std::move(it->second);
     pending_upgrades_.erase(it);
     requests_.finish(wsi);
-    s->conn = hub_->open(wsi, up.vsn, std::move(up.claims), std::move(up.token));
+    s->conn = hub_->open(wsi, up.vsn, std::move(up.claims), std::move(up.token), std::move(up.headers_json));
     return 0;
 }
 

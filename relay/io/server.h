@@ -66,6 +66,7 @@ private:
         phoenix::Vsn vsn;
         Claims claims;
         std::string token;
+        std::string headers_json;
     };
 
     int on_confirm_upgrade(lws* wsi);

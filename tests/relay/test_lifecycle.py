@@ -36,7 +36,7 @@ def test_help_lists_every_flag():
                  "--peers", "--region", "--db-region", "--log-level", "--max-connections",
                  "--max-channels-per-client", "--max-joins-per-second", "--max-events-per-second",
                  "--max-payload-bytes", "--max-send-queue-bytes", "--idle-timeout", "--resume-grace", "--db-pool-size",
-                 "--db-statement-timeout-ms", "--handover-backlog-bytes"):
+                 "--db-statement-timeout-ms", "--handover-backlog-bytes", "--policy-headers"):
         assert flag in out.stdout, flag
     assert "REALTIME_JWT_SECRET" in out.stdout
 
@@ -47,6 +47,7 @@ def test_bad_command_lines_fail_with_one_line():
         ["--jwt-secret", "s" * 32, "--no-such-flag"],
         ["--listen", "127.0.0.1:0"],  # no secret
         ["--jwt-secret", "s" * 32, "--max-events-per-second", "0"],
+        ["--jwt-secret", "s" * 32, "--policy-headers", "x-ok,not a header"],
         ["--jwt-secret", "s" * 32, "--listen", "127.0.0.1:1", "--db",
          "host=127.0.0.1 port=1 dbname=nope connect_timeout=2"],  # unreachable database
     ]

@@ -405,3 +405,46 @@ def test_retention_drops_old_partitions(db, relay_factory):
     wait_until(lambda: relay.metrics().get("realtime_message_maintenance_total", 0) >= 1, timeout=10,
                what="the maintenance counted")
     assert f"dropped realtime.messages_{old}" in relay.log_text()
+
+
+# -- request.headers ------------------------------------------------------------------------
+
+HEADER_POLICY = """
+CREATE POLICY "header read {t}" ON realtime.messages FOR SELECT TO authenticated
+  USING ((SELECT realtime.topic()) = '{t}'
+         AND current_setting('request.headers', true)::jsonb ->> 'x-client-info' = 'app/1.0'
+         AND current_setting('request.headers', true)::jsonb ->> 'x-forwarded-for' = '10.0.0.7'
+         AND NOT (current_setting('request.headers', true)::jsonb ? 'x-not-listed'));
+CREATE POLICY "header write {t}" ON realtime.messages FOR INSERT TO authenticated
+  WITH CHECK ((SELECT realtime.topic()) = '{t}'
+              AND current_setting('request.headers', true)::jsonb ->> 'x-client-info' = 'app/1.0');
+"""
+
+
+def test_policies_read_the_request_headers(relay_db):
+    """The upgrade request's --policy-headers (default x-client-info, x-forwarded-for,
+    x-real-ip; names in any case) are request.headers for a join's checks, the HTTP
+    request's for a private HTTP broadcast; headers not listed are not passed."""
+    db, relay = relay_db
+    topic = unique_topic()
+    db.execute(HEADER_POLICY.format(t=name_of(topic)))
+    sent = {"X-Client-Info": "app/1.0", "x-forwarded-for": "10.0.0.7", "x-not-listed": "1"}
+
+    async def body():
+        c = await PhoenixClient.open(relay, "2.0.0", token=user(relay, ALICE), extra_headers=sent)
+        reply = await c.join(topic, private(self=True, ack=True))
+        assert reply["status"] == "ok", reply
+        ref = await c.broadcast(topic, "e", {"n": 1})
+        assert (await c.reply(ref, topic))["payload"]["status"] == "ok"
+        assert (await c.expect_event(topic, "broadcast"))["payload"]["payload"] == {"n": 1}
+        bare = await PhoenixClient.open(relay, "2.0.0", token=user(relay, ALICE))
+        assert await bare.join(topic, private()) == refusal(topic)
+        path = f"/api/broadcast/{name_of(topic)}/events/single?private=true"
+        auth = {"Content-Type": "application/json", "Authorization": f"Bearer {user(relay, ALICE)}"}
+        status, answer = relay.http(path, "POST", b'{"by":"http-bare"}', auth)
+        assert (status, answer) == (403, {"message": "Unauthorized"})
+        status, _ = relay.http(path, "POST", b'{"by":"http"}', dict(auth, **{"x-client-info": "app/1.0"}))
+        assert status == 202
+        got = (await c.expect_event(topic, "broadcast"))["payload"]
+        assert got["payload"] == {"by": "http"}
+    run(body())

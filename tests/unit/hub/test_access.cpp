@@ -98,6 +98,25 @@ TEST_F(AccessTest, PrivateJoinAsksTheReadCheckAndWaits) {
     EXPECT_EQ(cluster.interest[0].first, "private:realtime:room1");
 }
 
+// Every check of a member (join, write, recheck) carries its connection's upgrade
+// headers, for policies that read request.headers.
+TEST_F(AccessTest, ChecksCarryTheConnectionsHeaders) {
+    Connection* plain = connect(Vsn::V2, "user-7");
+    std::string token = plain->token;
+    Connection* c = hub->open(nullptr, Vsn::V2, plain->claims, token, R"({"x-room-key":"k1"})");
+    EXPECT_TRUE(join(c, "realtime:room1", priv()).empty());
+    ASSERT_EQ(access.checks.size(), 1u);
+    EXPECT_EQ(access.checks[0].check.headers_json, R"({"x-room-key":"k1"})");
+    answer(read_only());
+    take(*c);
+    broadcast(c, "realtime:room1", "e", R"({"n":1})", "2");
+    ASSERT_EQ(access.checks.size(), 2u);
+    EXPECT_TRUE(access.checks[1].check.write);
+    EXPECT_EQ(access.checks[1].check.headers_json, R"({"x-room-key":"k1"})");
+    EXPECT_TRUE(join(plain, "realtime:room1", priv()).empty());
+    EXPECT_EQ(access.checks.back().check.headers_json, "{}");
+}
+
 TEST_F(AccessTest, RefusalsUseSupabasesTexts) {
     struct Case {
         std::function<void(AccessTest&)> respond;
@@ -402,8 +421,9 @@ TEST_F(AccessTest, HttpBroadcastCheckAnswersTheCaller) {
     Claims caller;
     caller.json = R"({"role":"authenticated"})";
     std::optional<AccessResult> got;
-    hub->authorize_http_broadcast(caller, "room1", [&](const AccessResult& r) { got = r; });
+    hub->authorize_http_broadcast(caller, R"({"x-room-key":"k1"})", "room1", [&](const AccessResult& r) { got = r; });
     ASSERT_EQ(access.checks.size(), 1u);
+    EXPECT_EQ(access.checks[0].check.headers_json, R"({"x-room-key":"k1"})");
     EXPECT_FALSE(access.checks[0].check.read);
     EXPECT_TRUE(access.checks[0].check.write);
     EXPECT_EQ(access.checks[0].check.claims_json, caller.json);
