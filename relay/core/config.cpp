@@ -76,6 +76,10 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--idle-timeout", lim.idle_timeout_s, "Seconds of client silence before its socket is closed");
     option(app, "--handshake-timeout-ms", lim.handshake_timeout_ms, "Time a client has to send a whole WebSocket upgrade or HTTP request");
     option(app, "--resume-grace", cfg.resume_grace_s, "Seconds a restarted node keeps its old subscriptions for reconnecting clients");
+    option(app, "--resume-window", cfg.resume_window_s, "Seconds a closed socket's postgres_changes subscriptions stay parked for the client to resume (0: not parked)");
+    option(app, "--resume-max-changes", cfg.resume_max_changes, "Changes kept per parked subscription; past it the client is told it missed changes");
+    option(app, "--resume-max-bytes", cfg.resume_max_bytes, "Bytes of changes kept per parked subscription");
+    option(app, "--resume-total-bytes", cfg.resume_total_bytes, "Bytes of changes kept for all parked subscriptions of this node");
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
     option(app, "--handover-backlog-bytes", cfg.handover_backlog_bytes, "Bytes of unconfirmed changes the slot holder keeps per node before declaring it gone");
@@ -148,6 +152,8 @@ void check(Config& cfg, const Raw& raw) {
     if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
         fail("--peer-down-ms must be at least twice --heartbeat-ms");
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");
+    if (cfg.resume_window_s < 0 || cfg.resume_max_changes < 0 || cfg.resume_max_bytes < 0 || cfg.resume_total_bytes < 0)
+        fail("--resume-window, --resume-max-changes, --resume-max-bytes and --resume-total-bytes must be >= 0");
     if (cfg.handover_backlog_bytes < (1 << 20)) fail("--handover-backlog-bytes must be at least 1048576");
     if (cfg.db_pool_size < 1 || cfg.db_pool_size > 256) fail("--db-pool-size must be between 1 and 256");
     if (cfg.db_statement_timeout_ms < 1) fail("--db-statement-timeout-ms must be positive");

@@ -40,6 +40,12 @@ struct Config {
     log::Level log_level = log::Level::Info;
     Limits limits;
     int resume_grace_s = 10;
+    // Parked subscriptions of closed sockets (hub/resume): kept this long, and what they
+    // match kept up to these bounds per subscription and in total.
+    int resume_window_s = 120;
+    int resume_max_changes = 10000;
+    int64_t resume_max_bytes = 4 << 20;
+    int64_t resume_total_bytes = 256 << 20;
     int heartbeat_ms = 500;
     int peer_down_ms = 3000;
     int region_takeover_s = 5;

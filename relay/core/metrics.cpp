@@ -85,6 +85,13 @@ std::string Metrics::render() const {
     metric(out, "realtime_handover_dropped_total", "counter", "Unconfirmed changes dropped past the backlog's bounds (bytes or time)", handover_dropped);
     metric(out, "realtime_handover_gone_total", "counter", "Nodes declared gone by the hand-over (backlog past its bounds)", handover_gone);
     metric(out, "realtime_handover_lost_total", "counter", "Times this node learned the slot holder dropped changes for it (its clients rejoin)", handover_lost);
+    metric(out, "realtime_resume_parked", "gauge", "postgres_changes subscriptions parked for their clients to resume", resume_parked);
+    metric(out, "realtime_resume_kept_changes", "gauge", "Changes kept for parked subscriptions", resume_kept_changes);
+    metric(out, "realtime_resume_kept_bytes", "gauge", "Bytes of changes kept for parked subscriptions (a change shared by several counted for each)", resume_kept_bytes);
+    metric(out, "realtime_resume_recovered_total", "counter", "Parked subscriptions adopted by a rejoining client", resume_recovered);
+    metric(out, "realtime_resume_recovered_changes_total", "counter", "Kept changes delivered to clients that resumed", resume_recovered_changes);
+    metric(out, "realtime_resume_overflows_total", "counter", "Parked subscriptions that missed more changes than they could keep", resume_overflows);
+    metric(out, "realtime_resume_expired_total", "counter", "Parked subscriptions removed when their window passed", resume_expired);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
     metric(out, "realtime_peers_up", "gauge", "Cluster peers currently up", peers_up);

@@ -61,6 +61,13 @@ struct Metrics {
     Counter handover_dropped{0};        // kept changes dropped past the backlog's bounds
     Counter handover_gone{0};           // nodes the hand-over gave up on
     Counter handover_lost{0};           // this node learned that changes for it were dropped
+    Gauge resume_parked{0};             // parked subscriptions (closed sockets, crash orphans)
+    Gauge resume_kept_changes{0};       // changes kept for them
+    Gauge resume_kept_bytes{0};
+    Counter resume_recovered{0};        // parked subscriptions a rejoining client adopted
+    Counter resume_recovered_changes{0};
+    Counter resume_overflows{0};        // parked subscriptions that missed more than they could keep
+    Counter resume_expired{0};          // parked subscriptions whose window passed
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge peers_up{0};

@@ -36,6 +36,28 @@ void Changes::release(Member& m) {
     if (!ids.empty() && db_) db_->unsubscribe(std::move(ids));
 }
 
+std::vector<ChangeEvent> Changes::park(Member& m) {
+    for (const Binding& b : m.bindings)
+        if (b.id > 0) bindings_by_id_.erase(b.id);
+    metrics_.subscriptions.store(static_cast<int64_t>(bindings_by_id_.size()));
+    std::vector<ChangeEvent> unsent;
+    Connection& conn = *m.conn;
+    const size_t suffix = phoenix::unreffed_suffix_size(conn.vsn);
+    for (const QueuedChange& q : conn.queued_changes) {
+        if (q.member != m.id || q.seq < conn.queue.written()) continue;
+        std::string_view message(q.frame->buf.data() + kHeadroom, q.frame->size());
+        if (message.size() < suffix + q.payload_size) continue;
+        ChangeEvent ev;
+        ev.pos = q.pos;
+        ChangeGroup g;
+        g.payload.assign(message.substr(message.size() - suffix - q.payload_size, q.payload_size));
+        g.ids = payloads::ids_of(g.payload);
+        ev.groups.push_back(std::move(g));
+        unsent.push_back(std::move(ev));
+    }
+    return unsent;
+}
+
 std::vector<Member*> Changes::lost(const std::unordered_set<int64_t>& present) const {
     std::vector<Member*> lost;
     for (const auto& [id, m] : bindings_by_id_)
@@ -75,7 +97,9 @@ void Changes::mark_live(const std::vector<int64_t>& ids) {
         auto it = bindings_by_id_.find(id);
         if (it == bindings_by_id_.end()) {
             // The database's answer to the join has not reached us yet.
-            if (!resume_.holds(id)) {
+            if (resume_.holds(id)) {
+                resume_.mark_live(id);
+            } else {
                 if (live_before_bound_.size() >= kMaxLiveBeforeBound) live_before_bound_.clear();
                 live_before_bound_.insert(id);
             }
@@ -126,7 +150,7 @@ void Changes::deliver_group(const ChangeEvent& ev, const ChangeGroup& group) {
             continue;
         }
         if (own_ids[i].size() != group.ids.size()) {
-            send(*m, payloads::narrowed(group, std::move(own_ids[i])), nullptr);
+            send(*m, ev.pos, payloads::narrowed(group, std::move(own_ids[i])), nullptr);
             continue;
         }
         if (m->channel != cached_for) {
@@ -134,7 +158,7 @@ void Changes::deliver_group(const ChangeEvent& ev, const ChangeGroup& group) {
             cache[1].reset();
             cached_for = m->channel;
         }
-        send(*m, group, cache);
+        send(*m, ev.pos, group, cache);
     }
     if (!targets.empty() && ev.received_us)
         metrics_.decode_to_send.observe_ms(static_cast<double>(mono_us() - ev.received_us) / 1000.0);
@@ -177,7 +201,7 @@ void Changes::keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup
     m.replay.push_back(std::move(kept));
 }
 
-void Changes::send(Member& m, const ChangeGroup& group, FrameRef* cache) {
+void Changes::send(Member& m, const ChangePos& pos, const ChangeGroup& group, FrameRef* cache) {
     Connection& conn = *m.conn;
     FrameRef local;
     FrameRef& frame = cache ? cache[static_cast<size_t>(conn.vsn)] : local;
@@ -187,7 +211,22 @@ void Changes::send(Member& m, const ChangeGroup& group, FrameRef* cache) {
         frame = make_frame(std::move(buf), false);
     }
     metrics_.changes_delivered++;
+    const uint64_t seq = conn.queue.pushed();
     out_.enqueue(conn, frame);
+    if (conn.queue.pushed() != seq) track(conn, m, pos, group, frame);
+}
+
+// Remembers a change frame until the socket took it, so a close before that parks it
+// with the member's subscriptions instead of losing it.
+void Changes::track(Connection& conn, const Member& m, const ChangePos& pos, const ChangeGroup& group,
+                    const FrameRef& frame) {
+    auto& q = conn.queued_changes;
+    const uint64_t written = conn.queue.written();
+    size_t done = 0;
+    while (done < q.size() && q[done].seq < written) ++done;
+    if (done) q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(done));
+    if (q.empty() && q.capacity() > 64) std::vector<QueuedChange>().swap(q);
+    q.push_back({conn.queue.pushed() - 1, m.id, pos, frame, static_cast<uint32_t>(group.payload.size())});
 }
 
 }  // namespace rt

@@ -29,11 +29,14 @@ public:
     // m's binding ids route to it (changes wait in its replay until it is joined).
     void bind(Member& m);
     void release(Member& m);  // m leaves: its ids are forgotten and unsubscribed
+    // m's socket closed: its ids are forgotten here but stay subscribed (hub/resume parks
+    // them); returns its changes that were queued but never written, oldest first.
+    std::vector<ChangeEvent> park(Member& m);
     // A change event from the slot (here or through the mesh).
     void deliver(const ChangeEvent& ev);
     // Sends a group's payload to m (one frame per channel and protocol version through
     // cache, when given).
-    void send(Member& m, const ChangeGroup& group, FrameRef* cache);
+    void send(Member& m, const ChangePos& pos, const ChangeGroup& group, FrameRef* cache);
     void announce_if_live(Member& m);
     // A refreshed token's claims go to m's live bindings' rows (the database answers
     // with end_bindings for those the new role may not have).
@@ -50,6 +53,8 @@ private:
     void deliver_group(const ChangeEvent& ev, const ChangeGroup& group);
     void notify(const BindingNotice& n);
     void keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup& group, std::vector<int64_t>&& own);
+    void track(Connection& conn, const Member& m, const ChangePos& pos, const ChangeGroup& group,
+               const FrameRef& frame);
 
     Output& out_;
     Metrics& metrics_;

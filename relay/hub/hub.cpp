@@ -48,10 +48,23 @@ Connection* Hub::open(void* transport, phoenix::Vsn vsn, Claims claims, std::str
 
 void Hub::closed(Connection& conn) {
     conn.closing = true;
-    while (!conn.members.empty()) remove_member(*conn.members.back(), false);
+    while (!conn.members.empty()) {
+        Member& m = *conn.members.back();
+        if (!stopping_) park(m);
+        remove_member(m, false);
+    }
     conn.queue.clear();
+    conn.queued_changes.clear();
     connections_.erase(conn.id);
     metrics_.connections.store(static_cast<int64_t>(connections_.size()));
+}
+
+// A joined member's postgres_changes subscriptions outlive its socket for the resume
+// window: they stay in the decoder, and what they match is kept for the client's return.
+void Hub::park(Member& m) {
+    if (!m.joined || m.bindings.empty()) return;
+    if (!resume_.park(m, m.claims(), changes_.park(m))) return;
+    for (Binding& b : m.bindings) b.id = 0;  // parked: not unsubscribed by its exit
 }
 
 void Hub::tick() {
@@ -89,6 +102,7 @@ void Hub::set_jwks(std::shared_ptr<const Jwks> jwks) {
 }
 
 void Hub::shutdown() {
+    stopping_ = true;  // nothing is parked: the node's subscriptions are removed as it stops
     std::vector<Connection*> all;
     for (auto& [id, conn] : connections_) all.push_back(conn.get());
     for (Connection* c : all) {

@@ -52,7 +52,9 @@ public:
     Connection* open(void* transport, phoenix::Vsn vsn, Claims claims, std::string token,
                      std::string headers_json = "{}");
     void receive(Connection& conn, std::string_view data, bool binary);
-    void closed(Connection& conn);  // the transport is gone: forget conn and its channels
+    // The transport is gone: forget conn and its channels; their postgres_changes
+    // subscriptions are parked for --resume-window (hub/resume).
+    void closed(Connection& conn);
     // Expired tokens, idle sockets, orphaned subscriptions past their grace; call ~1/s.
     void tick();
     // Every connection closed, every subscription of this node released.
@@ -97,10 +99,10 @@ public:
     void for_each_presence_entry(const std::function<void(const PresenceDelta&)>& fn) const {
         presence_.for_each_local(fn);
     }
-    // Lowest commit LSN still held for orphaned subscriptions (0: none): the slot must
-    // not be acknowledged past it.
+    // Lowest commit LSN still kept for parked subscriptions (0: none): the slot must not
+    // be acknowledged past it.
     uint64_t held_floor() const { return resume_.held_floor(); }
-    size_t orphan_count() const { return resume_.count(); }
+    size_t orphan_count() const { return resume_.count(); }  // parked subscriptions
 
 private:
     void dispatch(Connection& conn, phoenix::Inbound& msg);
@@ -116,6 +118,7 @@ private:
     void drain(Member& m);
     void remove_member(Member& m, bool send_close) override;
     void close_with_error(Member& m, std::string_view message);
+    void park(Member& m);
 
     const Config& cfg_;
     Metrics& metrics_;
@@ -131,6 +134,7 @@ private:
     Replay stored_;  // replays at join (replay_ is the slot position's guard)
     JoinFlow join_;
 
+    bool stopping_ = false;
     uint64_t next_conn_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };

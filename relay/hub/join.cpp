@@ -2,6 +2,7 @@
 // and the reply.
 #include "relay/hub/join.h"
 
+#include "relay/core/clock.h"
 #include "relay/core/ids.h"
 #include "relay/core/topic.h"
 #include "relay/protocol/errors.h"
@@ -240,8 +241,20 @@ void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
     }
     p_.changes.announce_if_live(m);
     for (const ChangeEvent& ev : m.replay)
-        for (const ChangeGroup& g : ev.groups) p_.changes.send(m, g, nullptr);
+        for (const ChangeGroup& g : ev.groups) p_.changes.send(m, ev.pos, g, nullptr);
     m.replay.clear();
+    tell_missed(m);
+}
+
+// A member that resumed having missed changes, or came back after its window: the app
+// must fetch what changed since then.
+void JoinFlow::tell_missed(Member& m) {
+    if (!m.missed_since_s) return;
+    std::string since = iso8601_utc(m.missed_since_s);
+    p_.out.system(m, "postgres_changes", "error",
+                  m.missed_window ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
+                                  : errors::resume_overflowed(since));
+    m.missed_since_s = 0;
 }
 
 bool JoinFlow::waits_on(const Channel& ch, const Member* except) const {

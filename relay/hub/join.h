@@ -76,6 +76,7 @@ private:
     void routed(Member& m);
     void admit(Member& m, const std::vector<ReplayRow>* replayed = nullptr);
     void refuse(Member& m, const std::string& reason);  // answers the waiting join, removes m
+    void tell_missed(Member& m);
 
     Parts p_;
     std::unordered_map<uint64_t, Member*> pending_;  // member id -> member waiting for its check or the database

@@ -56,6 +56,8 @@ struct Member {
     std::unique_ptr<Claims> own_claims;  // set when the join or an access_token push carried a token
     std::vector<ChangeEvent> replay;  // changes held for adopted subscriptions, sent after the reply
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
+    int64_t missed_since_s = 0;       // resumed (or came back too late) having missed changes since
+    bool missed_window = false;       // ... because its resume window passed (else: more than was kept)
 
     // Private channels (hub/access): what its policies allow, the pushes that wait while a
     // check of them runs (in order), and the seam of a replay at join (hub/replay).
@@ -77,6 +79,16 @@ struct Member {
     inline const Claims& claims() const;
 };
 
+// A postgres_changes frame queued to a connection, perhaps not written yet: if the socket
+// closes first, it goes back to the member's parked subscriptions (hub/resume).
+struct QueuedChange {
+    uint64_t seq = 0;     // its number in the connection's queue (SendQueue::pushed)
+    uint64_t member = 0;  // Member::id
+    ChangePos pos;
+    FrameRef frame;
+    uint32_t payload_size = 0;
+};
+
 struct Connection {
     uint64_t id = 0;
     void* transport = nullptr;  // the transport's handle (the lws wsi)
@@ -85,6 +97,7 @@ struct Connection {
     std::string token;
     std::string headers_json = "{}";  // the upgrade request's --policy-headers, for request.headers
     SendQueue queue;
+    std::vector<QueuedChange> queued_changes;  // oldest first; those written are pruned
     std::vector<std::unique_ptr<Member>> members;
     RateLimiter events;
     RateLimiter joins;

@@ -1,4 +1,5 @@
-// Orphaned subscriptions: adoption by a rejoining client, held changes, expiry.
+// Parked subscriptions: parking at a close, keeping their changes within bounds, adoption
+// by a rejoining client, expiry and the lapsed ones remembered for the late-comers.
 #include "relay/hub/resume.h"
 
 #include <algorithm>
@@ -9,47 +10,190 @@
 namespace rt {
 namespace {
 
-constexpr int64_t kMaxHeldBytesPerOrphan = 16 << 20;
+constexpr size_t kMaxLapsed = 50000;   // memberships whose window passed, remembered
+constexpr int kLapsedWindows = 10;     // ... for this many windows
+constexpr int64_t kExpiryCheckMs = 1000;
 
-bool same_binding(const BindingSpec& a, const BindingSpec& b) {
-    return a.event == b.event && a.schema == b.schema && a.table == b.table && a.filter == b.filter;
+void append_field(std::string& key, std::string_view part) {
+    key.append(part);
+    key.push_back('\x1f');  // a separator no topic, role, sub or binding field holds unescaped
 }
 
-// A held change (one group) as the member that adopted `chosen` receives it: only its own ids.
-ChangeEvent for_member(ChangeEvent&& ev, const std::vector<int64_t>& chosen) {
-    for (ChangeGroup& g : ev.groups) {
-        std::vector<int64_t> own;
+std::string who_key(std::string_view topic, const std::string& role, const std::string& sub) {
+    std::string key;
+    append_field(key, topic);
+    append_field(key, role);
+    append_field(key, sub);
+    return key;
+}
+
+void append_spec(std::string& key, const BindingSpec& s) {
+    append_field(key, s.event);
+    append_field(key, s.schema);
+    append_field(key, s.table);
+    append_field(key, s.filter);
+}
+
+std::string binding_key(std::string_view topic, const std::string& role, const std::string& sub,
+                        const BindingSpec& spec) {
+    std::string key = who_key(topic, role, sub);
+    append_spec(key, spec);
+    return key;
+}
+
+// A whole membership: its topic, who, and every binding in order.
+std::string member_key(const Member& m, const Claims& claims) {
+    std::string key = who_key(m.channel->topic, claims.role, claims.sub);
+    for (const Binding& b : m.bindings) append_spec(key, b.spec);
+    return key;
+}
+
+// What a kept group costs: its payload and ids, plus the bookkeeping (a group kept for
+// several subscriptions is shared, but counted for each: the bound holds either way).
+int64_t cost(const ChangeGroup& g) {
+    return static_cast<int64_t>(g.payload.size() + g.ids.size() * sizeof(int64_t) + sizeof(ChangeEvent) +
+                                sizeof(ChangeGroup) + 32);
+}
+
+// A kept change as the member that adopted `chosen` receives it: each group with only
+// its own ids, marked recovered.
+ChangeEvent for_member(const ChangeEvent& ev, const std::vector<int64_t>& chosen) {
+    ChangeEvent out;
+    out.kind = ev.kind;
+    out.pos = ev.pos;
+    for (const ChangeGroup& g : ev.groups) {
+        ChangeGroup own;
         for (int64_t id : g.ids)
-            if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) own.push_back(id);
-        if (own.size() != g.ids.size()) g = payloads::narrowed(g, std::move(own));
+            if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) own.ids.push_back(id);
+        own.payload = payloads::recovered_with_ids(g.payload, own.ids);
+        out.groups.push_back(std::move(own));
     }
-    return std::move(ev);
+    return out;
 }
 
 }  // namespace
 
 void Resume::adopt_orphans(std::vector<OrphanRow> rows) {
+    const int64_t deadline = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_grace_s) * 1000;
     for (OrphanRow& row : rows) {
-        int64_t id = row.id;
-        orphans_[id].row = std::move(row);
+        Parked p;
+        p.key = binding_key("", row.role, row.sub, row.spec);
+        p.row = std::move(row);
+        p.deadline_ms = deadline;
+        p.parked_s = clock_.wall_s;
+        add(std::move(p));
     }
-    deadline_ms_ = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_grace_s) * 1000;
-    if (!orphans_.empty())
+    if (!parked_.empty())
         LOG_INFO("keeping %zu subscriptions of a previous run of this node for %d s, for their clients to resume",
-                 orphans_.size(), cfg_.resume_grace_s);
+                 parked_.size(), cfg_.resume_grace_s);
+    publish_gauges();
     expire();
 }
 
-// The orphan ids m's bindings would adopt, in binding order; false unless all match.
+bool Resume::park(const Member& m, const Claims& claims, std::vector<ChangeEvent> unsent) {
+    if (cfg_.resume_window_s <= 0) return false;
+    const uint64_t group = next_group_++;
+    bool any = false;
+    for (size_t i = 0; i < m.bindings.size(); ++i) {
+        const Binding& b = m.bindings[i];
+        if (b.id <= 0 || b.ended) continue;  // no row to keep (refused at subscribe, or ended)
+        Parked p;
+        p.topic = m.channel->topic;
+        p.index = i;
+        p.row.id = b.id;
+        p.row.spec = b.spec;
+        p.row.role = claims.role;
+        p.row.sub = claims.sub;
+        p.key = binding_key(m.channel->topic, claims.role, claims.sub, b.spec);
+        p.group = group;
+        p.live = b.live;
+        p.deadline_ms = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_window_s) * 1000;
+        p.parked_s = clock_.wall_s;
+        add(std::move(p));
+        any = true;
+    }
+    for (const ChangeEvent& ev : unsent)
+        for (const ChangeGroup& g : ev.groups)
+            for (int64_t id : g.ids) hold(id, ev, g);
+    publish_gauges();
+    return any;
+}
+
+void Resume::add(Parked p) {
+    const int64_t id = p.row.id;
+    if (parked_.count(id)) remove(id, false, nullptr);
+    by_key_.emplace(p.key, id);
+    next_expiry_ms_ = next_expiry_ms_ ? std::min(next_expiry_ms_, p.deadline_ms) : p.deadline_ms;
+    parked_.emplace(id, std::move(p));
+}
+
+void Resume::remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids) {
+    auto it = parked_.find(id);
+    if (it == parked_.end()) return;
+    Parked& p = it->second;
+    auto range = by_key_.equal_range(p.key);
+    for (auto k = range.first; k != range.second; ++k)
+        if (k->second == id) {
+            by_key_.erase(k);
+            break;
+        }
+    if (!p.kept.empty()) fronts_.erase(fronts_.find(p.kept.front()->pos.commit_lsn));
+    kept_bytes_ -= p.bytes;
+    kept_changes_ -= static_cast<int64_t>(p.kept.size());
+    parked_.erase(it);
+    if (unsubscribe && ids) ids->push_back(id);
+}
+
+void Resume::mark_live(int64_t id) {
+    auto it = parked_.find(id);
+    if (it != parked_.end()) it->second.live = true;
+}
+
+void Resume::hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group) {
+    auto it = parked_.find(id);
+    if (it == parked_.end()) return;
+    Parked& p = it->second;
+    if (p.missed_since_s) return;  // it already lacks some: what follows cannot be delivered as complete
+    const int64_t c = cost(group);
+    if (static_cast<int64_t>(p.kept.size()) >= cfg_.resume_max_changes || p.bytes + c > cfg_.resume_max_bytes ||
+        kept_bytes_ + c > cfg_.resume_total_bytes) {
+        overflow(p);
+        return;
+    }
+    // The ids of one group are held one after the other: they share one copy.
+    if (!last_kept_ || last_group_ != &group || !ev.pos.valid() || last_kept_->pos.commit_lsn != ev.pos.commit_lsn ||
+        last_kept_->pos.change_index != ev.pos.change_index) {
+        auto kept = std::make_shared<ChangeEvent>();
+        kept->kind = ev.kind;
+        kept->pos = ev.pos;
+        kept->groups.push_back(group);
+        last_kept_ = std::move(kept);
+        last_group_ = &group;
+    }
+    if (p.kept.empty()) fronts_.insert(ev.pos.commit_lsn);
+    p.kept.push_back(last_kept_);
+    p.bytes += c;
+    kept_bytes_ += c;
+    ++kept_changes_;
+    publish_gauges();
+}
+
+void Resume::overflow(Parked& p) {
+    p.missed_since_s = clock_.wall_s;
+    metrics_.resume_overflows++;
+    LOG_INFO("parked subscription %lld missed more changes than it may keep; its client will be told",
+             static_cast<long long>(p.row.id));
+}
+
+// The parked ids m's bindings would adopt, in binding order; false unless all match.
 bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const {
     for (const Binding& b : m.bindings) {
         int64_t found = 0;
-        for (auto& [id, o] : orphans_) {
-            if (std::find(chosen.begin(), chosen.end(), id) != chosen.end()) continue;
-            if (same_binding(o.row.spec, b.spec) && o.row.role == claims.role && o.row.sub == claims.sub) {
-                found = id;
-                break;
-            }
+        for (std::string_view topic : {std::string_view(m.channel->topic), std::string_view()}) {
+            auto range = by_key_.equal_range(binding_key(topic, claims.role, claims.sub, b.spec));
+            for (auto k = range.first; k != range.second && !found; ++k)
+                if (std::find(chosen.begin(), chosen.end(), k->second) == chosen.end()) found = k->second;
+            if (found) break;
         }
         if (!found) return false;
         chosen.push_back(found);
@@ -58,77 +202,115 @@ bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& 
 }
 
 bool Resume::try_adopt(Member& m, const Claims& claims) {
-    if (orphans_.empty()) return false;
+    m.missed_since_s = 0;
+    m.missed_window = false;
     std::vector<int64_t> chosen;
-    if (!match(m, claims, chosen)) return false;
-    for (size_t i = 0; i < chosen.size(); ++i) {
-        Orphan& o = orphans_[chosen[i]];
-        m.bindings[i].id = chosen[i];
-        m.bindings[i].live = true;  // it was in the decoder before the crash
-        for (ChangeEvent& ev : o.held) m.replay.push_back(for_member(std::move(ev), chosen));
-        orphans_.erase(chosen[i]);
+    if (!parked_.empty() && match(m, claims, chosen)) {
+        take(m, chosen);
+        return true;
     }
-    // Replays of several adopted ids may repeat a change: one event per position, with
-    // each distinct group of it once (ids in different column views are different groups).
-    std::stable_sort(m.replay.begin(), m.replay.end(), [](const ChangeEvent& a, const ChangeEvent& b) {
-        return !(b.pos <= a.pos);
-    });
-    std::vector<ChangeEvent> merged;
-    for (ChangeEvent& ev : m.replay) {
-        bool same = !merged.empty() && merged.back().pos.commit_lsn == ev.pos.commit_lsn &&
-                    merged.back().pos.change_index == ev.pos.change_index;
-        if (!same) {
-            merged.push_back(std::move(ev));
-            continue;
-        }
-        for (ChangeGroup& g : ev.groups) {
-            auto& groups = merged.back().groups;
-            bool known = std::any_of(groups.begin(), groups.end(),
-                                     [&](const ChangeGroup& h) { return h.payload == g.payload; });
-            if (!known) groups.push_back(std::move(g));
+    if (!lapsed_.empty()) {
+        auto it = lapsed_.find(member_key(m, claims));
+        if (it != lapsed_.end()) {
+            m.missed_since_s = it->second.since_s;
+            m.missed_window = true;
+            lapsed_.erase(it);  // told once
         }
     }
-    m.replay = std::move(merged);
-    LOG_INFO("connection %llu resumed %zu subscriptions with %zu held changes",
-             static_cast<unsigned long long>(m.conn->id), chosen.size(), m.replay.size());
-    recompute_held_floor();
-    return true;
+    return false;
 }
 
-void Resume::hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group) {
-    auto it = orphans_.find(id);
-    if (it == orphans_.end()) return;
-    Orphan& o = it->second;
-    if (o.held_bytes + static_cast<int64_t>(group.payload.size()) > kMaxHeldBytesPerOrphan) {
-        metrics_.dropped_messages++;
-        return;
+// m adopts the chosen parked ids: their kept changes, once each and in commit order.
+void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
+    std::vector<Kept> kept;
+    for (size_t i = 0; i < chosen.size(); ++i) {
+        Parked& p = parked_.at(chosen[i]);
+        m.bindings[i].id = chosen[i];
+        m.bindings[i].live = p.live;
+        kept.insert(kept.end(), p.kept.begin(), p.kept.end());
+        if (p.missed_since_s && (!m.missed_since_s || p.missed_since_s < m.missed_since_s))
+            m.missed_since_s = p.missed_since_s;
+        remove(chosen[i], false, nullptr);
     }
-    o.held_bytes += static_cast<int64_t>(group.payload.size());
-    ChangeEvent held;
-    held.kind = ev.kind;
-    held.pos = ev.pos;
-    held.received_us = ev.received_us;
-    held.groups.push_back(group);
-    o.held.push_back(std::move(held));
-    recompute_held_floor();
+    // Several adopted ids may have kept one change: one event per position, each distinct
+    // group of it once (ids in different column views are different groups).
+    std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return !(b->pos <= a->pos); });
+    std::vector<ChangeEvent> merged;
+    for (size_t i = 0; i < kept.size(); ++i) {
+        const ChangeEvent& ev = *kept[i];
+        bool same = i > 0 && ev.pos.valid() && merged.back().pos.commit_lsn == ev.pos.commit_lsn &&
+                    merged.back().pos.change_index == ev.pos.change_index;
+        if (!same) merged.push_back({ev.kind, ev.pos, {}, {}, 0});
+        for (const ChangeGroup& g : ev.groups) {
+            auto& groups = merged.back().groups;
+            if (std::none_of(groups.begin(), groups.end(), [&](const ChangeGroup& h) { return h.payload == g.payload; }))
+                groups.push_back(g);
+        }
+    }
+    for (const ChangeEvent& ev : merged) m.replay.push_back(for_member(ev, chosen));
+    metrics_.resume_recovered += chosen.size();
+    metrics_.resume_recovered_changes += merged.size();
+    publish_gauges();
+    LOG_INFO("connection %llu resumed %zu subscriptions with %zu kept changes%s",
+             static_cast<unsigned long long>(m.conn->id), chosen.size(), merged.size(),
+             m.missed_since_s ? " (it missed more)" : "");
+}
+
+void Resume::forget_lapsed(int64_t now_ms) {
+    while (!lapsed_order_.empty()) {
+        auto it = lapsed_.find(lapsed_order_.front());
+        bool stale = it == lapsed_.end() || it->second.forget_ms <= now_ms || lapsed_order_.size() > kMaxLapsed;
+        if (!stale) break;
+        if (it != lapsed_.end()) lapsed_.erase(it);
+        lapsed_order_.pop_front();
+    }
 }
 
 void Resume::expire() {
-    if (orphans_.empty() || clock_.mono_ms < deadline_ms_) return;
+    const int64_t now = clock_.mono_ms;
+    forget_lapsed(now);
+    if (parked_.empty() || now < next_expiry_ms_) return;
+    std::unordered_map<uint64_t, std::vector<const Parked*>> groups;
+    std::vector<int64_t> due;
+    next_expiry_ms_ = 0;
+    for (auto& [id, p] : parked_) {
+        if (p.deadline_ms > now) {
+            next_expiry_ms_ = next_expiry_ms_ ? std::min(next_expiry_ms_, p.deadline_ms) : p.deadline_ms;
+            continue;
+        }
+        due.push_back(id);
+        if (p.group) groups[p.group].push_back(&p);
+    }
+    if (next_expiry_ms_ == 0) next_expiry_ms_ = now + kExpiryCheckMs;
+    if (due.empty()) return;
+    for (auto& [group, members] : groups) remember_lapsed(members);
     std::vector<int64_t> ids;
-    for (auto& [id, o] : orphans_) ids.push_back(id);
-    LOG_INFO("removing %zu subscriptions of a previous run that no client resumed", ids.size());
-    orphans_.clear();
-    recompute_held_floor();
-    if (db_) db_->unsubscribe(std::move(ids));
+    for (int64_t id : due) remove(id, true, &ids);
+    metrics_.resume_expired += ids.size();
+    publish_gauges();
+    LOG_INFO("removing %zu parked subscriptions whose clients did not come back in time", ids.size());
+    if (db_ && !ids.empty()) db_->unsubscribe(std::move(ids));
 }
 
-void Resume::recompute_held_floor() {
-    uint64_t floor = 0;
-    for (auto& [id, o] : orphans_)
-        if (!o.held.empty() && (floor == 0 || o.held.front().pos.commit_lsn < floor))
-            floor = o.held.front().pos.commit_lsn;
-    held_floor_ = floor;
+// A membership whose window passed: its client, coming back later, is told it missed
+// changes since it left. Its parts are in binding order (parked in that order).
+void Resume::remember_lapsed(const std::vector<const Parked*>& group) {
+    std::vector<const Parked*> parts = group;
+    std::sort(parts.begin(), parts.end(), [](const Parked* a, const Parked* b) { return a->index < b->index; });
+    const Parked& first = *parts.front();
+    std::string key = who_key(first.topic, first.row.role, first.row.sub);
+    for (const Parked* p : parts) append_spec(key, p->row.spec);
+    Lapsed l;
+    l.key = key;
+    l.since_s = first.parked_s;
+    l.forget_ms = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_window_s) * 1000 * kLapsedWindows;
+    if (lapsed_.emplace(key, l).second) lapsed_order_.push_back(std::move(key));
+}
+
+void Resume::publish_gauges() {
+    metrics_.resume_parked.store(static_cast<int64_t>(parked_.size()));
+    metrics_.resume_kept_changes.store(kept_changes_);
+    metrics_.resume_kept_bytes.store(kept_bytes_);
 }
 
 }  // namespace rt

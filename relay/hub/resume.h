@@ -1,11 +1,24 @@
-// Resuming after a crash: the subscription rows a previous run of this node left behind
-// (orphans) are kept for --resume-grace; a client that rejoins with the same topic,
-// bindings and claims (role and subject) adopts them, and the changes that arrived for
-// them meanwhile are replayed to it. The slot must not be acknowledged past a change
-// still held (held_floor).
+// Parked subscriptions (issue 15): when a client's socket closes, its postgres_changes
+// subscriptions stay in the decoder for --resume-window, and the changes they match are
+// kept here, bounded per subscription (--resume-max-changes, --resume-max-bytes) and in
+// total (--resume-total-bytes). The same user (role and sub) joining the same topic with
+// the same bindings adopts them: its join reply carries their ids, and what was kept
+// follows the reply, in commit order, each marked "recovered", then live changes. A
+// subscription that kept less than it missed, or whose window passed before its client
+// came back (a lapsed one, remembered a while), makes the join say so with a system error.
+//
+// The rows a crashed run of this node left behind (orphans) are parked the same way, for
+// --resume-grace and for any topic (the rows do not record it).
+//
+// The slot must not be acknowledged past a kept change (held_floor): on the slot holder
+// that keeps them in the WAL until they are delivered or dropped.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -22,36 +35,71 @@ public:
         : cfg_(cfg), clock_(clock), metrics_(metrics), db_(db) {}
 
     void adopt_orphans(std::vector<OrphanRow> rows);  // this node's rows left by a crash
-    // m's bindings take the ids of matching orphans (all or none) and m.replay their
-    // held changes; false when some binding has no orphan to adopt.
+    // m's socket closed: its bindings are parked with unsent (its changes queued but never
+    // written, oldest first) as their first kept changes. False when m has nothing to park.
+    bool park(const Member& m, const Claims& claims, std::vector<ChangeEvent> unsent);
+    // m's bindings take the ids of matching parked subscriptions (all or none) and m.replay
+    // their kept changes; m.missed_since_s says whether some were missed. False when some
+    // binding has nothing to adopt; then m.missed_since_s says whether m's window lapsed.
     bool try_adopt(Member& m, const Claims& claims);
-    bool holds(int64_t id) const { return orphans_.count(id) > 0; }
-    // Keeps ev's group for the orphan id (if it is one) until it is adopted or expires.
+    bool holds(int64_t id) const { return parked_.count(id) > 0; }
+    void mark_live(int64_t id);  // the decoder has parked id (a SUBSCRIBED document)
+    // Keeps ev's group for the parked id (if it is one) until it is adopted or expires.
     void hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group);
-    // Past the grace period, orphans nobody adopted are unsubscribed; call ~1/s.
+    // Parked subscriptions past their window are unsubscribed; call ~1/s.
     void expire();
 
-    // Lowest commit LSN still held for orphans (0: none).
-    uint64_t held_floor() const { return held_floor_; }
-    size_t count() const { return orphans_.size(); }
+    // Lowest commit LSN still kept (0: none).
+    uint64_t held_floor() const { return fronts_.empty() ? 0 : *fronts_.begin(); }
+    size_t count() const { return parked_.size(); }
+    int64_t kept_bytes() const { return kept_bytes_; }
 
 private:
-    struct Orphan {
+    // One group of a change (its event has that group only), shared by the parked ids of it.
+    using Kept = std::shared_ptr<const ChangeEvent>;
+    struct Parked {
         OrphanRow row;
-        std::vector<ChangeEvent> held;
-        int64_t held_bytes = 0;
+        std::string key;         // who and what it is (binding_key)
+        std::string topic;       // "" for orphans (any topic)
+        uint64_t group = 0;      // parked together (one membership; 0 for orphans)
+        size_t index = 0;        // its binding's place in the membership
+        bool live = true;
+        int64_t deadline_ms = 0;
+        int64_t parked_s = 0;    // wall time it was parked
+        std::deque<Kept> kept;
+        int64_t bytes = 0;
+        int64_t missed_since_s = 0;  // the first change it could not keep (0: none)
+    };
+    struct Lapsed {
+        std::string key;  // the membership's: topic, who, every binding
+        int64_t since_s = 0;
+        int64_t forget_ms = 0;
     };
 
+    void add(Parked p);
+    void remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids);
     bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const;
-    void recompute_held_floor();
+    void take(Member& m, const std::vector<int64_t>& chosen);
+    void overflow(Parked& p);
+    void remember_lapsed(const std::vector<const Parked*>& group);
+    void forget_lapsed(int64_t now_ms);
+    void publish_gauges();
 
     const Config& cfg_;
     const LoopClock& clock_;
     Metrics& metrics_;
     DbPort* db_;
-    std::unordered_map<int64_t, Orphan> orphans_;
-    int64_t deadline_ms_ = 0;
-    uint64_t held_floor_ = 0;
+    std::unordered_map<int64_t, Parked> parked_;
+    std::unordered_multimap<std::string, int64_t> by_key_;
+    std::multiset<uint64_t> fronts_;  // the commit LSN of each parked id's oldest kept change
+    std::unordered_map<std::string, Lapsed> lapsed_;
+    std::deque<std::string> lapsed_order_;
+    Kept last_kept_;  // the group held last (its next ids share it)
+    const ChangeGroup* last_group_ = nullptr;
+    uint64_t next_group_ = 1;
+    int64_t kept_bytes_ = 0;
+    int64_t kept_changes_ = 0;
+    int64_t next_expiry_ms_ = 0;
 };
 
 }  // namespace rt

@@ -82,6 +82,15 @@ inline constexpr const char* kReplicationUnavailable =
 inline constexpr const char* kSubscriptionCountMismatch = "subscription count mismatch";
 inline constexpr const char* kSubscriptionLost =
     "Subscription to PostgreSQL lost while this node was cut off from the cluster; rejoining";
+// A resumed (or resuming too late) client: what it missed, since when (ISO 8601 UTC).
+inline std::string resume_window_passed(int window_s, const std::string& since) {
+    return "Changes were missed: the connection was away longer than the resume window (" + std::to_string(window_s) +
+           " s); fetch what changed since " + since;
+}
+inline std::string resume_overflowed(const std::string& since) {
+    return "Changes were missed: more changed while the connection was away than the server keeps; fetch what "
+           "changed since " + since;
+}
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
 // A join (or check) whose statement ran past --db-statement-timeout-ms.
 inline std::string database_timeout(int timeout_ms) {

@@ -77,6 +77,36 @@ std::string postgres_changes_with_ids(std::string_view payload, const std::vecto
     return out;
 }
 
+std::string recovered_with_ids(std::string_view payload, const std::vector<int64_t>& ids) {
+    std::string out;
+    append_ids(out, ids);
+    out += "],\"recovered\":true";
+    size_t end = payload.find(']');
+    if (end != std::string_view::npos) out.append(payload.substr(end + 1));
+    return out;
+}
+
+std::vector<int64_t> ids_of(std::string_view payload) {
+    std::vector<int64_t> ids;
+    size_t i = payload.find('[');
+    size_t end = payload.find(']');
+    if (i == std::string_view::npos || end == std::string_view::npos) return ids;
+    int64_t v = 0;
+    bool digits = false;
+    for (++i; i <= end; ++i) {
+        char c = payload[i];
+        if (c >= '0' && c <= '9') {
+            v = v * 10 + (c - '0');
+            digits = true;
+        } else {
+            if (digits) ids.push_back(v);
+            v = 0;
+            digits = false;
+        }
+    }
+    return ids;
+}
+
 ChangeGroup narrowed(const ChangeGroup& group, std::vector<int64_t> own) {
     ChangeGroup out;
     out.payload = postgres_changes_with_ids(group.payload, own);

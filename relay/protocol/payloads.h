@@ -32,6 +32,13 @@ std::string postgres_changes(const std::vector<int64_t>& ids, std::string_view d
 // kept as it is, without parsing it.
 std::string postgres_changes_with_ids(std::string_view payload, const std::vector<int64_t>& ids);
 
+// A kept change delivered to a client that resumed: ids as for postgres_changes_with_ids,
+// and "recovered":true next to them (realtime-js passes the event on without it).
+std::string recovered_with_ids(std::string_view payload, const std::vector<int64_t>& ids);
+
+// The ids of a postgres_changes payload ({"ids":[...],...}).
+std::vector<int64_t> ids_of(std::string_view payload);
+
 // A group of a postgres_changes event as one member receives it: "ids" narrowed to that
 // member's own matching ids (Supabase sends each channel its own ids; the node's list
 // would leak other clients' subscription ids and grow every message with the number of

@@ -41,6 +41,10 @@ bool decode_binary(std::string_view frame, Inbound& out, std::string& error);
 void encode(std::string& out, Vsn vsn, std::optional<std::string_view> join_ref,
             std::optional<std::string_view> ref, std::string_view topic, std::string_view event,
             std::string_view payload_json);
+// The payload of a message encode() wrote with no ref, whose payload was payload_size
+// bytes: it is the message's tail but for this many bytes.
+inline size_t unreffed_suffix_size(Vsn vsn) { return vsn == Vsn::V2 ? 1 : sizeof(",\"ref\":null}") - 1; }
+
 
 // Appends a kind 4 frame; false when a field exceeds the one-byte lengths of the format.
 bool encode_user_broadcast(std::string& out, std::string_view topic, std::string_view user_event,

@@ -16,16 +16,22 @@ public:
     bool empty() const { return head_ == items_.size(); }
     size_t frames() const { return items_.size() - head_; }
     int64_t bytes() const { return bytes_; }
+    // Frames ever pushed, and ever handed to the socket (popped): a frame numbered n
+    // (pushed() before its push) was written once written() > n. clear() writes nothing.
+    uint64_t pushed() const { return pushed_; }
+    uint64_t written() const { return popped_; }
 
     void push(FrameRef f) {
         bytes_ += static_cast<int64_t>(f->size());
         items_.push_back(std::move(f));
+        ++pushed_;
     }
     Frame& front() { return *items_[head_]; }
     Frame& at(size_t i) { return *items_[head_ + i]; }  // i < frames()
     void pop() {
         bytes_ -= static_cast<int64_t>(items_[head_]->size());
         items_[head_++].reset();
+        ++popped_;
         if (head_ == items_.size()) release_if_drained();
     }
     void clear() {
@@ -48,6 +54,8 @@ private:
     std::vector<FrameRef> items_;
     size_t head_ = 0;
     int64_t bytes_ = 0;
+    uint64_t pushed_ = 0;
+    uint64_t popped_ = 0;
 };
 
 }  // namespace rt

@@ -1,6 +1,7 @@
 // relay/hub/resume: orphaned subscriptions of a crashed run, adopted by rejoining clients with
 // the changes held for them, or removed after the grace period.
 #include "hub_fixture.h"
+#include "relay/core/clock.h"
 
 using namespace rt;
 using namespace rt::testing;
@@ -133,4 +134,189 @@ TEST_F(ResumeTest, ChangesForAnAdoptedIdWhileTheJoinWaitsForTheClusterAreNotLost
     auto out = with_event(take(*c), "postgres_changes");
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(ids_of(out[0]), "[55]");
+}
+
+// -- parked subscriptions of closed sockets (issue 15) ---------------------------------
+
+namespace {
+const std::string kRoom = "realtime:room1";
+
+std::vector<std::string> records(const std::vector<Out>& frames) {
+    std::vector<std::string> out;
+    for (const Out& o : with_event(frames, "postgres_changes")) {
+        json::Document d;
+        if (!json::parse(d, o.payload)) continue;
+        const json::Value* data = json::member(d, "data");
+        const json::Value* rec = data ? json::member(*data, "record") : nullptr;
+        out.push_back(rec ? json::stringify(*rec) : "<none>");
+    }
+    return out;
+}
+
+ChangeEvent numbered(std::vector<int64_t> ids, uint64_t lsn, int n) {
+    return row(std::move(ids), lsn, 0,
+               R"({"schema":"public","table":"todos","type":"INSERT","record":{"n":)" + std::to_string(n) +
+                   R"(},"errors":null})");
+}
+}  // namespace
+
+class ParkTest : public HubTest {
+protected:
+    // A client of user-1 joined on kRoom with subscription 77, live, everything read.
+    Connection* live_client(std::string_view sub = "user-1") {
+        Connection* c = connect(Vsn::V2, sub);
+        pg_joined(c, kRoom, "[" + kTodos + "]", {77});
+        hub->deliver_change(subscribed({77}, 0x100, 0));
+        take(*c);
+        return c;
+    }
+    std::vector<Out> rejoin(std::string_view sub = "user-1") {
+        Connection* c = connect(Vsn::V2, sub);
+        JoinOpts o;
+        o.postgres_changes = "[" + kTodos + "]";
+        rejoined = c;
+        return join(c, kRoom, o, "1");
+    }
+    Connection* rejoined = nullptr;
+};
+
+TEST_F(ParkTest, AClosedSocketParksItsSubscriptionAndTheRejoinGetsWhatItMissedThenLive) {
+    Connection* c = live_client();
+    hub->deliver_change(numbered({77}, 0x200, 1));
+    take(*c);  // written
+    hub->closed(*c);
+    EXPECT_TRUE(db.unsubscribes.empty()) << "parked, not unsubscribed";
+    EXPECT_EQ(hub->orphan_count(), 1u);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    hub->deliver_change(numbered({77}, 0x400, 3));
+    EXPECT_EQ(hub->held_floor(), 0x300u);
+    EXPECT_EQ(metrics.resume_kept_changes.load(), 2);
+    EXPECT_GT(metrics.resume_kept_bytes.load(), 0);
+
+    auto out = rejoin();
+    EXPECT_TRUE(db.subscribes.size() == 1) << "adopted, not subscribed again";
+    ASSERT_FALSE(out.empty());
+    EXPECT_NE(out[0].payload.find("\"id\":77"), std::string::npos) << out[0].payload;
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":2})", R"({"n":3})"}));
+    for (const Out& o : with_event(out, "postgres_changes"))
+        EXPECT_NE(o.payload.find("\"recovered\":true"), std::string::npos) << o.payload;
+    EXPECT_TRUE(with_event(out, "system").size() == 1) << "Subscribed to PostgreSQL, no error";
+    EXPECT_EQ(hub->held_floor(), 0u);
+    EXPECT_EQ(metrics.resume_recovered.load(), 1u);
+
+    hub->deliver_change(numbered({77}, 0x500, 4));
+    auto live = take(*rejoined);
+    EXPECT_EQ(records(live), (std::vector<std::string>{R"({"n":4})"}));
+    EXPECT_EQ(live[0].payload.find("recovered"), std::string::npos) << "a live change is not marked";
+}
+
+TEST_F(ParkTest, ChangesQueuedButNeverWrittenWhenTheSocketClosedAreKeptFirst) {
+    Connection* c = live_client();
+    hub->deliver_change(numbered({77}, 0x200, 1));
+    hub->deliver_change(numbered({77}, 0x300, 2));  // both still in the queue: never written
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x400, 3));
+    auto out = rejoin();
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})", R"({"n":2})", R"({"n":3})"}));
+}
+
+TEST_F(ParkTest, AnotherUserWithTheSameTopicAndBindingsAdoptsNothing) {
+    Connection* c = live_client("user-1");
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    auto out = rejoin("user-2");
+    EXPECT_TRUE(out.empty()) << "waits for its own subscription";
+    EXPECT_EQ(db.subscribes.size(), 2u);
+    EXPECT_EQ(hub->orphan_count(), 1u);
+}
+
+TEST_F(ParkTest, AnotherTopicAdoptsNothing) {
+    Connection* c = live_client();
+    hub->closed(*c);
+    Connection* d = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    EXPECT_TRUE(join(d, "realtime:elsewhere", o, "1").empty());
+    EXPECT_EQ(db.subscribes.size(), 2u);
+}
+
+TEST_F(ParkTest, APhxLeaveUnsubscribesInsteadOfParking) {
+    Connection* c = live_client();
+    send(c, msg(Vsn::V2, "1", "2", kRoom, "phx_leave", "{}"));
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
+    EXPECT_EQ(hub->orphan_count(), 0u);
+}
+
+TEST_F(ParkTest, PastTheWindowTheRowsGoAndALateRejoinIsToldWhatItMissedSinceWhen) {
+    cfg.resume_window_s = 30;
+    Connection* c = live_client();
+    const std::string since = iso8601_utc(wall());
+    hub->closed(*c);
+    advance_ms(30 * 1000 + 1);
+    hub->tick();
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
+    EXPECT_EQ(hub->orphan_count(), 0u);
+    EXPECT_EQ(metrics.resume_expired.load(), 1u);
+
+    rejoin();
+    ASSERT_EQ(db.subscribes.size(), 2u) << "subscribed again";
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {78};
+    hub->on_subscribe_result(std::move(r));
+    auto sys = with_event(take(*rejoined), "system");
+    ASSERT_EQ(sys.size(), 1u);
+    EXPECT_NE(sys[0].payload.find("\"status\":\"error\""), std::string::npos) << sys[0].payload;
+    EXPECT_NE(sys[0].payload.find("resume window (30 s)"), std::string::npos) << sys[0].payload;
+    EXPECT_NE(sys[0].payload.find(since), std::string::npos) << sys[0].payload;
+    EXPECT_NE(sys[0].payload.find("\"extension\":\"postgres_changes\""), std::string::npos);
+}
+
+TEST_F(ParkTest, AnOverflowedSubscriptionDeliversWhatItKeptThenTheError) {
+    cfg.resume_max_changes = 2;
+    Connection* c = live_client();
+    hub->closed(*c);
+    for (int n = 1; n <= 5; ++n) hub->deliver_change(numbered({77}, 0x300 + n, n));
+    EXPECT_EQ(metrics.resume_overflows.load(), 1u);
+    EXPECT_EQ(metrics.resume_kept_changes.load(), 2);
+    auto out = rejoin();
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})", R"({"n":2})"}));
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.back().event, "system");
+    EXPECT_NE(out.back().payload.find("more changed while the connection was away"), std::string::npos)
+        << out.back().payload;
+}
+
+TEST_F(ParkTest, TheTotalBoundHoldsUnderAStormOfDisconnects) {
+    cfg.resume_total_bytes = 64 * 1024;
+    std::vector<Connection*> conns;
+    for (int i = 0; i < 200; ++i) {
+        Connection* c = connect(Vsn::V2, "user-" + std::to_string(i));
+        pg_joined(c, kRoom, "[" + kTodos + "]", {1000 + i});
+        conns.push_back(c);
+    }
+    for (Connection* c : conns) hub->closed(*c);
+    EXPECT_EQ(hub->orphan_count(), 200u);
+    std::vector<int64_t> all;
+    for (int i = 0; i < 200; ++i) all.push_back(1000 + i);
+    for (int n = 1; n <= 50; ++n) hub->deliver_change(numbered(all, 0x1000 + n, n));
+    EXPECT_LE(metrics.resume_kept_bytes.load(), cfg.resume_total_bytes);
+    EXPECT_GT(metrics.resume_overflows.load(), 0u);
+}
+
+TEST_F(ParkTest, NoWindowMeansNoParking) {
+    cfg.resume_window_s = 0;
+    Connection* c = live_client();
+    hub->closed(*c);
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
+    EXPECT_EQ(hub->orphan_count(), 0u);
+}
+
+TEST_F(ParkTest, AShutdownParksNothing) {
+    Connection* c = live_client();
+    hub->shutdown();
+    hub->closed(*c);
+    EXPECT_EQ(hub->orphan_count(), 0u);
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
 }

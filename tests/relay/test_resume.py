@@ -1,0 +1,294 @@
+"""Parked subscriptions (issue 15), on one relay, with raw Phoenix clients counting ids.
+A client's socket dropped (through tests/support/cut_proxy: what the relay wrote before
+it noticed still arrives, so the seam is countable) parks its postgres_changes
+subscriptions for --resume-window; rejoining with the same user, topic and bindings
+adopts them: the reply carries the same id, the kept changes come first (marked
+"recovered"), then live ones, every row exactly once and in order. Another user adopts
+nothing; a passed window and an overflowed subscription each give a system error saying
+since when; 5 000 clients dropping at once stay within --resume-total-bytes."""
+import asyncio
+import base64
+import datetime
+import json
+import os
+import re
+import struct
+import time
+
+import pytest
+
+from support.cut_proxy import CutProxy
+from support.inserter import Inserter
+from support.pg import wait_until
+from support.phoenix import PhoenixClient, join_config, run, unique_topic
+
+ITEMS = """
+CREATE TABLE public.items (id bigserial PRIMARY KEY, n int NOT NULL, pad text);
+GRANT SELECT ON public.items TO anon, authenticated;
+"""
+BINDING = {"event": "INSERT", "schema": "public", "table": "items"}
+
+
+@pytest.fixture
+def items(db, client_roles):
+    db.execute(ITEMS)
+    return db
+
+
+@pytest.fixture
+def proxies():
+    made = []
+    yield lambda relay: made.append(CutProxy(relay.port)) or made[-1]
+    for p in made:
+        p.close()
+
+
+def metric(relay, name):
+    return relay.metrics().get(name)
+
+
+def changes(msgs, topic):
+    return [m for m in msgs if m["topic"] == topic and m["event"] == "postgres_changes"]
+
+
+def n_of(msg):
+    return msg["payload"]["data"]["record"]["n"]
+
+
+async def joined(url, vsn, topic, token=None):
+    """A client of url joined to topic with BINDING, live ("Subscribed to PostgreSQL" seen): (client, id)."""
+    c = await PhoenixClient.connect(url, vsn)
+    reply = await c.join(topic, join_config(changes=[BINDING]))
+    assert reply["status"] == "ok", reply
+    sid = reply["response"]["postgres_changes"][0]["id"]
+    await c.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+    return c, sid
+
+
+async def drop(c, proxy, topic):
+    """Cuts the client's connection; returns the changes it had received, in order."""
+    proxy.cut()
+    await c.wait_closed(timeout=15)
+    return changes(c.inbox, topic)
+
+
+async def receive(c, topic, want, timeout=30):
+    """Changes on topic until `want` of them arrived (buffered ones first)."""
+    got = changes(c.inbox, topic)
+    c.inbox[:] = [m for m in c.inbox if m not in got]
+    while len(got) < want:
+        got.append(await c.expect_event(topic, "postgres_changes", timeout=timeout))
+    return got
+
+
+@pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
+def test_a_dropped_client_rejoining_gets_every_row_once_and_in_order(items, relay_factory, proxies, vsn):
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    proxy = proxies(relay)
+    inserter = Inserter(items.dsn, rate=500)
+
+    async def body():
+        topic = unique_topic("resume")
+        c, sid = await joined(proxy.url(relay, vsn=vsn), vsn, topic)
+        inserter.start()
+        first = await receive(c, topic, 200)
+        first += [m for m in await drop(c, proxy, topic) if m not in first]
+        wait_until(lambda: metric(relay, "realtime_resume_parked") == 1, timeout=10, what="the subscription parked")
+        await asyncio.sleep(5)
+        proxy.restore()
+        c2 = await PhoenixClient.connect(proxy.url(relay, vsn=vsn), vsn)
+        reply = await c2.join(topic, join_config(changes=[BINDING]))
+        assert reply["status"] == "ok", reply
+        assert reply["response"]["postgres_changes"][0]["id"] == sid, "adopted, not subscribed again"
+        await asyncio.sleep(1)
+        total = await asyncio.get_running_loop().run_in_executor(None, inserter.stop)
+        second = await receive(c2, topic, total - len(first))
+        await c2.assert_silent(1, lambda m: m["event"] == "postgres_changes")
+
+        ns = [n_of(m) for m in first + second]
+        assert ns == list(range(total)), f"{len(ns)} of {total}: first break at {next((i for i, n in enumerate(ns) if n != i), None)}"
+        assert all(m["payload"]["ids"] == [sid] for m in first + second)
+        flags = [bool(m["payload"].get("recovered")) for m in second]
+        kept = flags.count(True)
+        assert kept > 0 and flags == [True] * kept + [False] * (len(flags) - kept), \
+            "the kept changes come first, then live ones"
+        assert not any(m["payload"].get("recovered") for m in first)
+        assert not [m for m in c2.inbox if m["event"] == "system" and m["payload"]["status"] == "error"]
+        assert metric(relay, "realtime_resume_recovered_total") == 1
+        assert metric(relay, "realtime_resume_parked") == 0
+    run(body(), timeout=150)
+
+
+def test_another_user_with_the_same_topic_and_bindings_adopts_nothing(items, relay_factory, proxies):
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    proxy = proxies(relay)
+
+    async def body():
+        topic = unique_topic("resume")
+        token_a = relay.token(sub="user-a", role="authenticated")
+        c, sid = await joined(proxy.url(relay, token_a, "2.0.0"), "2.0.0", topic)
+        await drop(c, proxy, topic)
+        items.execute("INSERT INTO items (n) SELECT generate_series(0, 2)")
+        wait_until(lambda: metric(relay, "realtime_resume_kept_changes") == 3, timeout=15, what="3 kept changes")
+
+        other, other_sid = await joined(relay.url(relay.token(sub="user-b", role="authenticated"), "2.0.0"),
+                                        "2.0.0", topic)
+        assert other_sid != sid
+        items.execute("INSERT INTO items (n) VALUES (3)")
+        got = await receive(other, topic, 1)
+        assert [n_of(m) for m in got] == [3] and not got[0]["payload"].get("recovered")
+        await other.assert_silent(1, lambda m: m["event"] == "postgres_changes")
+
+        # The same role with another sub adopts nothing either; user-a does.
+        proxy.restore()
+        mine = await PhoenixClient.connect(proxy.url(relay, token_a, "2.0.0"), "2.0.0")
+        reply = await mine.join(topic, join_config(changes=[BINDING]))
+        assert reply["response"]["postgres_changes"][0]["id"] == sid
+        got = await receive(mine, topic, 4)
+        assert [n_of(m) for m in got] == [0, 1, 2, 3]
+        assert [bool(m["payload"].get("recovered")) for m in got] == [True, True, True, True]
+    run(body(), timeout=90)
+
+
+def parse_since(message):
+    m = re.search(r"since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)", message)
+    assert m, message
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def test_a_rejoin_after_the_window_is_told_it_missed_changes_since_it_left(items, relay_factory, proxies):
+    relay = relay_factory(db_dsn=items.dsn, args=["--resume-window", "2"]).wait_slot()
+    proxy = proxies(relay)
+
+    async def body():
+        topic = unique_topic("resume")
+        c, sid = await joined(proxy.url(relay, vsn="2.0.0"), "2.0.0", topic)
+        left = datetime.datetime.now(datetime.timezone.utc)
+        await drop(c, proxy, topic)
+        items.execute("INSERT INTO items (n) VALUES (0)")
+        wait_until(lambda: not items.scalar("SELECT count(*) FROM realtime.subscription WHERE id = %s", (sid,)),
+                   timeout=20, what="the parked row to go after the window")
+        assert metric(relay, "realtime_resume_expired_total") == 1
+        proxy.restore()
+        c2 = await PhoenixClient.connect(proxy.url(relay, vsn="2.0.0"), "2.0.0")
+        reply = await c2.join(topic, join_config(changes=[BINDING]))
+        assert reply["status"] == "ok" and reply["response"]["postgres_changes"][0]["id"] != sid
+        err = await c2.expect_event(topic, "system", where=lambda p: p["status"] == "error")
+        p = err["payload"]
+        assert p["extension"] == "postgres_changes" and "resume window (2 s)" in p["message"], p
+        assert abs((parse_since(p["message"]) - left).total_seconds()) < 5
+        # Subscribed again: live changes flow, nothing of the missed one.
+        await c2.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+        items.execute("INSERT INTO items (n) VALUES (1)")
+        assert [n_of(m) for m in await receive(c2, topic, 1)] == [1]
+    run(body(), timeout=90)
+
+
+def test_an_overflowed_subscription_delivers_what_it_kept_then_the_error(items, relay_factory, proxies):
+    relay = relay_factory(db_dsn=items.dsn, args=["--resume-max-changes", "5"]).wait_slot()
+    proxy = proxies(relay)
+
+    async def body():
+        topic = unique_topic("resume")
+        c, sid = await joined(proxy.url(relay, vsn="2.0.0"), "2.0.0", topic)
+        await drop(c, proxy, topic)
+        received = metric(relay, "realtime_changes_received_total")
+        for n in range(20):
+            items.execute("INSERT INTO items (n) VALUES (%s)", (n,))
+        wait_until(lambda: metric(relay, "realtime_changes_received_total") >= received + 20, timeout=15,
+                   what="the 20 changes to reach the relay")
+        assert metric(relay, "realtime_resume_overflows_total") == 1
+        proxy.restore()
+        c2 = await PhoenixClient.connect(proxy.url(relay, vsn="2.0.0"), "2.0.0")
+        reply = await c2.join(topic, join_config(changes=[BINDING]))
+        assert reply["response"]["postgres_changes"][0]["id"] == sid
+        err = await c2.expect_event(topic, "system", where=lambda p: p["status"] == "error")
+        assert "more changed while the connection was away" in err["payload"]["message"], err
+        kept = changes(c2.inbox, topic)  # what arrived before the error
+        assert [n_of(m) for m in kept] == [0, 1, 2, 3, 4] and all(m["payload"]["recovered"] for m in kept)
+        c2.inbox.clear()
+        items.execute("INSERT INTO items (n) VALUES (100)")
+        assert [n_of(m) for m in await receive(c2, topic, 1)] == [100]
+    run(body(), timeout=90)
+
+
+async def light_join(port, path_and_query, topic):
+    """A minimal WebSocket client (5 000 of websockets' would weigh on the test machine):
+    upgrade, one vsn 1.0.0 phx_join with BINDING, wait for its ok reply. (reader, writer)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write((f"GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b" 101 " in head.split(b"\r\n", 1)[0] + b" ", head
+    text = json.dumps({"topic": topic, "event": "phx_join", "payload": {"config": join_config(changes=[BINDING])},
+                       "ref": "1", "join_ref": "1"}).encode()
+    mask = os.urandom(4)
+    header = bytes([0x81]) + (bytes([0x80 | len(text)]) if len(text) < 126 else bytes([0x80 | 126]) + struct.pack("!H", len(text)))
+    writer.write(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text)))
+    buf = b""
+    while b"phx_reply" not in buf:
+        chunk = await asyncio.wait_for(reader.read(65536), 60)
+        assert chunk, "closed before the join reply"
+        buf += chunk
+    assert b'"status":"ok"' in buf, buf[:300]
+    return reader, writer
+
+
+def test_a_storm_of_5000_disconnects_stays_within_the_memory_bound(items, relay_factory):
+    bound = 2 << 20
+    relay = relay_factory(db_dsn=items.dsn, args=["--resume-total-bytes", str(bound)]).wait_slot()
+    clients = 5000
+
+    async def body():
+        topic = unique_topic("storm")
+        path = f"/socket/websocket?apikey={relay.token()}&vsn=1.0.0"
+        gate = asyncio.Semaphore(100)
+
+        async def one():
+            async with gate:
+                return await light_join(relay.port, path, topic)
+        conns = await asyncio.gather(*(one() for _ in range(clients)))
+        wait_until(lambda: metric(relay, "realtime_subscriptions") == clients, timeout=60, what="every binding bound")
+        rss_joined = relay.rss_kb()
+        for _, writer in conns:  # all at once
+            writer.close()
+        wait_until(lambda: metric(relay, "realtime_resume_parked") == clients, timeout=60, what="every subscription parked")
+        received = metric(relay, "realtime_changes_received_total")
+        for batch in range(10):
+            items.execute("INSERT INTO items (n, pad) SELECT g, repeat('x', 1000) FROM generate_series(%s, %s) g",
+                          (batch * 10, batch * 10 + 9))
+        wait_until(lambda: metric(relay, "realtime_changes_received_total") >= received + 100, timeout=60,
+                   what="the 100 changes to reach the relay")
+        kept = metric(relay, "realtime_resume_kept_bytes")
+        assert 0 < kept <= bound
+        assert metric(relay, "realtime_resume_overflows_total") >= clients * 9 // 10  # most could not keep 100 KB
+        assert metric(relay, "realtime_resume_parked") == clients
+        grown_mb = (relay.rss_kb() - rss_joined) / 1024
+        print(f"\n{clients} parked, {kept / 2**20:.2f} MiB kept (bound {bound / 2**20:.0f} MiB), "
+              f"{metric(relay, 'realtime_resume_overflows_total'):.0f} overflowed, RSS {grown_mb:+.1f} MiB since joined")
+        assert grown_mb < 64, f"the relay grew {grown_mb:.0f} MiB with {kept / 2**20:.1f} MiB kept"
+    run(body(), timeout=300)
+
+
+def test_realtime_js_resumes_by_itself_with_every_row_once_and_in_order(items, relay_factory, proxies):
+    from support.realtime_js import require_node, run_scenario
+    require_node()
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    proxy = proxies(relay)
+    inserter = Inserter(items.dsn, rate=500)
+
+    def cut():
+        proxy.cut()
+        time.sleep(5)
+        proxy.restore()
+
+    def stop():
+        inserter.stop()
+        items.execute("INSERT INTO items (n) VALUES (-1)")
+
+    summary = run_scenario("resume.mjs", relay, db=items, deadline_s=90,
+                           env={"RT_ENDPOINT": f"ws://127.0.0.1:{proxy.port}/socket"},
+                           actions={"start": inserter.start, "cut": cut, "stop": stop})
+    assert summary["recovered"] > 0 and summary["rows"] == inserter.count
+    assert metric(relay, "realtime_resume_recovered_total") == 1
