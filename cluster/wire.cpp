@@ -121,7 +121,7 @@ const auto kRouteCheck = [](auto& io, auto& m) { return io.str(m.topic) && io.st
 bool change_kind(Out& o, ChangeEvent::Kind k) { return o.u8(static_cast<uint8_t>(k)); }
 bool change_kind(In& in, ChangeEvent::Kind& k) {
     uint8_t v;
-    if (!in.u8(v) || v > 1) return false;
+    if (!in.u8(v) || v > static_cast<uint8_t>(ChangeEvent::Kind::Recovered)) return false;
     k = static_cast<ChangeEvent::Kind>(v);
     return true;
 }

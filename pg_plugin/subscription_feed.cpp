@@ -20,6 +20,9 @@ apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inse
 	const Subscription *previous = full_load ? nullptr : state->subscriptions.find(row.id);
 	Subscription sub = SubscriptionSet::from_row(row, previous, state->nodes);
 	const Match match{sub.node, sub.id};
+	/* Moved to another node (a client resuming there, docs/architecture.md "Parked
+	 * subscriptions"): that node learns it, in commit order, as for a new one. */
+	const bool moved = previous != nullptr && previous->node != sub.node;
 	const WatchKey key = watch_key(sub);
 	const WatchKey previous_key = state->subscriptions.upsert(std::move(sub));
 
@@ -29,7 +32,7 @@ apply_subscription_row(PluginState *state, const SubscriptionRow &row, bool inse
 		if (previous_key != 0 && previous_key != key)
 			state->relations.subscriptions_changed(previous_key);
 	}
-	if (inserted && state->options.subscription_events)
+	if ((inserted || moved) && state->options.subscription_events)
 		state->txn.subscribed.push_back(match);
 }
 

@@ -180,3 +180,33 @@ LANGUAGE sql AS $$
     WITH gone AS (DELETE FROM realtime.subscription s WHERE s.node_id = unsubscribe_node.node_id RETURNING 1)
     SELECT count(*)::integer FROM gone;
 $$;
+
+-- A client resuming on another node than the one it was on (docs/architecture.md,
+-- "Parked subscriptions"): moves to node_id the oldest subscription with these binding
+-- and claims (role, sub) that belongs to a node no longer alive (no registry beat for
+-- silent_for), and returns its id; NULL when there is none. The move is a row change of
+-- realtime.subscription, so the decoder switches the subscription to node_id exactly at
+-- the move's place in the WAL. live_elsewhere: the same subscription exists on a node
+-- that still beats (its client, or another of the same user, may be connected there).
+CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text, filter text,
+                               claims_role text, claims_sub text, silent_for interval,
+                               OUT id bigint, OUT live_elsewhere boolean)
+LANGUAGE sql AS $$
+    WITH candidates AS (
+        SELECT x.id, x.node_id,
+               EXISTS (SELECT 1 FROM realtime.nodes n
+                       WHERE n.node_id = x.node_id AND n.last_heartbeat > now() - adopt.silent_for) AS alive
+        FROM realtime.subscription x
+        WHERE x.node_id <> adopt.node_id AND x.entity = adopt.entity
+          AND x.action_filter = adopt.action_filter
+          AND coalesce(x.filter, '') = coalesce(adopt.filter, '')
+          AND coalesce(x.claims->>'role', '') = adopt.claims_role
+          AND coalesce(x.claims->>'sub', '') = adopt.claims_sub
+    ), moved AS (
+        UPDATE realtime.subscription s SET node_id = adopt.node_id
+        -- node_id too: of two resuming at once, the second finds the row moved and takes none.
+        WHERE (s.id, s.node_id) = (SELECT c.id, c.node_id FROM candidates c WHERE NOT c.alive ORDER BY c.id LIMIT 1)
+        RETURNING s.id
+    )
+    SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM candidates c WHERE c.alive);
+$$;

@@ -40,6 +40,8 @@ CREATE TABLE realtime.subscription (
 ) WITH (user_catalog_table = true);
 
 CREATE INDEX subscription_node_id_idx ON realtime.subscription (node_id);
+-- realtime.adopt looks rows up by binding (a client resuming on another node).
+CREATE INDEX subscription_entity_idx ON realtime.subscription (entity);
 
 COMMENT ON TABLE realtime.subscription IS
     'Realtime postgres_changes subscriptions; write it only through realtime.subscribe and realtime.unsubscribe*';

@@ -97,6 +97,20 @@ struct SubscribeResult {
     bool ok = false;
     std::string error;
     std::vector<int64_t> ids;  // in the order of the request's bindings
+    bool adopted = false;      // ids are another node's rows, moved here (AdoptAs)
+    bool elsewhere = false;    // nothing made: the same subscriptions exist on a node that still beats
+};
+
+// Who a join is, for adopting the subscriptions a dead node left (hub/resume): rows with
+// the same bindings, role and sub, of a node without a registry beat for silent_for_ms,
+// are moved to this node instead of new ones made. wait: if such rows are on a node that
+// still beats, make nothing yet (SubscribeResult::elsewhere) so the join can try again.
+struct AdoptAs {
+    bool enabled = false;
+    std::string role;
+    std::string sub;
+    int64_t silent_for_ms = 0;
+    bool wait = true;
 };
 
 // A subscription row this node left behind (a crash), waiting to be adopted.
@@ -126,7 +140,11 @@ struct BindingNotice {
 // A change document for this node, ready for clients: what the slot holder decided this
 // node's subscribers receive (decided once, on the holder).
 struct ChangeEvent {
-    enum class Kind : uint8_t { Row, Subscribed };
+    // Recovered: a row the slot holder still kept for a subscription's previous node, for
+    // the node it moved to (a client resuming there; hub/resume). It comes before the
+    // move's Subscribed, is older than what the node delivered, and is delivered anyway,
+    // once per member.
+    enum class Kind : uint8_t { Row, Subscribed, Recovered };
     Kind kind = Kind::Row;
     ChangePos pos;
     std::vector<ChangeGroup> groups;     // Subscribed: one group, the ids now live

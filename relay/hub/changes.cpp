@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kMaxLiveBeforeBound = 100000;
 constexpr size_t kMaxReplayBeforeReply = 100000;  // changes kept for a member awaiting its join reply
+constexpr size_t kMaxEarly = 100000;              // rows kept for ids whose database answer is not in yet
 
 }  // namespace
 
@@ -21,6 +22,11 @@ void Changes::bind(Member& m) {
         if (b.id <= 0) continue;  // refused at subscribe
         bindings_by_id_[b.id] = &m;
         if (live_before_bound_.erase(b.id)) b.live = true;
+        auto early = early_.find(b.id);
+        if (early == early_.end()) continue;
+        early_count_ -= early->second.size();
+        for (ChangeEvent& ev : early->second) m.replay.push_back(std::move(ev));  // before the reply, in order
+        early_.erase(early);
     }
     metrics_.subscriptions.store(static_cast<int64_t>(bindings_by_id_.size()));
 }
@@ -80,6 +86,10 @@ void Changes::announce_if_live(Member& m) {
 
 void Changes::deliver(const ChangeEvent& ev) {
     metrics_.changes_received++;
+    if (ev.kind == ChangeEvent::Kind::Recovered) {
+        deliver_recovered(ev);
+        return;
+    }
     if (ev.pos.valid() && !replay_.fresh(ev.pos)) {
         metrics_.changes_duplicate++;
         return;
@@ -132,7 +142,10 @@ void Changes::deliver_group(const ChangeEvent& ev, const ChangeGroup& group) {
             }
             continue;
         }
-        resume_.hold(id, ev, group);
+        if (!resume_.holds(id) && live_before_bound_.count(id))
+            keep_early(id, ev, group);  // live before the database answered the join
+        else
+            resume_.hold(id, ev, group);
     }
     // Members of one channel share its frames: serialize once per channel and version.
     // Only a member all of whose ids are the group's can use its payload as it is; the
@@ -201,7 +214,56 @@ void Changes::keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup
     m.replay.push_back(std::move(kept));
 }
 
+// A row the slot holder kept for a subscription that moved here, from before the move
+// (hub/resume): older than what this node delivered, so its replay guard does not apply;
+// each member gets it once (its own latest position, Member::delivered).
+void Changes::deliver_recovered(const ChangeEvent& ev) {
+    for (const ChangeGroup& g : ev.groups) {
+        std::vector<std::pair<Member*, std::vector<int64_t>>> to;
+        for (int64_t id : g.ids) {
+            auto it = bindings_by_id_.find(id);
+            if (it == bindings_by_id_.end()) {
+                keep_early(id, ev, g);
+                continue;
+            }
+            auto t = std::find_if(to.begin(), to.end(), [&](const auto& p) { return p.first == it->second; });
+            if (t == to.end())
+                to.push_back({it->second, {id}});
+            else
+                t->second.push_back(id);
+        }
+        for (auto& [m, own] : to) {
+            if (m->delivered.valid() && ev.pos <= m->delivered) {
+                metrics_.changes_duplicate++;
+                continue;
+            }
+            if (!m->joined) {
+                keep_for_reply(*m, ev, g, std::move(own));
+                continue;
+            }
+            send(*m, ev.pos, own.size() == g.ids.size() ? g : payloads::narrowed(g, std::move(own)), nullptr);
+        }
+    }
+}
+
+void Changes::keep_early(int64_t id, const ChangeEvent& ev, const ChangeGroup& group) {
+    if (early_count_ >= kMaxEarly) {  // answers that never came: forget them all
+        early_.clear();
+        early_count_ = 0;
+    }
+    ChangeEvent kept;
+    kept.kind = ev.kind;
+    kept.pos = ev.pos;
+    ChangeGroup own;
+    own.ids = {id};
+    own.payload = group.ids.size() == 1 ? group.payload : payloads::postgres_changes_with_ids(group.payload, own.ids);
+    kept.groups.push_back(std::move(own));
+    early_[id].push_back(std::move(kept));
+    ++early_count_;
+}
+
 void Changes::send(Member& m, const ChangePos& pos, const ChangeGroup& group, FrameRef* cache) {
+    if (pos.valid() && !(pos <= m.delivered)) m.delivered = pos;
     Connection& conn = *m.conn;
     FrameRef local;
     FrameRef& frame = cache ? cache[static_cast<size_t>(conn.vsn)] : local;

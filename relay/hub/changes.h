@@ -53,6 +53,8 @@ private:
     void deliver_group(const ChangeEvent& ev, const ChangeGroup& group);
     void notify(const BindingNotice& n);
     void keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup& group, std::vector<int64_t>&& own);
+    void deliver_recovered(const ChangeEvent& ev);
+    void keep_early(int64_t id, const ChangeEvent& ev, const ChangeGroup& group);
     void track(Connection& conn, const Member& m, const ChangePos& pos, const ChangeGroup& group,
                const FrameRef& frame);
 
@@ -63,6 +65,9 @@ private:
     Resume& resume_;
     std::unordered_map<int64_t, Member*> bindings_by_id_;
     std::unordered_set<int64_t> live_before_bound_;  // SUBSCRIBED seen before the DB answer
+    // Rows for such ids, and recovered rows (a subscription moving here), before the answer.
+    std::unordered_map<int64_t, std::vector<ChangeEvent>> early_;
+    size_t early_count_ = 0;
     uint64_t change_stamp_ = 0;
 };
 

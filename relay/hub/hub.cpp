@@ -86,6 +86,7 @@ void Hub::tick() {
         out_.close(*c, 1000, "idle timeout");
     }
     resume_.expire();
+    join_.retry_adoptions();
 }
 
 // As Supabase's periodic re-check of a channel's token would, at once: a key removed from

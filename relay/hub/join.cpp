@@ -2,14 +2,21 @@
 // and the reply.
 #include "relay/hub/join.h"
 
+#include <algorithm>
+
 #include "relay/core/clock.h"
 #include "relay/core/ids.h"
+#include "relay/core/log.h"
 #include "relay/core/topic.h"
 #include "relay/protocol/errors.h"
 #include "relay/protocol/payloads.h"
 
 namespace rt {
 namespace {
+
+constexpr int64_t kRegistrySilenceMs = 3000;  // registry beats come every second: three missed is dead
+constexpr int64_t kAdoptRetryMs = 500;    // a join waiting for another node to be found dead asks again
+constexpr int64_t kAdoptMarginMs = 2500;  // ... until this long past that silence (beats, retries, a loaded machine)
 
 // The join reply's response: each binding as the client sent it, with its id.
 std::string join_response(const std::vector<Binding>& bindings) {
@@ -143,11 +150,38 @@ Member& JoinFlow::prepare(Connection& conn, const phoenix::Inbound& msg, JoinCon
 }
 
 // The database step: one subscription row per binding, answered by on_subscribe_result.
+// In a cluster it first adopts what a dead node left for the same bindings and user (the
+// client resumes here, hub/resume): if those rows are on a node that still beats, it asks
+// again until that node has been silent for the peer-down period.
 void JoinFlow::subscribe(Member& m, const Claims& claims) {
     std::vector<BindingSpec> specs;
     for (const Binding& b : m.bindings) specs.push_back(b.spec);
     pending_[m.id] = &m;
-    p_.db->subscribe(m.conn->id, m.id, std::move(specs), claims.json);
+    AdoptAs as;
+    as.enabled = p_.cfg.resume_window_s > 0 && !p_.cfg.cluster_bind.empty();
+    if (as.enabled) {
+        as.role = claims.role;
+        as.sub = claims.sub;
+        as.silent_for_ms = std::max<int64_t>(p_.cfg.peer_down_ms, kRegistrySilenceMs);
+        auto w = adopt_waits_.try_emplace(m.id, AdoptWait{0, p_.clock.mono_ms + as.silent_for_ms + kAdoptMarginMs});
+        as.wait = p_.clock.mono_ms < w.first->second.deadline_ms;
+    }
+    p_.db->subscribe(m.conn->id, m.id, std::move(specs), claims.json, std::move(as));
+}
+
+void JoinFlow::retry_adoptions() {
+    std::vector<uint64_t> due;
+    for (auto& [id, w] : adopt_waits_)
+        if (w.due_ms && w.due_ms <= p_.clock.mono_ms) due.push_back(id);
+    for (uint64_t id : due) {
+        auto it = pending_.find(id);
+        if (it == pending_.end()) {
+            adopt_waits_.erase(id);
+            continue;
+        }
+        adopt_waits_[id].due_ms = 0;
+        subscribe(*it->second, it->second->claims());
+    }
 }
 
 // A private join's read check: refused unless it may read broadcasts or presence (a
@@ -174,7 +208,17 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
         return;
     }
     Member& m = *it->second;
+    if (r.ok && r.elsewhere && !r.adopted && r.ids.empty()) {
+        adopt_waits_[m.id].due_ms = p_.clock.mono_ms + kAdoptRetryMs;  // still pending
+        return;
+    }
     pending_.erase(it);
+    adopt_waits_.erase(m.id);
+    if (r.adopted) {
+        p_.metrics.resume_recovered += r.ids.size();
+        LOG_INFO("connection %llu resumed %zu subscriptions of a dead node",
+                 static_cast<unsigned long long>(m.conn->id), r.ids.size());
+    }
     if (!r.ok || r.ids.size() != m.bindings.size()) {
         if (r.ok && p_.db) p_.db->unsubscribe(std::move(r.ids));
         refuse(m, r.ok ? errors::kSubscriptionCountMismatch : r.error);

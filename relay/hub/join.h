@@ -61,7 +61,13 @@ public:
     void on_channel_routed(const std::string& key);     // the cluster step's answer
     void on_replay_result(ReplayResult&& r);            // the replay step's answer
     // m leaves before its join completed: its subscribe result finds nobody and undoes itself.
-    void forget(const Member& m) { pending_.erase(m.id); }
+    void forget(const Member& m) {
+        pending_.erase(m.id);
+        adopt_waits_.erase(m.id);
+    }
+    // Joins whose subscriptions are on a node that still beat when they asked try again;
+    // call ~1/s.
+    void retry_adoptions();
     // A join still waiting for the database, other than except, points at ch.
     bool waits_on(const Channel& ch, const Member* except) const;
 
@@ -80,6 +86,11 @@ private:
 
     Parts p_;
     std::unordered_map<uint64_t, Member*> pending_;  // member id -> member waiting for its check or the database
+    struct AdoptWait {
+        int64_t due_ms = 0;       // ask again then (0: asking now)
+        int64_t deadline_ms = 0;  // past it, subscribe anew whatever is elsewhere
+    };
+    std::unordered_map<uint64_t, AdoptWait> adopt_waits_;  // member id -> its adoption attempts
     uint64_t next_member_id_ = 1;
 };
 

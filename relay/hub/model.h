@@ -56,6 +56,7 @@ struct Member {
     std::unique_ptr<Claims> own_claims;  // set when the join or an access_token push carried a token
     std::vector<ChangeEvent> replay;  // changes held for adopted subscriptions, sent after the reply
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
+    ChangePos delivered;              // the latest change queued to it (recovered ones are deduplicated by it)
     int64_t missed_since_s = 0;       // resumed (or came back too late) having missed changes since
     bool missed_window = false;       // ... because its resume window passed (else: more than was kept)
 

@@ -28,11 +28,13 @@ class DbPort {
 public:
     virtual ~DbPort() = default;
     virtual bool available() const = 0;
-    // Inserts one subscription row per binding in one transaction; answers through
-    // LoopInbound::subscribe_result with member_id. client: the connection it is for
-    // (a client's database work runs one job at a time, beside other clients').
+    // Inserts one subscription row per binding in one transaction (or, with adopt enabled,
+    // first moves here the rows a dead node left for the same bindings and user, all or
+    // none); answers through LoopInbound::subscribe_result with member_id. client: the
+    // connection it is for (a client's database work runs one job at a time, beside other
+    // clients').
     virtual void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
-                           std::string claims_json) = 0;
+                           std::string claims_json, AdoptAs adopt) = 0;
     virtual void unsubscribe(std::vector<int64_t> ids) = 0;
     // A refreshed token: the rows ids take its claims (realtime.update_claims), after the
     // client's earlier jobs. Bindings the new role may not have come back ended through

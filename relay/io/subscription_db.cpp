@@ -29,9 +29,12 @@ bool SubscriptionDb::check(const std::string& conninfo, const std::string& node_
 }
 
 void SubscriptionDb::subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
-                               std::string claims_json) {
-    pool_.run(client, [this, member_id, bindings = std::move(bindings), claims = std::move(claims_json)](SqlSession& s) {
-        SubscribeResult r = subscription_sql::subscribe(s, node_id_, bindings, claims);
+                               std::string claims_json, AdoptAs adopt) {
+    pool_.run(client, [this, member_id, bindings = std::move(bindings), claims = std::move(claims_json),
+                       adopt = std::move(adopt)](SqlSession& s) {
+        SubscribeResult r;
+        if (adopt.enabled) r = subscription_sql::adopt(s, node_id_, bindings, adopt);
+        if (!r.adopted && !(r.elsewhere && adopt.wait)) r = subscription_sql::subscribe(s, node_id_, bindings, claims);
         r.member_id = member_id;
         loop_.subscribe_result(std::move(r));
     });

@@ -28,7 +28,7 @@ public:
     // DbPort (loop thread)
     bool available() const override { return true; }
     void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
-                   std::string claims_json) override;
+                   std::string claims_json, AdoptAs adopt) override;
     void unsubscribe(std::vector<int64_t> ids) override;
     void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override;
 

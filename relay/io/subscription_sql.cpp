@@ -72,6 +72,35 @@ std::vector<BindingNotice> update_claims(SqlSession& s, const std::vector<int64_
     return ended;
 }
 
+SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
+                      const AdoptAs& as) {
+    SubscribeResult r;
+    bool all = true;
+    DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
+        for (const BindingSpec& b : bindings) {
+            SqlRows rows;
+            if (!tx.exec("SELECT id, live_elsewhere FROM realtime.adopt($1, format('%I.%I', $2::text, $3::text)::regclass, "
+                         "$4, NULLIF($5, ''), $6, $7, make_interval(secs => $8::float8 / 1000))",
+                         {node_id, b.schema, b.table, b.event, b.filter, as.role, as.sub,
+                          std::to_string(as.silent_for_ms)},
+                         &rows, error))
+                return false;
+            if (rows.empty() || rows[0].is_null(0)) {
+                all = false;
+                if (!rows.empty() && rows[0][1] == "t") r.elsewhere = true;
+                continue;
+            }
+            r.ids.push_back(std::stoll(rows[0][0]));
+        }
+        return all;  // not every binding has a row to adopt: roll back, move nothing
+    });
+    r.ok = true;
+    r.adopted = !e && all;
+    if (!r.adopted) r.ids.clear();
+    if (e && all) r.elsewhere = false;  // a failed statement: subscribe as usual
+    return r;
+}
+
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error) {
     return s.exec("SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
                   {pg_array::bigint(ids)}, nullptr, error);

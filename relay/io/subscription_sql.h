@@ -21,6 +21,12 @@ bool check_extension(SqlSession& s, std::string& error);
 SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
                           const std::string& claims_json);
 
+// The rows a dead node left for these bindings and this user, moved to node_id in one
+// transaction (realtime.adopt), all or none: r.adopted with their ids; else nothing moved,
+// and r.elsewhere when such rows are on a node that still beats. An error is no adoption.
+SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
+                      const AdoptAs& as);
+
 // Removes these rows; false with error when the statement failed.
 // A refreshed token's claims for the rows ids (realtime.update_claims, autocommit): the
 // bindings that end (the new role may not have them; their rows are deleted), each with

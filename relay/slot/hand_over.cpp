@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "relay/protocol/payloads.h"
+
 namespace rt {
 namespace {
 
@@ -165,6 +167,30 @@ std::vector<const HandOver::Entry*> HandOver::for_subscription(const std::string
         if (!(e.ev.pos <= after) && carries(e.ev, id))
             found.push_back(&e);
     return found;
+}
+
+std::vector<ChangeEvent> HandOver::recovered_for(const std::string& to, const std::vector<int64_t>& ids) const {
+    std::vector<ChangeEvent> out;
+    for (const auto& [name, n] : nodes_) {
+        if (name == to) continue;
+        for (const Entry& e : n.entries) {
+            if (e.ev.kind != ChangeEvent::Kind::Row) continue;
+            ChangeEvent r;
+            r.kind = ChangeEvent::Kind::Recovered;
+            r.pos = e.ev.pos;
+            for (const ChangeGroup& g : e.ev.groups) {
+                ChangeGroup own;
+                for (int64_t id : g.ids)
+                    if (std::find(ids.begin(), ids.end(), id) != ids.end()) own.ids.push_back(id);
+                if (own.ids.empty()) continue;
+                own.payload = payloads::recovered_with_ids(g.payload, own.ids);
+                r.groups.push_back(std::move(own));
+            }
+            if (!r.groups.empty()) out.push_back(std::move(r));
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const ChangeEvent& a, const ChangeEvent& b) { return !(b.pos <= a.pos); });
+    return out;
 }
 
 }  // namespace rt

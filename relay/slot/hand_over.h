@@ -83,6 +83,9 @@ public:
     const std::deque<Entry>* unconfirmed(const std::string& node) const;
     // The kept changes of node that carry subscription id, after position `after`.
     std::vector<const Entry*> for_subscription(const std::string& node, int64_t id, const ChangePos& after) const;
+    // Subscriptions ids moved to node `to`: the rows still kept for them on other nodes, as
+    // Recovered events with only those ids (marked "recovered"), in commit order.
+    std::vector<ChangeEvent> recovered_for(const std::string& to, const std::vector<int64_t>& ids) const;
 
 private:
     struct Node {

@@ -81,6 +81,22 @@ void SlotRouter::release() {
 }
 
 void SlotRouter::change(const std::string& node, ChangeEvent&& ev) {
+    if (ev.kind == ChangeEvent::Kind::Subscribed) recover(node, ev);
+    deliver(node, std::move(ev));
+}
+
+// Subscriptions that moved to node (a client resuming there after its node died;
+// hub/resume): what the hand-over still keeps for them on the node they left, the changes
+// before the move, goes to node first.
+void SlotRouter::recover(const std::string& node, const ChangeEvent& subscribed) {
+    std::vector<int64_t> ids;
+    for (const ChangeGroup& g : subscribed.groups) ids.insert(ids.end(), g.ids.begin(), g.ids.end());
+    std::vector<ChangeEvent> found = ack_.hand_over().recovered_for(node, ids);
+    metrics_.resume_handed_over += found.size();
+    for (ChangeEvent& r : found) deliver(node, std::move(r));
+}
+
+void SlotRouter::deliver(const std::string& node, ChangeEvent&& ev) {
     if (node == node_id_) {
         ack_.handed_over();
         loop_.slot_change(std::move(ev), ack_);

@@ -76,6 +76,8 @@ private:
     void release();
     void change(const std::string& node, ChangeEvent&& ev) override;
     void send(const HandOver::Send& s);
+    void deliver(const std::string& node, ChangeEvent&& ev);
+    void recover(const std::string& node, const ChangeEvent& subscribed);
     void report_backlog();
     void broadcast(BroadcastMsg&& msg) override;
 

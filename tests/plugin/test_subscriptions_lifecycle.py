@@ -181,6 +181,22 @@ def test_subscription_events(db, slot):
     assert event["targets"] == {"node-a": [ids[1]], "node-b": [ids[0], ids[2]]}
 
 
+def test_a_subscription_moved_to_another_node_is_announced_to_it_in_commit_order(db, slot):
+    """A client resuming on another node moves its row there (hub/resume): the new node
+    gets a SUBSCRIBED for it at the move's place in the stream, and the changes before it
+    went to the old node, those after to the new one."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    sid = subscribe(db, "node-a", "t")
+    slot.get(**opts(subscription_events=True))
+    db.execute("INSERT INTO t VALUES (1)")
+    db.execute("UPDATE realtime.subscription SET node_id = 'node-b' WHERE id = %s", (sid,))
+    db.execute("INSERT INTO t VALUES (2)")
+    db.execute("UPDATE realtime.subscription SET claims = claims WHERE id = %s", (sid,))  # not a move
+    docs = slot.get(**opts(subscription_events=True))
+    assert [(d["type"], d["targets"]) for d in docs] == [
+        ("INSERT", {"node-a": [sid]}), ("SUBSCRIBED", {"node-b": [sid]}), ("INSERT", {"node-b": [sid]})]
+
+
 def test_relation_changes_recompile_filters(db, slot):
     db.execute("CREATE TABLE t (id int PRIMARY KEY, code text)")
     sub = subscribe(db, "n", "t", "code=eq.42")
@@ -320,3 +336,28 @@ def test_truncated_subscriptions_while_the_slot_lagged(db, slot):
     # goes to the subscription that exists now.
     assert [(d["record"]["id"], targets_of(d)) for d in rows(docs)] == [
         (1, {"n": [after]}), (2, {"n": [after]})]
+
+
+def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
+    """realtime.adopt (a client resuming on another node, hub/resume): the oldest row with
+    the same binding and claims' role and sub, of a node without a recent registry beat
+    (or none), moves to the asking node; a live node's row stays and is reported."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO realtime.nodes (node_id, last_heartbeat) VALUES "
+               "('dead', now() - interval '1 minute'), ('live', now())")
+    dead = subscribe(db, "dead", "t", claims={"sub": "u1"})
+    gone = subscribe(db, "never-registered", "t", claims={"sub": "u1"})
+    live = subscribe(db, "live", "t", claims={"sub": "u1"})
+    other = subscribe(db, "dead", "t", claims={"sub": "u2"})
+
+    def adopt(sub="u1", node="new"):
+        return db.execute("SELECT id, live_elsewhere FROM realtime.adopt(%s, 't'::regclass, '*', NULL, '', %s, "
+                          "interval '3 seconds')", (node, sub))[0]
+
+    assert adopt() == (dead, True)
+    assert adopt() == (gone, True)
+    assert adopt() == (None, True)  # only the live node's is left
+    assert adopt(sub="u3") == (None, False)
+    nodes = dict(db.execute("SELECT id, node_id FROM realtime.subscription"))
+    assert nodes == {dead: "new", gone: "new", live: "live", other: "dead"}
+    assert adopt(node="live", sub="u2") == (other, False)

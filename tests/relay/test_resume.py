@@ -238,7 +238,7 @@ async def light_join(port, path_and_query, topic):
 def test_a_storm_of_5000_disconnects_stays_within_the_memory_bound(items, relay_factory):
     bound = 2 << 20
     relay = relay_factory(db_dsn=items.dsn, args=["--resume-total-bytes", str(bound)]).wait_slot()
-    clients = 5000
+    clients = int(os.environ.get("RESUME_STORM_CLIENTS", "5000"))
 
     async def body():
         topic = unique_topic("storm")
@@ -253,7 +253,9 @@ def test_a_storm_of_5000_disconnects_stays_within_the_memory_bound(items, relay_
         rss_joined = relay.rss_kb()
         for _, writer in conns:  # all at once
             writer.close()
-        wait_until(lambda: metric(relay, "realtime_resume_parked") == clients, timeout=60, what="every subscription parked")
+        await asyncio.gather(*(writer.wait_closed() for _, writer in conns), return_exceptions=True)
+        await asyncio.to_thread(wait_until, lambda: metric(relay, "realtime_resume_parked") == clients, 60, 0.2,
+                                "every subscription parked")
         received = metric(relay, "realtime_changes_received_total")
         for batch in range(10):
             items.execute("INSERT INTO items (n, pad) SELECT g, repeat('x', 1000) FROM generate_series(%s, %s) g",

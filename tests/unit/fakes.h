@@ -53,11 +53,12 @@ public:
         uint64_t member_id;
         std::vector<BindingSpec> bindings;
         std::string claims_json;
+        AdoptAs adopt;
     };
     bool available() const override { return up; }
     void subscribe(uint64_t client, uint64_t member_id, std::vector<BindingSpec> bindings,
-                   std::string claims_json) override {
-        subscribes.push_back({client, member_id, std::move(bindings), std::move(claims_json)});
+                   std::string claims_json, AdoptAs adopt) override {
+        subscribes.push_back({client, member_id, std::move(bindings), std::move(claims_json), std::move(adopt)});
     }
     void unsubscribe(std::vector<int64_t> ids) override { unsubscribes.push_back(std::move(ids)); }
     void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override {

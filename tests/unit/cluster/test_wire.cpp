@@ -322,7 +322,7 @@ TEST(WireChange, TruncationsTrailingBytesAndUnknownKindRefused) {
     ChangeEvent out;
     EXPECT_FALSE(decode_change(enc + "x", t, out));
     std::string bad = enc;
-    bad[kTagBytes] = 2;  // the kind after the tag
+    bad[kTagBytes] = 3;  // the kind after the tag (Row, Subscribed, Recovered are 0 to 2)
     EXPECT_FALSE(decode_change(bad, t, out));
 }
 

@@ -320,3 +320,89 @@ TEST_F(ParkTest, AShutdownParksNothing) {
     EXPECT_EQ(hub->orphan_count(), 0u);
     EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
 }
+
+// -- resuming on another node (the rows of a dead node move here) ----------------------
+
+namespace {
+ChangeEvent recovered(std::vector<int64_t> ids, uint64_t lsn, int n) {
+    ChangeEvent ev = numbered(ids, lsn, n);
+    ev.kind = ChangeEvent::Kind::Recovered;
+    ev.groups[0].payload = payloads::recovered_with_ids(ev.groups[0].payload, ev.groups[0].ids);
+    return ev;
+}
+}  // namespace
+
+class MoveTest : public ParkTest {
+protected:
+    void SetUp() override {
+        ParkTest::SetUp();
+        cfg.cluster_bind = "tcp://127.0.0.1:1";
+        cfg.peer_down_ms = 3000;
+    }
+    void answer(std::vector<int64_t> ids, bool adopted, bool elsewhere) {
+        SubscribeResult r;
+        r.member_id = db.subscribes.back().member_id;
+        r.ok = true;
+        r.ids = std::move(ids);
+        r.adopted = adopted;
+        r.elsewhere = elsewhere;
+        hub->on_subscribe_result(std::move(r));
+    }
+};
+
+TEST_F(MoveTest, AJoinInAClusterAsksToAdoptADeadNodesRowsAsItsUser) {
+    rejoin("user-1");
+    ASSERT_EQ(db.subscribes.size(), 1u);
+    const AdoptAs& as = db.subscribes[0].adopt;
+    EXPECT_TRUE(as.enabled);
+    EXPECT_EQ(as.role, "authenticated");
+    EXPECT_EQ(as.sub, "user-1");
+    EXPECT_EQ(as.silent_for_ms, 3000);
+    EXPECT_TRUE(as.wait);
+}
+
+TEST_F(MoveTest, RowsOnANodeThatStillBeatsAreAskedForAgainThenSubscribedAnew) {
+    rejoin("user-1");
+    answer({}, false, true);
+    EXPECT_TRUE(take(*rejoined).empty()) << "no reply yet";
+    advance_ms(600);
+    hub->tick();
+    ASSERT_EQ(db.subscribes.size(), 2u) << "asked again";
+    EXPECT_TRUE(db.subscribes[1].adopt.wait);
+    answer({}, false, true);
+    advance_ms(6000);
+    hub->tick();
+    ASSERT_EQ(db.subscribes.size(), 3u);
+    EXPECT_FALSE(db.subscribes[2].adopt.wait) << "past the deadline: subscribe anew";
+    answer({91}, false, false);
+    auto out = take(*rejoined);
+    ASSERT_FALSE(out.empty());
+    EXPECT_NE(out[0].payload.find("\"id\":91"), std::string::npos);
+}
+
+TEST_F(MoveTest, AnAdoptedRowGetsWhatTheHolderKeptBeforeTheMoveThenLiveChanges) {
+    Connection* other = connect(Vsn::V2, "user-9");
+    pg_joined(other, "realtime:else", "[" + kTodos + "]", {5});
+    hub->deliver_change(numbered({5}, 0x900, 100));  // this node delivered up to 0x900
+    rejoin("user-1");
+    hub->deliver_change(recovered({77}, 0x500, 1));  // before the database's answer
+    answer({77}, true, false);
+    hub->deliver_change(recovered({77}, 0x600, 2));
+    hub->deliver_change(recovered({77}, 0x600, 2));  // a resend: once
+    hub->deliver_change(subscribed({77}, 0x950, 0));  // the move
+    hub->deliver_change(numbered({77}, 0xa00, 3));
+    auto out = take(*rejoined);
+    EXPECT_NE(out[0].payload.find("\"id\":77"), std::string::npos);
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})", R"({"n":2})", R"({"n":3})"}));
+    auto pcs = with_event(out, "postgres_changes");
+    EXPECT_NE(pcs[0].payload.find("\"recovered\":true"), std::string::npos);
+    EXPECT_EQ(pcs[2].payload.find("recovered"), std::string::npos);
+    EXPECT_EQ(with_event(out, "system").size(), 1u) << "Subscribed to PostgreSQL at the move";
+    EXPECT_EQ(metrics.resume_recovered.load(), 1u);
+}
+
+TEST_F(MoveTest, ASingleNodeDoesNotAskToAdopt) {
+    cfg.cluster_bind.clear();
+    rejoin("user-1");
+    EXPECT_FALSE(db.subscribes.back().adopt.enabled);
+}

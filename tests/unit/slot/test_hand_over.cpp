@@ -210,3 +210,35 @@ TEST(HandOver, TheBacklogIsAddressablePerNodeAndPerSubscription) {
     ASSERT_EQ(after.size(), 1u);
     EXPECT_EQ(after[0]->seq, 3u);
 }
+
+TEST(HandOver, WhatADeadNodeKeptForMovedSubscriptionsIsRecoveredForTheirNewNode) {
+    HandOver h(bounds());
+    h.restart(1);
+    auto payload = [](std::vector<int64_t> ids) {
+        ChangeEvent ev;
+        ev.pos = {0, 0};
+        std::string p = "{\"ids\":[";
+        for (size_t i = 0; i < ids.size(); ++i) p += (i ? "," : "") + std::to_string(ids[i]);
+        p += "],\"data\":{}}";
+        return ChangeGroup{std::move(ids), p};
+    };
+    ChangeEvent e1, e2, e3;
+    e1.pos = {0x300, 0};
+    e1.groups.push_back(payload({7, 8}));
+    e2.pos = {0x100, 0};
+    e2.groups.push_back(payload({8}));
+    e3.pos = {0x200, 0};
+    e3.groups.push_back(payload({9}));
+    h.add("a", e2, 0);
+    h.add("a", e1, 0);
+    h.add("b", e3, 0);  // the new node's own: not recovered
+    auto found = h.recovered_for("b", {8, 9});
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0].kind, ChangeEvent::Kind::Recovered);
+    EXPECT_EQ(found[0].pos.commit_lsn, 0x100u) << "in commit order";
+    EXPECT_EQ(found[1].pos.commit_lsn, 0x300u);
+    ASSERT_EQ(found[1].groups.size(), 1u);
+    EXPECT_EQ(found[1].groups[0].ids, (std::vector<int64_t>{8})) << "only the moved ids";
+    EXPECT_EQ(found[1].groups[0].payload, R"({"ids":[8],"recovered":true,"data":{}})");
+    EXPECT_TRUE(h.recovered_for("b", {5}).empty());
+}
