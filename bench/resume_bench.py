@@ -53,14 +53,19 @@ class Reader:
 
     async def next(self):
         while True:
-            if len(self.buf) >= 2:
+            if len(self.buf) >= 10 or (len(self.buf) >= 2 and self.buf[1] & 0x7F < 126):
                 n, off = self.buf[1] & 0x7F, 2
                 if n == 126:
                     n, off = struct.unpack("!H", self.buf[2:4])[0], 4
                 elif n == 127:
                     n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
                 if len(self.buf) >= off + n:
+                    opcode = self.buf[0] & 0x0F
                     body, self.buf = self.buf[off:off + n], self.buf[off + n:]
+                    if opcode == 8:
+                        raise ConnectionError(f"closed by the relay: {body[:2].hex()} {body[2:].decode(errors='replace')}")
+                    if opcode != 1:
+                        continue  # ping, pong
                     return json.loads(body)
             chunk = await self.reader.read(65536)
             if not chunk:
@@ -143,14 +148,18 @@ async def scenario(relay, db, clients, missed):
     rss_kept = relay.rss_kb()
     kept_bytes = metric(relay, "realtime_resume_kept_bytes")
     stamps = {"reply": [], "last": []}
+    C.log(f"{clients} parked, {missed} changes kept for each; rejoining")
+    cpu0, own0 = C.proc_cpu_s(relay.pid), time.process_time()
     t0 = time.monotonic()
     await asyncio.gather(*(rejoin_and_count(relay.port, token, t, sid, missed, t0, stamps)
                            for t, (_, _, sid) in zip(topics, joined)))
+    relay_cpu, client_cpu = C.proc_cpu_s(relay.pid) - cpu0, time.process_time() - own0
     return {
         "clients": clients, "missed_each": missed,
         "last_reply_s": max(stamps["reply"]), "median_reply_s": C.median(stamps["reply"]),
         "last_recovered_s": max(stamps["last"]), "median_recovered_s": C.median(stamps["last"]),
         "recovered_changes": metric(relay, "realtime_resume_recovered_changes_total"),
+        "relay_cpu_s": relay_cpu, "client_cpu_s": client_cpu,
         "rss_joined_kb": rss_joined, "rss_parked_kb": rss_parked, "rss_kept_kb": rss_kept,
         "kept_bytes": kept_bytes, "kept_bytes_per_parked": kept_bytes / clients,
         "rss_growth_per_parked_kept_bytes": (rss_kept - rss_parked) * 1024 / clients,
@@ -158,7 +167,7 @@ async def scenario(relay, db, clients, missed):
 
 
 def main():
-    clients = C.by_size(50, 1000, 1000)
+    clients = int(os.environ.get("BENCH_RESUME_CLIENTS", C.by_size(50, 1000, 1000)))
     missed = C.by_size(20, 100, 100)
     db = BenchPostgres("bench_resume").start()
     try:
