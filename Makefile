@@ -45,14 +45,19 @@ test-unit: relay
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
 # realtime-js tests (tests/js, the cluster's and the compatibility suite's) need
-# tests/js/node_modules: test-js.
+# tests/js/node_modules, installed from the committed lockfile; a few realtime-js cases
+# live beside the raw-client ones of their feature (tests/relay/test_resume.py), so
+# test-py needs the modules too.
 JS_TESTS = tests/js tests/cluster/test_cluster_realtime_js.py tests/compat/test_realtime_js.py
+JS_MODULES = tests/js/node_modules/.package-lock.json
 
-test-py:
+$(JS_MODULES): tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+
+test-py: $(JS_MODULES)
 	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest tests $(addprefix --ignore=,$(JS_TESTS)) $(PYTEST_ARGS)
 
-test-js:
-	cd tests/js && npm ci --no-audit --no-fund
+test-js: $(JS_MODULES)
 	PG_CONFIG=$(PG_CONFIG) $(PYTHON) -m pytest $(JS_TESTS) $(PYTEST_ARGS)
 
 bench: deps deps-bench all install
