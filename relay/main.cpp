@@ -124,13 +124,12 @@ void build_slot_and_registry(const rt::Config& cfg, rt::Metrics& metrics, rt::Lo
         cfg, rt::registry_on(*c.registry_pool), c.mesh.get(), [slot] { return slot && slot->holding(); }, &loop);
 }
 
-// At SIGTERM, on the loop thread, before connections close: stop taking work, then give
-// back what this node holds in Postgres.
+// At SIGTERM, on the loop thread, before connections close: stop taking work. This node's
+// subscription rows and registry row stay, as after a crash: its clients resume them
+// within --resume-grace when this node is back (or the slot holder removes them later).
 void release(Components& c) {
     if (c.registry) c.registry->stop();
     if (c.slot) c.slot->stop();
-    if (c.db && !c.db->unsubscribe_node_and_wait(5000))
-        LOG_WARN("could not remove this node's subscriptions; a restart with the same --node-id resumes or removes them");
 }
 
 void stop(Components& c) {

@@ -71,7 +71,8 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--max-channels-per-client", lim.max_channels_per_client, "Channels one connection may join");
     option(app, "--max-joins-per-second", lim.max_joins_per_second, "Joins per second per connection");
     option(app, "--max-events-per-second", lim.max_events_per_second, "Messages per second per connection");
-    option(app, "--max-payload-bytes", lim.max_payload_bytes, "Largest inbound WebSocket message or HTTP body");
+    option(app, "--max-payload-bytes", lim.max_payload_bytes, "Largest payload of one message (broadcast, presence meta, HTTP message); larger ones are refused, the socket stays");
+    option(app, "--max-frame-bytes", lim.max_frame_bytes, "Largest inbound WebSocket message (larger ones close the socket, 1009) or HTTP body (413)");
     option(app, "--max-send-queue-bytes", lim.max_send_queue_bytes, "Bytes queued to a slow client before it is disconnected");
     option(app, "--idle-timeout", lim.idle_timeout_s, "Seconds of client silence before its socket is closed");
     option(app, "--handshake-timeout-ms", lim.handshake_timeout_ms, "Time a client has to send a whole WebSocket upgrade or HTTP request");
@@ -145,10 +146,10 @@ void check(Config& cfg, const Raw& raw) {
     if (!cfg.cluster_bind.empty() && cfg.cluster_bind.rfind("tcp://", 0) != 0)
         fail("--cluster-bind must look like tcp://HOST:PORT, got '" + cfg.cluster_bind + "'");
     if (lim.max_channels_per_client <= 0 || lim.max_joins_per_second <= 0 || lim.max_events_per_second <= 0 ||
-        lim.max_payload_bytes < 1024 || lim.max_send_queue_bytes < 4096 || lim.max_connections < 0 ||
-        lim.idle_timeout_s <= 0 || lim.handshake_timeout_ms < 100)
-        fail("limits must be positive (--max-payload-bytes >= 1024, --max-send-queue-bytes >= 4096, "
-             "--handshake-timeout-ms >= 100)");
+        lim.max_payload_bytes < 1024 || lim.max_frame_bytes < 1024 || lim.max_send_queue_bytes < 4096 ||
+        lim.max_connections < 0 || lim.idle_timeout_s <= 0 || lim.handshake_timeout_ms < 100)
+        fail("limits must be positive (--max-payload-bytes and --max-frame-bytes >= 1024, --max-send-queue-bytes >= "
+             "4096, --handshake-timeout-ms >= 100)");
     if (cfg.heartbeat_ms <= 0 || cfg.peer_down_ms < 2 * cfg.heartbeat_ms)
         fail("--peer-down-ms must be at least twice --heartbeat-ms");
     if (cfg.resume_grace_s < 0 || cfg.region_takeover_s < 0) fail("--resume-grace and --region-takeover must be >= 0");

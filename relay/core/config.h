@@ -15,8 +15,12 @@ struct Limits {
     int max_channels_per_client = 100;
     int max_joins_per_second = 100;      // per connection
     int max_events_per_second = 100;     // per connection, messages of any kind
-    int64_t max_payload_bytes = 1 << 20; // one inbound WebSocket message
-    int64_t max_send_queue_bytes = 4 << 20;  // per connection, then it is disconnected
+    // As Supabase's defaults: a message's payload (broadcast, presence meta, HTTP message)
+    // up to 3000 KB, larger ones refused without closing anything; a WebSocket message
+    // (or HTTP body) up to 5 000 000 bytes, a larger one closes the socket (1009).
+    int64_t max_payload_bytes = 3'000'000;
+    int64_t max_frame_bytes = 5'000'000;
+    int64_t max_send_queue_bytes = 16 << 20;  // per connection, then it is disconnected
     int idle_timeout_s = 60;             // a socket silent this long is closed
     int handshake_timeout_ms = 5000;     // a WebSocket upgrade or HTTP request must arrive whole within it
 };

@@ -92,11 +92,15 @@ struct BindingSpec {
     std::string filter;        // empty: none
 };
 
+// The database's answer to a join's bindings. ok false: the join fails (error: the
+// database timed out or cannot be reached). Otherwise each binding has its id, or 0 and
+// the client's message for a binding the database refused.
 struct SubscribeResult {
     uint64_t member_id = 0;
     bool ok = false;
     std::string error;
-    std::vector<int64_t> ids;  // in the order of the request's bindings
+    std::vector<int64_t> ids;          // in the order of the request's bindings
+    std::vector<std::string> errors;   // the same order, "" for a subscribed binding (or no entries: none failed)
     bool adopted = false;      // ids are another node's rows, moved here (AdoptAs)
     bool elsewhere = false;    // nothing made: the same subscriptions exist on a node that still beats
 };
@@ -172,6 +176,16 @@ struct HandOverAck {
     uint64_t through = 0;
     bool resend = false;
 };
+
+// ev reduced to one group (kept for one member or one orphan).
+inline ChangeEvent with_group(const ChangeEvent& ev, ChangeGroup group) {
+    ChangeEvent one;
+    one.kind = ev.kind;
+    one.pos = ev.pos;
+    one.received_us = ev.received_us;
+    one.groups.push_back(std::move(group));
+    return one;
+}
 
 // One presence entry, owned by one connection's membership of one channel on some node.
 struct PresenceEntry {

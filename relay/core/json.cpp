@@ -5,6 +5,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cctype>
 #include <charconv>
 #include <clocale>
 #include <cmath>
@@ -201,7 +202,8 @@ bool bool_or(const Value* v, bool fallback) {
     if (!v) return fallback;
     if (v->IsBool()) return v->GetBool();
     if (v->IsString()) {
-        std::string_view s(v->GetString(), v->GetStringLength());
+        std::string s(v->GetString(), v->GetStringLength());
+        for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
         if (s == "true") return true;
         if (s == "false") return false;
     }
@@ -279,6 +281,61 @@ bool object_members(std::string_view t, std::vector<RawMember>& out) {
         i = skip_ws(t, i + 1);
     }
     return false;
+}
+
+bool array_elements(std::string_view t, std::vector<std::string_view>& out) {
+    size_t i = skip_ws(t, 0);
+    if (i >= t.size() || t[i] != '[') return false;
+    i = skip_ws(t, i + 1);
+    if (i < t.size() && t[i] == ']') return true;
+    while (i < t.size()) {
+        size_t end = skip_value(t, i);
+        if (end == std::string_view::npos) return false;
+        out.push_back(t.substr(i, end - i));
+        i = skip_ws(t, end);
+        if (i < t.size() && t[i] == ']') return true;
+        if (i >= t.size() || t[i] != ',') return false;
+        i = skip_ws(t, i + 1);
+    }
+    return false;
+}
+
+namespace {
+
+// A raw member name (between its quotes) is name, once its escapes are decoded.
+bool same_name(std::string_view raw, std::string_view name) {
+    if (raw.find('\\') == std::string_view::npos) return raw == name;
+    Document d;
+    std::string quoted = "\"" + std::string(raw) + "\"";
+    return parse(d, quoted) && d.IsString() && std::string_view(d.GetString(), d.GetStringLength()) == name;
+}
+
+}  // namespace
+
+std::optional<std::string_view> raw_member(std::string_view text, std::string_view name) {
+    std::vector<RawMember> members;
+    if (!object_members(text, members)) return std::nullopt;
+    for (const RawMember& m : members)
+        if (same_name(m.key, name)) return m.value;
+    return std::nullopt;
+}
+
+std::string compact(std::string_view t) {
+    std::string out;
+    out.reserve(t.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+        char c = t[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+        if (c != '"') {
+            out.push_back(c);
+            continue;
+        }
+        size_t end = skip_string(t, i);
+        if (end == std::string_view::npos) end = t.size();
+        out.append(t.substr(i, end - i));
+        i = end - 1;
+    }
+    return out;
 }
 
 std::string stringify(const Value& v) {

@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,7 @@ bool parse(Document& doc, std::string_view text, std::string* error = nullptr, K
 // The member name of an object, or nullptr when obj is not an object or lacks it.
 const Value* member(const Value& obj, const char* name);
 std::string_view string_or(const Value* v, std::string_view fallback);
-// Accepts JSON booleans and the strings "true"/"false" (clients send both).
+// Accepts JSON booleans and the strings "true"/"false" in any case (clients send both).
 bool bool_or(const Value* v, bool fallback);
 
 // The members of a JSON object as raw text spans of the input, without decoding the
@@ -50,6 +51,16 @@ struct RawMember {
     std::string_view value;
 };
 bool object_members(std::string_view text, std::vector<RawMember>& out);
+// The same for the elements of a JSON array; false if text is not an array.
+bool array_elements(std::string_view text, std::vector<std::string_view>& out);
+// The raw text of the member name of the JSON object text (the first one, as member()
+// finds it; names compared unescaped), or nullopt when text is not an object or lacks it.
+std::optional<std::string_view> raw_member(std::string_view text, std::string_view name);
+// text (valid JSON) without the whitespace between its tokens, each number and string as
+// written. What the relay passes on from a client (broadcast payloads, presence metas)
+// comes out as it came in: a parsed value written out again would turn
+// 1814.7000000029802 into another double, and integers past 64 bits into doubles.
+std::string compact(std::string_view text);
 
 // Compact JSON text of a value.
 std::string stringify(const Value& v);

@@ -19,7 +19,7 @@ constexpr size_t kMaxEarly = 100000;              // rows kept for ids whose dat
 
 void Changes::bind(Member& m) {
     for (Binding& b : m.bindings) {
-        if (b.id <= 0) continue;  // refused at subscribe
+        if (b.failed()) continue;  // refused at subscribe: no row
         bindings_by_id_[b.id] = &m;
         if (live_before_bound_.erase(b.id)) b.live = true;
         auto early = early_.find(b.id);
@@ -34,12 +34,12 @@ void Changes::bind(Member& m) {
 void Changes::release(Member& m) {
     std::vector<int64_t> ids;
     for (const Binding& b : m.bindings) {
-        if (b.id <= 0 || b.ended) continue;  // no row: failed at subscribe, or ended and removed
+        if (b.id <= 0 || b.ended) continue;  // no row: not subscribed yet, refused, or ended and removed
         bindings_by_id_.erase(b.id);
         ids.push_back(b.id);
     }
     metrics_.subscriptions.store(static_cast<int64_t>(bindings_by_id_.size()));
-    if (!ids.empty() && db_) db_->unsubscribe(std::move(ids));
+    if (!ids.empty() && db_ && !keep_rows_) db_->unsubscribe(std::move(ids));
 }
 
 std::vector<ChangeEvent> Changes::park(Member& m) {
@@ -71,11 +71,12 @@ std::vector<Member*> Changes::lost(const std::unordered_set<int64_t>& present) c
     return lost;
 }
 
+// Once every binding that was subscribed is live (failed ones had their system error).
 void Changes::announce_if_live(Member& m) {
     if (!m.joined || m.announced) return;
     bool any = false;
     for (const Binding& b : m.bindings) {
-        if (!b.error.empty()) continue;  // refused at subscribe: it never goes live
+        if (b.failed()) continue;  // refused at subscribe: it never goes live
         if (!b.live) return;
         any = true;
     }
@@ -206,12 +207,7 @@ void Changes::keep_for_reply(Member& m, const ChangeEvent& ev, const ChangeGroup
         metrics_.dropped_messages++;
         return;
     }
-    ChangeEvent kept;
-    kept.kind = ev.kind;
-    kept.pos = ev.pos;
-    kept.received_us = ev.received_us;
-    kept.groups.push_back(own.size() == group.ids.size() ? group : payloads::narrowed(group, std::move(own)));
-    m.replay.push_back(std::move(kept));
+    m.replay.push_back(with_group(ev, own.size() == group.ids.size() ? group : payloads::narrowed(group, std::move(own))));
 }
 
 // A row the slot holder kept for a subscription that moved here, from before the move

@@ -32,6 +32,8 @@ public:
     // m's socket closed: its ids are forgotten here but stay subscribed (hub/resume parks
     // them); returns its changes that were queued but never written, oldest first.
     std::vector<ChangeEvent> park(Member& m);
+    // From now on (the node drains) release() keeps the rows, for clients to resume.
+    void keep_rows() { keep_rows_ = true; }
     // A change event from the slot (here or through the mesh).
     void deliver(const ChangeEvent& ev);
     // Sends a group's payload to m (one frame per channel and protocol version through
@@ -69,6 +71,7 @@ private:
     std::unordered_map<int64_t, std::vector<ChangeEvent>> early_;
     size_t early_count_ = 0;
     uint64_t change_stamp_ = 0;
+    bool keep_rows_ = false;
 };
 
 }  // namespace rt

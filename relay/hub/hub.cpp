@@ -17,7 +17,7 @@ Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, 
       auth_(cfg.jwt_secret),
       out_(cfg.limits, transport, metrics),
       channels_(out_, metrics, cluster, replay_),
-      presence_(channels_, out_, metrics, cluster),
+      presence_(cfg.limits, channels_, out_, metrics, cluster),
       resume_(cfg, clock_, metrics, db),
       changes_(out_, metrics, db, replay_, resume_),
       access_(metrics, access),
@@ -50,7 +50,7 @@ void Hub::closed(Connection& conn) {
     conn.closing = true;
     while (!conn.members.empty()) {
         Member& m = *conn.members.back();
-        if (!stopping_) park(m);
+        if (!draining_) park(m);  // a draining node keeps its rows for its next run
         remove_member(m, false);
     }
     conn.queue.clear();
@@ -102,17 +102,28 @@ void Hub::set_jwks(std::shared_ptr<const Jwks> jwks) {
     for (auto& [m, why] : revoked) close_with_error(*m, why);
 }
 
-void Hub::shutdown() {
-    stopping_ = true;  // nothing is parked: the node's subscriptions are removed as it stops
-    std::vector<Connection*> all;
-    for (auto& [id, conn] : connections_) all.push_back(conn.get());
-    for (Connection* c : all) {
-        for (auto& m : c->members) {
-            if (m->joined) out_.push(*c, m->join_ref, m->channel->topic, "phx_close", "{}", m->join_ref);
+void Hub::begin_drain() {
+    draining_ = true;
+    changes_.keep_rows();
+    resume_.keep_rows();
+}
+
+// As a Supabase node drains (Phoenix's socket drainer): the socket closes with 1012
+// (service restart) and its channels get nothing, so realtime-js reconnects and rejoins
+// them, here once this node is back or on another.
+size_t Hub::drain(size_t max) {
+    size_t open = 0;
+    for (auto& [id, conn] : connections_) {
+        if (conn->closing) continue;
+        if (max == 0) {
+            ++open;
+            continue;
         }
-        c->closing = true;
-        out_.close(*c, 1001, "server shutting down");
+        --max;
+        conn->closing = true;
+        out_.close(*conn, kServiceRestart, "service restart");
     }
+    return open;
 }
 
 // -- inbound --------------------------------------------------------------------------
@@ -144,7 +155,10 @@ void Hub::dispatch(Connection& conn, phoenix::Inbound& msg) {
         return;
     }
     if (msg.event == "phx_join") {
-        join_.handle(conn, msg);
+        if (draining_)
+            out_.error_reply(conn, msg, errors::kRestarting);
+        else
+            join_.handle(conn, msg);
         return;
     }
     Member* m = conn.member(msg.topic);
@@ -176,8 +190,12 @@ bool Hub::dispatch_member(Connection& conn, Member& m, phoenix::Inbound& msg) {
     }
     if (msg.event == "broadcast")
         handle_broadcast(conn, m, msg);
-    else if (msg.event == "presence")
-        presence_.handle(conn, m, msg);
+    else if (msg.event == "presence") {
+        if (auto why = presence_.handle(conn, m, msg)) {
+            close_with_error(m, *why);
+            return false;
+        }
+    }
     else if (msg.event == "access_token")
         return handle_access_token(m, msg);
     else {
@@ -215,6 +233,16 @@ void Hub::handle_broadcast(Connection& conn, Member& m, const phoenix::Inbound& 
         return;
     }
     b.is_private = m.is_private();
+    // Over the payload limit: dropped, the channel and the socket stay (Supabase's answer).
+    if (static_cast<int64_t>(b.payload.size()) > cfg_.limits.max_payload_bytes) {
+        metrics_.dropped_messages++;
+        if (m.ack) {
+            std::string response;
+            json::append_string(response, errors::kPayloadTooLarge);
+            out_.reply(conn, msg, "error", response);
+        }
+        return;
+    }
     channels_.publish(b, m.self ? nullptr : &m, true);
     if (m.ack) out_.reply(conn, msg, "ok", "{}");
 }

@@ -57,8 +57,14 @@ public:
     void closed(Connection& conn);
     // Expired tokens, idle sockets, orphaned subscriptions past their grace; call ~1/s.
     void tick();
-    // Every connection closed, every subscription of this node released.
-    void shutdown();
+    // SIGTERM: from now on joins are refused (RealtimeRestarting) and this node's
+    // subscription rows stay when members leave, as a crash leaves them, for the returning
+    // clients to adopt within --resume-grace (here after a restart, or on another node).
+    void begin_drain();
+    // Closes up to max of the open connections with 1012; returns how many stay open.
+    size_t drain(size_t max);
+    bool draining() const { return draining_; }
+    static constexpr int kServiceRestart = 1012;
 
     // -- from the REST API and other threads ----------------------------------------
     void publish_broadcast(const BroadcastMsg& msg);  // the REST API: to members and peers
@@ -134,8 +140,8 @@ private:
     Replay stored_;  // replays at join (replay_ is the slot position's guard)
     JoinFlow join_;
 
-    bool stopping_ = false;
     uint64_t next_conn_id_ = 1;
+    bool draining_ = false;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };
 

@@ -39,6 +39,9 @@ std::string join_response(const std::vector<Binding>& bindings) {
 }  // namespace
 
 void JoinFlow::handle(Connection& conn, phoenix::Inbound& msg) {
+    // Phoenix closes a joined topic before it handles the topic's new join, whatever that
+    // join's outcome: the old channel gets its phx_close either way.
+    if (Member* existing = conn.member(msg.topic)) p_.exit.remove_member(*existing, true);
     if (!admissible(conn, msg)) return;
     JoinConfig config = parse_join_config(msg.payload);
     std::string refusal;
@@ -51,11 +54,6 @@ void JoinFlow::handle(Connection& conn, phoenix::Inbound& msg) {
         p_.out.error_reply(conn, msg, config.bindings_error);
         return;
     }
-    if (!config.bindings.empty() && (!p_.db || !p_.db->available())) {
-        p_.out.error_reply(conn, msg, errors::kNoDatabase);
-        return;
-    }
-    if (Member* existing = conn.member(msg.topic)) p_.exit.remove_member(*existing, true);  // a second join replaces the first
     Claims claims = who->claims;
     Member& m = prepare(conn, msg, std::move(config), std::move(*who));
     if (m.is_private()) {
@@ -66,14 +64,26 @@ void JoinFlow::handle(Connection& conn, phoenix::Inbound& msg) {
     proceed(m, claims);
 }
 
-// After the authorization: the database step, unless the join has no bindings or
-// resumes orphaned ones.
+// After the authorization: the database step, unless the join has no binding to
+// subscribe or resumes orphaned ones. A binding that cannot be subscribed (without a
+// database, every one) keeps its place with an id of its own and is told after the reply.
 void JoinFlow::proceed(Member& m, const Claims& claims) {
-    if (m.bindings.empty() || p_.resume.try_adopt(m, claims)) {
+    bool database = p_.db && p_.db->available();
+    for (Binding& b : m.bindings) {
+        if (!database && !b.failed()) b.error = errors::kNoDatabase;
+        if (b.failed()) b.id = --last_failed_id_;  // unique, and no subscription row's
+    }
+    if (!subscribes(m) || p_.resume.try_adopt(m, claims)) {
         complete(m);
         return;
     }
     subscribe(m, claims);
+}
+
+bool JoinFlow::subscribes(const Member& m) {
+    for (const Binding& b : m.bindings)
+        if (!b.failed()) return true;
+    return false;
 }
 
 // The topic, the join rate and the number of channels of the connection.
@@ -149,13 +159,14 @@ Member& JoinFlow::prepare(Connection& conn, const phoenix::Inbound& msg, JoinCon
     return ref;
 }
 
-// The database step: one subscription row per binding, answered by on_subscribe_result.
-// In a cluster it first adopts what a dead node left for the same bindings and user (the
-// client resumes here, hub/resume): if those rows are on a node that still beats, it asks
-// again until that node has been silent for the peer-down period.
+// The database step: one subscription row per binding that can be subscribed, answered
+// by on_subscribe_result. In a cluster it first adopts what a dead node left for the same
+// bindings and user (the client resumes here, hub/resume): if those rows are on a node that
+// still beats, it asks again until that node has been silent for the peer-down period.
 void JoinFlow::subscribe(Member& m, const Claims& claims) {
     std::vector<BindingSpec> specs;
-    for (const Binding& b : m.bindings) specs.push_back(b.spec);
+    for (const Binding& b : m.bindings)
+        if (!b.failed()) specs.push_back(b.spec);
     pending_[m.id] = &m;
     AdoptAs as;
     as.enabled = p_.cfg.resume_window_s > 0 && !p_.cfg.cluster_bind.empty();
@@ -204,7 +215,7 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
     auto it = pending_.find(r.member_id);
     if (it == pending_.end()) {
         // The channel was left or replaced meanwhile: undo what the database did.
-        if (r.ok && !r.ids.empty() && p_.db) p_.db->unsubscribe(std::move(r.ids));
+        if (r.ok && p_.db) unsubscribe_made(std::move(r.ids));
         return;
     }
     Member& m = *it->second;
@@ -219,12 +230,23 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
         LOG_INFO("connection %llu resumed %zu subscriptions of a dead node",
                  static_cast<unsigned long long>(m.conn->id), r.ids.size());
     }
-    if (!r.ok || r.ids.size() != m.bindings.size()) {
-        if (r.ok && p_.db) p_.db->unsubscribe(std::move(r.ids));
+    size_t asked = 0;
+    for (const Binding& b : m.bindings) asked += b.failed() ? 0 : 1;
+    if (!r.ok || r.ids.size() != asked || (!r.errors.empty() && r.errors.size() != asked)) {
+        if (r.ok && p_.db) unsubscribe_made(std::move(r.ids));
         refuse(m, r.ok ? errors::kSubscriptionCountMismatch : r.error);
         return;
     }
-    for (size_t i = 0; i < r.ids.size(); ++i) m.bindings[i].id = r.ids[i];
+    size_t next = 0;
+    for (Binding& b : m.bindings) {
+        if (b.failed()) continue;
+        b.id = r.ids[next];
+        if (b.id <= 0) {  // refused by the database: the client is told after the reply
+            b.error = next < r.errors.size() ? std::move(r.errors[next]) : std::string(errors::kSubscriptionCountMismatch);
+            b.id = --last_failed_id_;
+        }
+        ++next;
+    }
     complete(m);
 }
 
@@ -233,6 +255,11 @@ void JoinFlow::refuse(Member& m, const std::string& reason) {
     if (m.pending_ref) ref = *m.pending_ref;
     p_.out.reply(*m.conn, m.join_ref, ref, m.channel->topic, "error", payloads::reason(reason));
     p_.exit.remove_member(m, false);
+}
+
+void JoinFlow::unsubscribe_made(std::vector<int64_t> ids) {
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t id) { return id <= 0; }), ids.end());
+    if (!ids.empty()) p_.db->unsubscribe(std::move(ids));
 }
 
 // The cluster step: admitted once every peer routes the channel's broadcasts here. Its
@@ -273,6 +300,8 @@ void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
     if (m.pending_ref) ref = *m.pending_ref;
     p_.out.reply(conn, m.join_ref, ref, m.channel->topic, "ok", join_response(m.bindings));
     m.pending_ref.reset();
+    for (const Binding& b : m.bindings)
+        if (b.failed()) p_.out.system(m, "postgres_changes", "error", b.error);
     if (replayed) p_.replay.deliver(m, *replayed);
 
     if (m.presence_enabled) p_.presence.send_state(m);

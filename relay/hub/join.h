@@ -77,7 +77,9 @@ private:
                                           const JoinConfig& config, std::string& refusal);
     Member& prepare(Connection& conn, const phoenix::Inbound& msg, JoinConfig&& config, JoinIdentity&& who);
     void proceed(Member& m, const Claims& claims);
+    static bool subscribes(const Member& m);  // some binding of m is for the database
     void subscribe(Member& m, const Claims& claims);
+    void unsubscribe_made(std::vector<int64_t> ids);  // rows of a join that went away
     void complete(Member& m);
     void routed(Member& m);
     void admit(Member& m, const std::vector<ReplayRow>* replayed = nullptr);
@@ -92,6 +94,7 @@ private:
     };
     std::unordered_map<uint64_t, AdoptWait> adopt_waits_;  // member id -> its adoption attempts
     uint64_t next_member_id_ = 1;
+    int64_t last_failed_id_ = 0;  // ids of bindings that cannot be subscribed count down from -1
 };
 
 }  // namespace rt

@@ -29,10 +29,13 @@ struct LoopClock {
 };
 
 // One postgres_changes binding of a membership.
+// A binding that cannot be subscribed (error set) keeps its place in the join reply with
+// an id of its own below zero, which no subscription row has.
 struct Binding : BindingRequest {
     int64_t id = 0;         // < 0: refused at subscribe (no row; a unique id for the reply)
     bool live = false;      // the decoder has it (a SUBSCRIBED document was seen)
     bool ended = false;     // the slot holder ended it (failed): no deliveries, its row removed
+    bool failed() const { return !error.empty(); }  // refused at subscribe
 };
 
 // One connection's membership of one channel.
@@ -54,7 +57,7 @@ struct Member {
     int64_t token_exp = 0;
     std::optional<std::string> pending_ref;  // ref of the join awaiting its reply
     std::unique_ptr<Claims> own_claims;  // set when the join or an access_token push carried a token
-    std::vector<ChangeEvent> replay;  // changes held for adopted subscriptions, sent after the reply
+    std::vector<ChangeEvent> replay;  // changes for its ids before its reply (held for adopted ones, or arrived meanwhile), sent after it
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
     ChangePos delivered;              // the latest change queued to it (recovered ones are deduplicated by it)
     int64_t missed_since_s = 0;       // resumed (or came back too late) having missed changes since

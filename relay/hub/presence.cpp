@@ -1,47 +1,73 @@
 // Presence: tracking members, applying peers' entries, and the diffs members receive.
 #include "relay/hub/presence.h"
 
+#include <cctype>
 #include <random>
 
 #include "relay/protocol/errors.h"
 
 namespace rt {
+namespace {
 
-Presence::Presence(Channels& channels, Output& out, Metrics& metrics, ClusterPort* cluster)
-    : channels_(channels), out_(out), metrics_(metrics), cluster_(cluster) {
+// Two metas as JSON values are the same (member order aside).
+bool same_meta(const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    json::Document da, db;
+    return json::parse(da, a) && json::parse(db, b) && da == db;
+}
+
+}  // namespace
+
+Presence::Presence(const Limits& limits, Channels& channels, Output& out, Metrics& metrics, ClusterPort* cluster)
+    : limits_(limits), channels_(channels), out_(out), metrics_(metrics), cluster_(cluster) {
     std::mt19937_64 rng{std::random_device{}()};
     next_ref_ = rng() & 0xffffffffffULL;  // phx_refs differ across restarts of a node
 }
 
-void Presence::handle(Connection& conn, Member& m, const phoenix::Inbound& msg) {
+std::optional<std::string> Presence::handle(Connection& conn, Member& m, const phoenix::Inbound& msg) {
     const json::Value* event = msg.payload ? json::member(*msg.payload, "event") : nullptr;
-    std::string_view ev = json::string_or(event, "");
-    if (ev == "track") {
-        if (m.is_private() && !m.policies.presence_write.value_or(false)) {
-            metrics_.authorization_denied++;
-            out_.reply(conn, msg, "error", "{}");  // Supabase's answer to a refused track
-            return;
-        }
-        const json::Value* meta = json::member(*msg.payload, "payload");
-        if (!meta || !meta->IsObject()) {
-            out_.error_reply(conn, msg, errors::kPresenceTrackShape);
-            return;
-        }
-        std::string meta_json = json::stringify(*meta);
-        if (!m.presence_enabled) {
-            // A track enables presence on a channel joined without it.
-            m.presence_enabled = true;
-            send_state(m);
-        }
-        track(m, std::move(meta_json));
-        out_.reply(conn, msg, "ok", "{}");
-    } else if (ev == "untrack") {
+    std::string ev(json::string_or(event, ""));
+    for (char& c : ev) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));  // "TRACK" too
+    if (ev == "track") return handle_track(conn, m, msg);
+    if (ev == "untrack") {
         untrack(m);
         out_.reply(conn, msg, "ok", "{}");
     } else {
         metrics_.protocol_errors++;
         out_.error_reply(conn, msg, errors::kPresenceEvent);
     }
+    return std::nullopt;
+}
+
+// A track: the meta as the client wrote it ({} without one). The same meta again changes
+// nothing (no diff), as in Supabase; one over the payload limit closes the channel.
+std::optional<std::string> Presence::handle_track(Connection& conn, Member& m, const phoenix::Inbound& msg) {
+    if (m.is_private() && !m.policies.presence_write.value_or(false)) {
+        metrics_.authorization_denied++;
+        out_.reply(conn, msg, "error", "{}");  // Supabase's answer to a refused track
+        return std::nullopt;
+    }
+    const json::Value* meta = json::member(*msg.payload, "payload");
+    if (meta && !meta->IsObject()) {
+        out_.error_reply(conn, msg, errors::kPresenceTrackShape);
+        return std::nullopt;
+    }
+    std::optional<std::string_view> raw = phoenix::raw_payload_member(msg, "payload");
+    std::string meta_json = raw ? json::compact(*raw) : "{}";
+    const PresenceEntry* now = store_.find(m.channel->key, "", m.id);
+    if (now && same_meta(now->meta_json, meta_json)) {
+        out_.reply(conn, msg, "ok", "{}");
+        return std::nullopt;
+    }
+    if (static_cast<int64_t>(meta_json.size()) > limits_.max_payload_bytes) return std::string(errors::kTrackTooLarge);
+    if (!m.presence_enabled) {
+        // A track enables presence on a channel joined without it.
+        m.presence_enabled = true;
+        send_state(m);
+    }
+    track(m, std::move(meta_json));
+    out_.reply(conn, msg, "ok", "{}");
+    return std::nullopt;
 }
 
 void Presence::send_state(Member& m) {

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "relay/core/config.h"
 #include "relay/core/metrics.h"
 #include "relay/hub/channels.h"
 #include "relay/hub/output.h"
@@ -18,10 +20,12 @@ namespace rt {
 
 class Presence {
 public:
-    Presence(Channels& channels, Output& out, Metrics& metrics, ClusterPort* cluster);
+    Presence(const Limits& limits, Channels& channels, Output& out, Metrics& metrics, ClusterPort* cluster);
 
-    // A "presence" push of a joined member: {"event":"track","payload":{...}} or untrack.
-    void handle(Connection& conn, Member& m, const phoenix::Inbound& msg);
+    // A "presence" push of a joined member: {"event":"track","payload":{...}} or untrack
+    // (the event in any case). Returns the reason the member's channel must close for (a
+    // meta over --max-payload-bytes), else nullopt.
+    std::optional<std::string> handle(Connection& conn, Member& m, const phoenix::Inbound& msg);
     void untrack(Member& m);                 // the member leaves (or untracks)
     void send_state(Member& m);              // presence_state of its channel, to m
 
@@ -36,11 +40,13 @@ public:
     const PresenceStore& store() const { return store_; }
 
 private:
+    std::optional<std::string> handle_track(Connection& conn, Member& m, const phoenix::Inbound& msg);
     void track(Member& m, std::string meta_json);
     void fanout_diff(const PresenceDiff& diff);
     void count_entries();
     std::string next_phx_ref();
 
+    const Limits& limits_;
     Channels& channels_;
     Output& out_;
     Metrics& metrics_;

@@ -188,6 +188,10 @@ void Resume::overflow(Parked& p) {
 // The parked ids m's bindings would adopt, in binding order; false unless all match.
 bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const {
     for (const Binding& b : m.bindings) {
+        if (b.failed()) {
+            chosen.push_back(0);  // it never had a row
+            continue;
+        }
         int64_t found = 0;
         for (std::string_view topic : {std::string_view(m.channel->topic), std::string_view()}) {
             auto range = by_key_.equal_range(binding_key(topic, claims.role, claims.sub, b.spec));
@@ -224,6 +228,7 @@ bool Resume::try_adopt(Member& m, const Claims& claims) {
 void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
     std::vector<Kept> kept;
     for (size_t i = 0; i < chosen.size(); ++i) {
+        if (chosen[i] == 0) continue;  // a binding refused before it had a row
         Parked& p = parked_.at(chosen[i]);
         m.bindings[i].id = chosen[i];
         m.bindings[i].live = p.live;
@@ -248,11 +253,12 @@ void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
         }
     }
     for (const ChangeEvent& ev : merged) m.replay.push_back(for_member(ev, chosen));
-    metrics_.resume_recovered += chosen.size();
+    const size_t resumed = chosen.size() - std::count(chosen.begin(), chosen.end(), 0);
+    metrics_.resume_recovered += resumed;
     metrics_.resume_recovered_changes += merged.size();
     publish_gauges();
     LOG_INFO("connection %llu resumed %zu subscriptions with %zu kept changes%s",
-             static_cast<unsigned long long>(m.conn->id), chosen.size(), merged.size(),
+             static_cast<unsigned long long>(m.conn->id), resumed, merged.size(),
              m.missed_since_s ? " (it missed more)" : "");
 }
 
@@ -269,7 +275,7 @@ void Resume::forget_lapsed(int64_t now_ms) {
 void Resume::expire() {
     const int64_t now = clock_.mono_ms;
     forget_lapsed(now);
-    if (parked_.empty() || now < next_expiry_ms_) return;
+    if (parked_.empty() || now < next_expiry_ms_ || keep_rows_) return;
     std::unordered_map<uint64_t, std::vector<const Parked*>> groups;
     std::vector<int64_t> due;
     next_expiry_ms_ = 0;

@@ -48,6 +48,8 @@ public:
     void hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group);
     // Parked subscriptions past their window are unsubscribed; call ~1/s.
     void expire();
+    // The node drains: orphans stay (for the node's next run), none expires.
+    void keep_rows() { keep_rows_ = true; }
 
     // Lowest commit LSN still kept (0: none).
     uint64_t held_floor() const { return fronts_.empty() ? 0 : *fronts_.begin(); }
@@ -100,6 +102,7 @@ private:
     int64_t kept_bytes_ = 0;
     int64_t kept_changes_ = 0;
     int64_t next_expiry_ms_ = 0;
+    bool keep_rows_ = false;
 };
 
 }  // namespace rt

@@ -1,13 +1,17 @@
 // HTTP endpoints: broadcast, health and metrics.
 #include "relay/io/http_api.h"
 
+#include <strings.h>
+
+#include <cctype>
 #include <ctime>
 #include <map>
 
-#include "relay/core/ids.h"
+#include "relay/core/clock.h"
 #include "relay/core/json.h"
 #include "relay/core/topic.h"
 #include "relay/protocol/errors.h"
+#include "relay/protocol/http_batch.h"
 
 namespace rt {
 namespace {
@@ -29,9 +33,17 @@ HttpResponse message_response(int status, std::string_view message) {
 
 std::string bearer_token(const HttpRequest& req) {
     std::string_view auth = req.authorization;
-    if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer "))
+    if (auth.size() > 7 && auth[6] == ' ' && strncasecmp(auth.data(), "bearer", 6) == 0)
         return std::string(auth.substr(7));
     return req.apikey;
+}
+
+// The media type of a Content-Type header, without its parameters, in lower case.
+std::string media_type(std::string_view content_type) {
+    std::string type(content_type.substr(0, content_type.find(';')));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    for (char& c : type) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    return type;
 }
 
 }  // namespace
@@ -82,31 +94,36 @@ std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& req, Claims& call
     return std::nullopt;
 }
 
+// Supabase's rate check of the REST API, per token here (as the WebSocket limits are per
+// connection): a batch that would take the token past --max-events-per-second is refused
+// whole.
+std::optional<HttpResponse> HttpApi::over_rate(const HttpRequest& req, size_t messages) {
+    int64_t now = mono_ms();
+    if (rates_.size() > kMaxRateEntries) {
+        for (auto it = rates_.begin(); it != rates_.end();) it = it->second.idle(now) ? rates_.erase(it) : ++it;
+    }
+    auto it = rates_.try_emplace(bearer_token(req), cfg_.limits.max_events_per_second).first;
+    switch (it->second.allow_batch(now, static_cast<int64_t>(messages))) {
+        case RateLimiter::Batch::Within: return std::nullopt;
+        case RateLimiter::Batch::TooMany: break;
+        case RateLimiter::Batch::Exhausted:
+            metrics_.rate_limited++;
+            return message_response(429, errors::kHttpRateExceeded);
+    }
+    metrics_.rate_limited++;
+    return message_response(429, messages > 1 ? errors::kHttpBatchTooLarge : errors::kHttpRateExceeded);
+}
+
 HttpResponse HttpApi::broadcast(const HttpRequest& req) {
     Claims caller;
     if (auto refused = refuse(req, caller)) return *refused;
     json::Document doc;
     std::string error;
     if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
-    const json::Value* messages = json::member(doc, "messages");
-    if (!messages || !messages->IsArray() || messages->Empty())
-        return message_response(422, "the body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]}");
-
-    std::vector<BroadcastMsg> batch;
-    for (const json::Value& m : messages->GetArray()) {
-        std::string_view topic = json::string_or(json::member(m, "topic"), "");
-        std::string_view event = json::string_or(json::member(m, "event"), "");
-        const json::Value* payload = json::member(m, "payload");
-        if (topic.empty() || event.empty())
-            return message_response(422, "each message needs a non-empty topic and event");
-        BroadcastMsg b;
-        b.topic = topic::normalize(topic);
-        b.event = std::string(event);
-        b.payload = payload ? json::stringify(*payload) : "{}";
-        b.is_private = json::bool_or(json::member(m, "private"), false);
-        batch.push_back(std::move(b));
-    }
-    publish_batch(req, caller, std::move(batch));
+    http_batch::Batch batch = http_batch::read(req.body, cfg_.limits.max_payload_bytes);
+    if (!batch.errors_json.empty()) return json_response(422, std::move(batch.errors_json));
+    if (auto limited = over_rate(req, batch.messages.size())) return *limited;
+    publish_batch(req, caller, std::move(batch.messages));
     return json_response(202, "");
 }
 
@@ -119,35 +136,44 @@ void HttpApi::publish_batch(const HttpRequest& req, const Claims& caller, std::v
         if (b.is_private)
             private_by_topic[b.topic].push_back(std::move(b));
         else
-            publish(std::move(b));
+            hub_.publish_broadcast(b);
     }
     for (auto& [topic, msgs] : private_by_topic) {
         hub_.authorize_http_broadcast(caller, req.headers_json, std::string(topic::sub_topic(topic)),
                                       [this, msgs = std::move(msgs)](const AccessResult& r) {
                                           if (!r.policies.broadcast_write.value_or(false)) return;
-                                          for (const BroadcastMsg& b : msgs) publish(b);
+                                          for (const BroadcastMsg& b : msgs) hub_.publish_broadcast(b);
                                       });
     }
 }
 
+// realtime-js httpSend(): the body is the payload, JSON (also without a Content-Type) or
+// bytes (application/octet-stream, an empty body too).
 HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view sub_topic, std::string_view event) {
     Claims caller;
     if (auto refused = refuse(req, caller)) return *refused;
+    std::string type = media_type(req.content_type);
+    if (!type.empty() && type != "application/json" && type != "application/octet-stream")
+        return json_response(415, "{\"error\":\"" + std::string(errors::kUnsupportedMediaType) + "\"}");
     BroadcastMsg b;
     b.topic = topic::of(sub_topic);
     b.event = std::string(event);
     b.is_private = req.private_query;
-    if (req.content_type.rfind("application/octet-stream", 0) == 0) {
+    if (type == "application/octet-stream") {
         b.json_payload = false;  // binary: only vsn 2.0.0 members can receive it
         b.payload = req.body;
     } else {
         json::Document doc;
         std::string error;
-        if (!json::parse(doc, req.body, &error)) return message_response(422, "malformed JSON: " + error);
-        b.payload = req.body;
+        if (!req.body.empty() && !json::parse(doc, req.body, &error))
+            return message_response(422, "malformed JSON: " + error);
+        b.payload = req.body.empty() ? "{}" : json::compact(req.body);
     }
+    if (static_cast<int64_t>(b.payload.size()) > cfg_.limits.max_payload_bytes)
+        return json_response(422, "{\"errors\":{\"payload\":[\"" + std::string(errors::kHttpPayloadTooLarge) + "\"]}}");
+    if (auto limited = over_rate(req, 1)) return *limited;
     if (!b.is_private) {
-        publish(std::move(b));
+        hub_.publish_broadcast(b);
         return json_response(202, "");
     }
     // A private message is answered once the caller's write check is: 202, or Supabase's
@@ -157,7 +183,7 @@ HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view s
     hub_.authorize_http_broadcast(caller, req.headers_json, std::string(sub_topic),
                                   [this, id = later.deferred, b = std::move(b)](const AccessResult& r) {
                                       HttpResponse answer = private_answer(r);
-                                      if (answer.status == 202) publish(b);
+                                      if (answer.status == 202) hub_.publish_broadcast(b);
                                       if (answer_later_) answer_later_(id, std::move(answer));
                                   });
     return later;
@@ -175,11 +201,6 @@ HttpResponse HttpApi::private_answer(const AccessResult& r) {
         case AccessResult::Failure::Failed: break;
     }
     return message_response(500, "Unable to authorize broadcast");
-}
-
-void HttpApi::publish(BroadcastMsg b) {
-    b.meta_json = "{\"id\":\"" + random_uuid() + "\"}";  // Supabase gives REST messages an id
-    hub_.publish_broadcast(b);
 }
 
 HttpResponse HttpApi::health() {

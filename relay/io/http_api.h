@@ -1,11 +1,13 @@
-// The HTTP endpoints on the relay's port: POST /api/broadcast (Supabase's body and
-// auth; private messages need the caller's write permission, checked on the database
-// through the hub), GET /api/health, GET /metrics. Runs on the loop thread; no I/O of
-// its own. An answer that waits for the database is deferred (HttpResponse::deferred).
+// The HTTP endpoints on the relay's port: POST /api/broadcast (Supabase's body, auth,
+// errors and rate limit; private messages need the caller's write permission, checked on
+// the database through the hub), POST /api/broadcast/<topic>/events/<event>,
+// GET /api/health, GET /metrics. Runs on the loop thread; no I/O of its own. An answer
+// that waits for the database is deferred (HttpResponse::deferred).
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "relay/core/config.h"
 #include "relay/hub/hub.h"
 #include "relay/core/metrics.h"
+#include "relay/protocol/rate_limit.h"
 
 namespace rt {
 
@@ -24,7 +27,7 @@ struct HttpRequest {
     std::string content_type;
     bool private_query = false;  // ?private=true
     std::string headers_json = "{}";  // its --policy-headers, for private broadcasts' request.headers
-    std::string body;  // within --max-payload-bytes (checked from Content-Length)
+    std::string body;  // within --max-frame-bytes (checked from Content-Length)
 };
 
 struct HttpResponse {
@@ -51,11 +54,14 @@ private:
     // The authorization check common to both broadcast endpoints; empty when fine
     // (caller: the token's claims).
     std::optional<HttpResponse> refuse(const HttpRequest& req, Claims& caller);
+    // The 429 for messages more than the request's token may send now; empty when fine.
+    std::optional<HttpResponse> over_rate(const HttpRequest& req, size_t messages);
     void publish_batch(const HttpRequest& req, const Claims& caller, std::vector<BroadcastMsg> batch);
-    void publish(BroadcastMsg b);
     // The single endpoint's answer to a private message's write check (Supabase's).
     static HttpResponse private_answer(const AccessResult& r);
     HttpResponse health();
+
+    static constexpr size_t kMaxRateEntries = 4096;  // past it, idle tokens' limiters go
 
     const Config& cfg_;
     Metrics& metrics_;
@@ -63,6 +69,7 @@ private:
     std::function<std::string()> peers_json_;
     std::function<void(uint64_t, HttpResponse)> answer_later_;
     uint64_t next_deferred_ = 1;
+    std::unordered_map<std::string, RateLimiter> rates_;  // per token: events per second
 };
 
 }  // namespace rt

@@ -1,7 +1,7 @@
 // libwebsockets integration: one protocol that serves the WebSocket endpoints and the
 // HTTP API on the same port (the HTTP side is server_http.cpp), the upgrade's
 // authentication, frame reassembly and the write path, the 1 s tick, and the graceful
-// shutdown.
+// shutdown (the sockets drained with 1012, as Supabase's nodes do).
 #include "relay/io/server.h"
 #include "relay/core/clock.h"
 
@@ -30,6 +30,10 @@ constexpr int64_t kBatchWindowUs = 2000;
 
 // How often requests past their deadline (--handshake-timeout-ms) are looked for.
 constexpr int64_t kSweepUs = 100 * 1000;
+
+// The shutdown's drain: sockets closed per batch, and the pause between batches.
+constexpr size_t kDrainBatch = 1000;
+constexpr int64_t kDrainIntervalUs = 100 * 1000;
 
 bool is_websocket_path(std::string_view path) {
     return path == "/socket/websocket" || path == "/realtime/v1/websocket" || path == "/socket/websocket/" ||
@@ -323,11 +327,11 @@ int Server::on_receive(lws* wsi, void* user, const char* in, size_t len) {
         return 0;
     }
     if (!s->rx) s->rx = new std::string();
-    if (static_cast<int64_t>(s->rx->size() + len) > cfg_.limits.max_payload_bytes) {
+    if (static_cast<int64_t>(s->rx->size() + len) > cfg_.limits.max_frame_bytes) {
         metrics_.protocol_errors++;
         delete s->rx;
         s->rx = nullptr;
-        std::string reason = "message larger than " + std::to_string(cfg_.limits.max_payload_bytes) + " bytes";
+        std::string reason = "message larger than " + std::to_string(cfg_.limits.max_frame_bytes) + " bytes";
         close(*s->conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, reason);
         return 0;
     }
@@ -421,11 +425,23 @@ void Server::sweep_requests() {
 
 void Server::begin_shutdown() {
     shutting_down_ = true;
-    LOG_INFO("shutting down: closing %zu connections", hub_->connection_count());
+    LOG_INFO("shutting down: closing %zu connections (1012, service restart)", hub_->connection_count());
     if (on_shutdown) on_shutdown();
-    hub_->shutdown();
+    hub_->begin_drain();
+    drain_timer_ = make_timer(&Server::drain_step);
+    drain_step();
+}
+
+// Closes the sockets in batches, so that their clients' reconnections spread over time as
+// with Phoenix's socket drainer (joins meanwhile get RealtimeRestarting); then gives the
+// clients that do not answer the close handshake 2 s.
+void Server::drain_step() {
+    if (hub_->drain(kDrainBatch) > 0) {
+        schedule(*drain_timer_, kDrainIntervalUs);
+        return;
+    }
     if (hub_->connection_count() == 0) {
-        finished_ = true;
+        finish_shutdown();
         return;
     }
     // Clients that do not answer the close handshake get 2 s.

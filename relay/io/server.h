@@ -81,6 +81,7 @@ private:
     void on_tick();
     void sweep_requests();
     void begin_shutdown();
+    void drain_step();
     void finish_shutdown();
     void fill_context_info(lws_context_creation_info& info);
     struct Timer;
@@ -117,6 +118,7 @@ private:
     DeadlineQueue<lws*> requests_;       // connections whose request has not arrived whole yet
     std::unique_ptr<Timer> tick_timer_;
     std::unique_ptr<Timer> sweep_timer_;
+    std::unique_ptr<Timer> drain_timer_;
     std::unique_ptr<Timer> shutdown_timer_;
     std::string scratch_;                // frames gathered into one write
     std::vector<Connection*> dirty_;     // connections with frames queued this loop turn

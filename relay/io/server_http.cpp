@@ -90,7 +90,7 @@ int Server::on_http(lws* wsi, Session* session, const char* in, size_t len) {
     if (post && !shutting_down_) {
         BodyVerdict body = check_request_body(lws_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
                                               lws_header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING),
-                                              cfg_.limits.max_payload_bytes);
+                                              cfg_.limits.max_frame_bytes);
         if (!body.accepted()) return refuse_request(wsi, body.status, body.message);
         // The body arrives in HTTP_BODY callbacks, before the request's deadline.
         session->http = new HttpRequest(std::move(req));

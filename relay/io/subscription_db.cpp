@@ -42,7 +42,6 @@ void SubscriptionDb::subscribe(uint64_t client, uint64_t member_id, std::vector<
 
 void SubscriptionDb::unsubscribe(std::vector<int64_t> ids) {
     pool_.run(DbPool::kNoClient, [this, ids = std::move(ids)](SqlSession& s) {
-        if (node_released_) return;  // the node's rows were all deleted
         DbError e;
         if (subscription_sql::unsubscribe(s, ids, e)) return;
         if (e.kind == DbError::Kind::Unreachable)
@@ -58,24 +57,6 @@ void SubscriptionDb::update_claims(uint64_t client, std::vector<int64_t> ids, st
         std::vector<BindingNotice> ended = subscription_sql::update_claims(s, ids, claims);
         if (!ended.empty()) loop_.bindings_ended(std::move(ended));
     });
-}
-
-bool SubscriptionDb::unsubscribe_node_and_wait(int timeout_ms) {
-    auto ok = std::make_shared<std::atomic<bool>>(false);
-    bool finished = pool_.run_and_wait(
-        [this, ok](SqlSession& s) {
-            int64_t removed = 0;
-            DbError e;
-            if (subscription_sql::release_node(s, node_id_, removed, e)) {
-                LOG_INFO("removed %lld subscriptions of node %s", static_cast<long long>(removed), node_id_.c_str());
-                node_released_ = true;
-                *ok = true;
-            } else {
-                LOG_WARN("removing this node's subscriptions failed: %s", e.message.c_str());
-            }
-        },
-        timeout_ms);
-    return finished && *ok;
 }
 
 }  // namespace rt

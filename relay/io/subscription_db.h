@@ -4,7 +4,6 @@
 // port. The statements are in io/subscription_sql.
 #pragma once
 
-#include <atomic>
 #include <string>
 #include <vector>
 
@@ -32,15 +31,10 @@ public:
     void unsubscribe(std::vector<int64_t> ids) override;
     void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override;
 
-    // Deletes every row of this node and waits for it (graceful shutdown); later
-    // unsubscribes are skipped, since the rows are gone.
-    bool unsubscribe_node_and_wait(int timeout_ms);
-
 private:
     DbPool& pool_;
     const std::string node_id_;
     LoopInbound& loop_;
-    std::atomic<bool> node_released_{false};
 };
 
 }  // namespace rt

@@ -3,6 +3,7 @@
 
 #include "relay/core/pg_array.h"
 #include "relay/core/user_transaction.h"
+#include "relay/protocol/binding_params.h"
 #include "relay/protocol/errors.h"
 
 namespace rt::subscription_sql {
@@ -15,6 +16,35 @@ std::string client_message(const SqlSession& s, const DbError& e) {
         case DbError::Kind::Unreachable: return errors::kDatabaseUnreachable;
         default: return e.message;
     }
+}
+
+// A table or schema the database does not know: Supabase's "Please check Realtime is
+// enabled ..." (its subscription finds no published table).
+bool unknown_table(const DbError& e) { return e.sqlstate == "42P01" || e.sqlstate == "3F000"; }
+
+// One binding's row, under a savepoint: Postgres refusing this binding is recorded (id 0
+// and the client's message) and undone alone, so the join's other bindings stay; false
+// (error set) when the database timed out or is gone, which fails the whole join.
+bool subscribe_one(SqlSession& tx, const std::string& node_id, const BindingSpec& b, const std::string& claims_json,
+                   SubscribeResult& r, DbError& error) {
+    if (!tx.exec("SAVEPOINT binding", {}, nullptr, error)) return false;
+    SqlRows rows;
+    DbError refusal;
+    if (tx.exec("SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
+                "$4, NULLIF($5, ''), $6::jsonb)",
+                {node_id, b.schema, b.table, b.event, b.filter, claims_json}, &rows, refusal)) {
+        r.ids.push_back(std::stoll(rows.at(0)[0]));
+        r.errors.emplace_back();
+        return true;
+    }
+    if (refusal.kind != DbError::Kind::Failed) {
+        error = refusal;
+        return false;
+    }
+    if (!tx.exec("ROLLBACK TO SAVEPOINT binding", {}, nullptr, error)) return false;
+    r.ids.push_back(0);
+    r.errors.push_back(binding_params::refused(b, unknown_table(refusal), refusal.message));
+    return true;
 }
 
 }  // namespace
@@ -39,19 +69,14 @@ SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::
                           const std::string& claims_json) {
     SubscribeResult r;
     DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
-        for (const BindingSpec& b : bindings) {
-            SqlRows rows;
-            if (!tx.exec("SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
-                         "$4, NULLIF($5, ''), $6::jsonb)",
-                         {node_id, b.schema, b.table, b.event, b.filter, claims_json}, &rows, error))
-                return false;
-            r.ids.push_back(std::stoll(rows.at(0)[0]));
-        }
+        for (const BindingSpec& b : bindings)
+            if (!subscribe_one(tx, node_id, b, claims_json, r, error)) return false;
         return true;
     });
     r.ok = !e;
     if (!r.ok) {
         r.ids.clear();
+        r.errors.clear();
         r.error = client_message(s, e);
     }
     return r;
@@ -125,15 +150,6 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
         o.sub = row[6];
         out.push_back(std::move(o));
     }
-    return true;
-}
-
-bool release_node(SqlSession& s, const std::string& node_id, int64_t& removed, DbError& error) {
-    SqlRows rows;
-    DbError ignored;  // the registry row is only a hint for peers; the subscriptions matter
-    s.exec("DELETE FROM realtime.nodes WHERE node_id = $1", {node_id}, nullptr, ignored);
-    if (!s.exec("SELECT realtime.unsubscribe_node($1)", {node_id}, &rows, error)) return false;
-    removed = rows.empty() ? 0 : std::stoll(rows[0][0]);
     return true;
 }
 

@@ -1,7 +1,7 @@
 // The statements behind Postgres Changes subscriptions, over a SqlSession (no I/O of
-// their own): a join's rows through realtime.subscribe (one transaction: all of its
-// bindings or none), their removal, this node's rows left by a crash, and the node's
-// cleanup at shutdown. They run on the database pool (io/db_pool).
+// their own): a join's rows through realtime.subscribe (one transaction; a binding the
+// database refuses is undone alone and told to its client), their removal, and this
+// node's rows left by a previous run. They run on the database pool (io/db_pool).
 #pragma once
 
 #include <cstdint>
@@ -16,8 +16,9 @@ namespace rt::subscription_sql {
 // The extension is installed in the session's database; else false with a reason.
 bool check_extension(SqlSession& s, std::string& error);
 
-// One row per binding, in one transaction, as the claims' role. r.error is the client's
-// message: Postgres' refusal, the timeout message, or the database being unreachable.
+// One row per binding, in one transaction, as the claims' role. A binding Postgres refuses
+// gets id 0 and its message in r.errors (Supabase's text); a timeout or an unreachable
+// database fails the whole join (r.ok false, r.error the client's message).
 SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
                           const std::string& claims_json);
 
@@ -38,8 +39,5 @@ bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error)
 
 // This node's rows (a previous run's).
 bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& rows, DbError& error);
-
-// Deletes the node's registry row and every subscription of the node; removed: how many.
-bool release_node(SqlSession& s, const std::string& node_id, int64_t& removed, DbError& error);
 
 }  // namespace rt::subscription_sql

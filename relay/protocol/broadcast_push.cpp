@@ -6,21 +6,19 @@ namespace rt {
 bool read_broadcast_push(const phoenix::Inbound& msg, const std::string& topic, BroadcastMsg& b) {
     b.topic = topic;
     if (msg.binary) {
+        // Its metadata is not passed on (Supabase's build_broadcast/2 ignores it too): a
+        // client must not stamp meta.id or meta.replayed on what others receive.
         b.event = msg.user_event;
         b.payload = msg.user_payload;
         b.json_payload = msg.json_payload;
         b.binary_origin = true;
-        if (!msg.metadata.empty()) {
-            json::Document meta;
-            if (json::parse(meta, msg.metadata) && meta.IsObject()) b.meta_json = msg.metadata;
-        }
         return true;
     }
     const json::Value* event = msg.payload ? json::member(*msg.payload, "event") : nullptr;
     if (!event || !event->IsString()) return false;
     b.event = event->GetString();
-    const json::Value* inner = json::member(*msg.payload, "payload");
-    b.payload = inner ? json::stringify(*inner) : "{}";
+    std::optional<std::string_view> inner = phoenix::raw_payload_member(msg, "payload");
+    b.payload = inner ? json::compact(*inner) : "{}";
     return true;
 }
 

@@ -1,6 +1,6 @@
 // A client's broadcast push as a BroadcastMsg: the text form ({"type":"broadcast",
-// "event","payload"}) or binary kind 3 (raw or JSON payload, optional metadata). Pure
-// logic, no I/O.
+// "event","payload"}, the payload kept as the client wrote it) or binary kind 3 (raw or
+// JSON payload; its metadata is dropped). Pure logic, no I/O.
 #pragma once
 
 #include <string>

@@ -66,13 +66,25 @@ inline constexpr const char* kReplayFailed = "UnableToReplayMessages: Realtime w
 inline constexpr const char* kMessageRateLimit = "Too many messages per second";
 inline constexpr const char* kTooManyConnections = "Too many connected users";
 inline constexpr const char* kShuttingDown = "Server is shutting down";
+inline constexpr const char* kRestarting = "RealtimeRestarting: Realtime is restarting, please standby";
 
 // Messages of a joined channel.
 inline constexpr const char* kBroadcastShape =
     "broadcast needs a payload {\"type\":\"broadcast\",\"event\":\"...\",\"payload\":{...}}";
 inline constexpr const char* kPresenceTrackShape = "Presence track payload must be a map";
+// The response of an acknowledged broadcast over --max-payload-bytes (Supabase replies
+// with the atom, which Phoenix writes as a JSON string).
+inline constexpr const char* kPayloadTooLarge = "payload_size_exceeded";
+inline constexpr const char* kTrackTooLarge = "Track message size exceeded";
 inline constexpr const char* kPresenceEvent = "presence event must be \"track\" or \"untrack\"";
 inline std::string unknown_event(const std::string& event) { return "unknown event \"" + event + "\""; }
+
+// The REST API (Supabase's texts).
+inline constexpr const char* kHttpRateExceeded = "You have exceeded your rate limit";
+inline constexpr const char* kHttpBatchTooLarge = "Too many messages to broadcast, please reduce the batch size";
+inline constexpr const char* kHttpPayloadTooLarge = "Payload size exceeds tenant limit";
+inline constexpr const char* kUnsupportedMediaType =
+    "Unsupported Media Type. Use application/json or application/octet-stream";
 
 // System messages (extension "system" or "postgres_changes").
 inline constexpr const char* kSubscribedToPostgres = "Subscribed to PostgreSQL";

@@ -1,8 +1,8 @@
-// Reading a phx_join payload: flags with Supabase's defaults, and the postgres_changes
-// bindings with their checks.
+// Reading a phx_join payload: flags with Supabase's defaults (booleans also as strings in
+// any case), the presence key, the join's token, and the postgres_changes bindings.
 #include "relay/protocol/join_config.h"
 
-#include <cctype>
+#include "relay/protocol/binding_params.h"
 
 namespace rt {
 namespace {
@@ -11,39 +11,33 @@ bool flag(const json::Value* section, const char* name) {
     return json::bool_or(section ? json::member(*section, name) : nullptr, false);
 }
 
-// Appends the bindings of config.postgres_changes; false with a reason when malformed.
+// Appends the bindings of config.postgres_changes (as Supabase: anything but a list is
+// none, null entries are dropped); false with a reason when an entry is not an object.
 bool parse_bindings(const json::Value* config, std::vector<BindingRequest>& out, std::string& error) {
     const json::Value* list = config ? json::member(*config, "postgres_changes") : nullptr;
-    if (!list || list->IsNull()) return true;
-    if (!list->IsArray()) {
-        error = "postgres_changes must be a list of {event, schema, table, filter}";
-        return false;
-    }
+    if (!list || !list->IsArray()) return true;
     for (const json::Value& item : list->GetArray()) {
+        if (item.IsNull()) continue;
         if (!item.IsObject()) {
             error = "each postgres_changes binding must be an object";
             return false;
         }
         BindingRequest b;
-        std::string event(json::string_or(json::member(item, "event"), "*"));
-        for (char& c : event) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-        b.spec.event = event == "INSERT" || event == "UPDATE" || event == "DELETE" ? event : "*";
-        b.spec.schema = std::string(json::string_or(json::member(item, "schema"), "public"));
-        b.spec.table = std::string(json::string_or(json::member(item, "table"), ""));
-        b.spec.filter = std::string(json::string_or(json::member(item, "filter"), ""));
-        if (b.spec.table.empty() || b.spec.table == "*") {
-            error = "postgres_changes binding on schema \"" + b.spec.schema +
-                    "\" needs a table: subscribing to every table of a schema is not supported yet";
-            return false;
-        }
-        if (b.spec.schema == "*") {
-            error = "postgres_changes binding needs a schema name, not \"*\"";
-            return false;
-        }
+        b.error = binding_params::read(item, b.spec);
         b.echo_json = json::stringify(item);
         out.push_back(std::move(b));
     }
     return true;
+}
+
+// presence.key: a string, or a number or boolean as its JSON text (Supabase keys presence
+// by any value); anything else is no key.
+std::string presence_key(const json::Value* presence) {
+    const json::Value* key = presence ? json::member(*presence, "key") : nullptr;
+    if (!key) return {};
+    if (key->IsString()) return std::string(key->GetString(), key->GetStringLength());
+    if (key->IsNumber() || key->IsBool()) return json::stringify(*key);
+    return {};
 }
 
 // The join's own token as Supabase reads it: "user_token" stands for "access_token" and
@@ -92,7 +86,7 @@ JoinConfig parse_join_config(const json::Value* payload) {
     c.ack = flag(bc, "ack");
     c.replication_ready = flag(bc, "replication_ready");
     c.presence_enabled = flag(pr, "enabled");
-    c.presence_key = std::string(json::string_or(pr ? json::member(*pr, "key") : nullptr, ""));
+    c.presence_key = presence_key(pr);
     c.is_private = flag(config, "private");
     c.replay = parse_replay(bc);
     c.access_token = join_token(payload);

@@ -16,7 +16,7 @@ namespace rt {
 struct BindingRequest {
     BindingSpec spec;
     std::string echo_json;  // the client's binding object, echoed in the join reply
-    std::string error;      // not empty: refused (told in a system error), never subscribed
+    std::string error;      // Supabase's message when it cannot be subscribed (the join is still OK)
 };
 
 // config.broadcast.replay, read as Supabase reads it (realtime_channel.ex
@@ -39,7 +39,7 @@ struct JoinConfig {
     ReplayConfig replay;
     std::string access_token;        // the join's own token (access_token, or user_token); empty: the socket's
     std::vector<BindingRequest> bindings;
-    std::string bindings_error;      // not empty when postgres_changes is malformed (bindings is then partial)
+    std::string bindings_error;      // not empty when a postgres_changes entry is not an object (the join is refused)
 };
 
 // Reads payload (the phx_join payload; nullptr or not an object reads as no config).

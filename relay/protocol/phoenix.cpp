@@ -1,6 +1,8 @@
 // Phoenix / Supabase Realtime frame codec.
 #include "relay/protocol/phoenix.h"
 
+#include <vector>
+
 namespace rt::phoenix {
 namespace {
 
@@ -42,6 +44,7 @@ bool decode_text(std::string_view frame, Vsn vsn, Inbound& out, std::string& err
         return false;
     }
     const json::Value& d = out.doc;
+    out.frame = frame;
     if (vsn == Vsn::V2) {
         if (!d.IsArray() || d.Size() != 5) {
             error = "expected [join_ref, ref, topic, event, payload]";
@@ -79,6 +82,18 @@ bool decode_text(std::string_view frame, Vsn vsn, Inbound& out, std::string& err
         return false;
     }
     return true;
+}
+
+std::optional<std::string_view> raw_payload_member(const Inbound& msg, std::string_view name) {
+    if (!msg.payload || !msg.payload->IsObject()) return std::nullopt;
+    std::optional<std::string_view> payload;
+    if (msg.doc.IsArray()) {
+        std::vector<std::string_view> parts;
+        if (json::array_elements(msg.frame, parts) && parts.size() == 5) payload = parts[4];
+    } else {
+        payload = json::raw_member(msg.frame, "payload");
+    }
+    return payload ? json::raw_member(*payload, name) : std::nullopt;
 }
 
 bool decode_binary(std::string_view frame, Inbound& out, std::string& error) {

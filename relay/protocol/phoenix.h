@@ -24,6 +24,7 @@ struct Inbound {
     std::string event;
     json::Document doc;                    // owns the parsed text frame
     const json::Value* payload = nullptr;  // inside doc (text frames)
+    std::string_view frame;                // the text frame as received (valid while the caller's buffer is)
 
     // Binary user broadcast push (kind 3): event "broadcast", payload in these fields.
     bool binary = false;
@@ -36,6 +37,10 @@ struct Inbound {
 // On failure returns false with a short reason in error.
 bool decode_text(std::string_view frame, Vsn vsn, Inbound& out, std::string& error);
 bool decode_binary(std::string_view frame, Inbound& out, std::string& error);
+
+// The JSON text of payload.<name> of a text frame exactly as the client wrote it, or
+// nullopt when absent: what the relay passes on (json::compact it first).
+std::optional<std::string_view> raw_payload_member(const Inbound& msg, std::string_view name);
 
 // Appends a server message in the text form of vsn. payload_json must be JSON text.
 void encode(std::string& out, Vsn vsn, std::optional<std::string_view> join_ref,

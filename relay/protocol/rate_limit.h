@@ -18,6 +18,23 @@ public:
         return true;
     }
 
+    // A batch of n events at once (the HTTP API), as Supabase's check_rate_limit:
+    // Exhausted when nothing is left, TooMany when n would exceed what is left (neither
+    // counts anything), else Within (all n counted).
+    enum class Batch { Within, TooMany, Exhausted };
+    Batch allow_batch(int64_t now_ms, int64_t n) {
+        refill(now_ms);
+        if (tokens_ < 1.0f) return Batch::Exhausted;
+        if (static_cast<float>(n) > tokens_) return Batch::TooMany;
+        tokens_ -= static_cast<float>(n);
+        return Batch::Within;
+    }
+    // Whether the bucket is full at now_ms (an idle limiter, as good as a new one).
+    bool idle(int64_t now_ms) {
+        refill(now_ms);
+        return tokens_ >= static_cast<float>(rate_);
+    }
+
 private:
     void refill(int64_t now_ms) {
         if (last_ms_ == 0) last_ms_ = now_ms;

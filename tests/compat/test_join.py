@@ -24,7 +24,8 @@ def test_topic_name_required(relay, vsn):
 @pytest.mark.parametrize("config", [
     {"broadcast": {"ack": "a", "self": "b"}, "presence": {"enabled": "no"}, "private": "yes"},
     {"broadcast": {"ack": 1, "self": []}, "presence": {"enabled": {}, "key": "k"}},
-], ids=["bad-booleans", "bad-types"])
+    {"postgres_changes": {"event": "test"}},
+], ids=["bad-booleans", "bad-types", "postgres-changes-a-map"])
 def test_unparsable_config_joins_with_defaults(relay, vsn, config):
     """join_test "invalid nested configurations returns errors", "rejects invalid boolean
     strings": RealtimeChannel logs InvalidJoinPayload and joins with the fields it could
@@ -45,7 +46,32 @@ def test_unparsable_config_joins_with_defaults(relay, vsn, config):
     run(body())
 
 
-@pytest.mark.parametrize("changes", [None], ids=["null"])
+def test_string_booleans_any_case(relay, vsn):
+    """flexible_boolean_test "casts string 'true' in any case", join_test "accepts string
+    'True' for boolean fields"."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, {"broadcast": {"self": "True", "ack": "TRUE"},
+                                                  "presence": {"enabled": "tRuE", "key": "k"},
+                                                  "private": "False"})
+        assert (await c.expect_event(topic, "presence_state"))["payload"] == {}
+        ref = await c.broadcast(topic, "e", {"n": 1})
+        assert (await c.reply(ref, topic))["payload"] == {"status": "ok", "response": {}}
+        assert (await c.expect_event(topic, "broadcast"))["payload"]["payload"] == {"n": 1}
+    run(body())
+
+
+def test_presence_key_may_be_a_number(relay, vsn):
+    """join_test "presence key can be number"."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, {"presence": {"enabled": True, "key": 123}})
+        await c.expect_event(topic, "presence_state")
+        assert (await c.track(topic, {"n": 1}))["status"] == "ok"
+        diff = (await c.expect_event(topic, "presence_diff"))["payload"]
+        assert list(diff["joins"]) == ["123"]
+    run(body())
+
+
+@pytest.mark.parametrize("changes", [[None], None, [None, None]], ids=["list-of-null", "null", "nulls"])
 def test_null_postgres_changes_tolerated(relay, vsn, changes):
     """postgres_changes_test "handle nil postgres changes params as empty param changes",
     join_test "handles postgres changes with nil value in array as empty array", "handles
@@ -96,6 +122,25 @@ def test_join_token_errors(relay, vsn, case):
     run(body())
 
 
+@pytest.mark.parametrize("case", list(JOIN_TOKEN_ERRORS))
+def test_failed_rejoin_closes_the_joined_channel(relay, vsn, case):
+    """The same token_handling_test cases, on a topic already joined: Phoenix shuts the
+    joined channel down (phx_close under its join_ref) before it handles the new join,
+    so the failed rejoin leaves the topic not joined."""
+    make, expected = JOIN_TOKEN_ERRORS[case]
+
+    async def body():
+        c, topic = await open_joined(relay, vsn)
+        first_ref = c.join_refs[topic]
+        sender, _ = await open_joined(relay, vsn, topic=topic)
+        check_reason(await c.join(topic, access_token=make(relay)), expected)
+        close = await c.expect_event(topic, "phx_close")
+        assert close["ref"] == first_ref, close
+        await sender.broadcast(topic, "after", {})
+        await c.assert_silent(0.5, lambda m: m["topic"] == topic and m["event"] == "broadcast")
+    run(body())
+
+
 def test_rejoin_closes_the_old_channel_once(relay, vsn):
     """A successful second join: one phx_close under the first join_ref, then the reply."""
     async def body():
@@ -104,6 +149,18 @@ def test_rejoin_closes_the_old_channel_once(relay, vsn):
         assert (await c.join(topic))["status"] == "ok"
         closes = [m for m in c.inbox if m["event"] == "phx_close" and m["topic"] == topic]
         assert [m["ref"] for m in closes] == [first_ref], c.inbox
+    run(body())
+
+
+def test_user_token_is_the_join_token(relay, vsn):
+    """realtime_channel_test "join with user_token": user_token stands for access_token."""
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        c.join_refs[topic] = ref = c.next_ref()
+        payload = {"config": join_config(), "user_token": relay.token(role="authenticated", exp_in=-30)}
+        await c.push(topic, "phx_join", payload, join_ref=ref, ref=ref)
+        check_reason((await c.reply(ref, topic))["payload"], "InvalidJWTToken: Token has expired ...")
     run(body())
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
-from .helpers import binding, postgres_change, subscribed, system_message
+from .helpers import binding, open_joined, postgres_change, sub_topic, subscribed, system_message
 
 COLUMNS = [{"name": "id", "type": "int4"}, {"name": "details", "type": "text"},
            {"name": "binary_data", "type": "bytea"}]
@@ -63,20 +63,6 @@ def test_change_shapes(cdc, vsn, event):
     run(body())
 
 
-def test_bytea_is_hex_without_prefix(cdc, vsn):
-    """postgres_changes_test "handle insert with bytea data without double-encoding": the
-    value is wal2json's hex, "0102030405" (realtime.cast passes bytea through)."""
-    db, relay = cdc
-
-    async def body():
-        c = await PhoenixClient.open(relay, vsn)
-        topic = unique_topic()
-        await subscribed(c, topic, [binding("INSERT")])
-        db.execute("INSERT INTO test (details, binary_data) VALUES ('test', '\\x0102030405'::bytea)")
-        assert (await postgres_change(c, topic))["data"]["record"]["binary_data"] == "0102030405"
-    run(body())
-
-
 def test_table_without_primary_key_is_delivered(cdc, vsn):
     """apply_rls answers INSERT and UPDATE of a table without a primary key with errors
     ["Error 400: Bad Request, no primary key"] and no record (it needs the key for its RLS
@@ -110,4 +96,97 @@ def test_pushes_carry_only_the_matching_bindings_id(cdc, vsn):
         p = await postgres_change(c, topic)
         assert p["ids"] == [dele] and p["data"]["type"] == "DELETE"
         await c.assert_silent(0.5, lambda m: m["event"] == "postgres_changes")
+    run(body())
+
+
+def test_bytea_is_hex_without_prefix(cdc, vsn):
+    """postgres_changes_test "handle insert with bytea data without double-encoding": the
+    value is wal2json's hex, "0102030405" (realtime.cast passes bytea through)."""
+    db, relay = cdc
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        await subscribed(c, topic, [binding("INSERT")])
+        db.execute("INSERT INTO test (details, binary_data) VALUES ('test', '\\x0102030405'::bytea)")
+        assert (await postgres_change(c, topic))["data"]["record"]["binary_data"] == "0102030405"
+    run(body())
+
+
+BAD_BINDINGS = {
+    # case: (binding, message prefix, a text the message must contain)
+    "malformed-filter": (binding(filter="wrong"), 'Error parsing `filter` params: ["wrong"]', "wrong"),
+    "unknown-operator": (binding(filter="details=foo.hey"), 'Error parsing `filter` params: ["foo", "hey"]', "foo"),
+    "in-without-parens": (binding(filter="details=in.a,b"), "Error parsing `filter` params: ", "in"),
+    "unknown-table": (binding(table="doesnotexist"),
+                      "Unable to subscribe to changes with given parameters. Please check Realtime is enabled "
+                      "for the given connect parameters: [", "doesnotexist"),
+    "unknown-column": (binding(filter="notacolumn=eq.123"),
+                       "Unable to subscribe to changes with given parameters. An exception happened so please "
+                       "check your connect parameters: [", "notacolumn"),
+    "bad-value": (binding(filter="id=eq.abc"),
+                  "Unable to subscribe to changes with given parameters. An exception happened so please "
+                  "check your connect parameters: [", "abc"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_BINDINGS))
+def test_bad_binding_is_an_ok_join_and_a_system_error(cdc, vsn, case):
+    """realtime_channel_test "malformed subscription params", "invalid subscription table
+    does not exist", "invalid subscription column does not exist": the join is OK and
+    echoes the binding, a `system` error names the problem, no "Subscribed to
+    PostgreSQL" follows, and the channel's broadcast still works."""
+    db, relay = cdc
+    bad, prefix, contains = BAD_BINDINGS[case]
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        reply = await c.join(topic, join_config(self=True, changes=[bad]))
+        assert reply["status"] == "ok", reply
+        [echo] = reply["response"]["postgres_changes"]
+        assert {k: v for k, v in echo.items() if k != "id"} == bad
+        payload = await system_message(c, topic, timeout=20)
+        assert (payload["extension"], payload["status"], payload["channel"]) == (
+            "postgres_changes", "error", sub_topic(topic)), payload
+        assert payload["message"].startswith(prefix) and contains in payload["message"], payload["message"]
+        await c.broadcast(topic, "still", {})
+        assert (await c.expect_event(topic, "broadcast"))["payload"]["event"] == "still"
+        await c.assert_silent(1, lambda m: m["event"] == "system")
+    run(body())
+
+
+def test_good_bindings_beside_a_bad_one_keep_working(cdc, vsn):
+    """A channel with a good binding and one on a missing table: the system error is for
+    the bad one, the good one is subscribed and delivers (Supabase subscribes a channel's
+    bindings in one transaction and so none of them: we do better, docs/compatibility.md)."""
+    db, relay = cdc
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        reply = await c.join(topic, join_config(changes=[binding("INSERT"), binding(table="doesnotexist")]))
+        assert reply["status"] == "ok", reply
+        good, _ = [b["id"] for b in reply["response"]["postgres_changes"]]
+        errors, oks = [], []
+        for _ in range(2):
+            p = await system_message(c, topic, timeout=20)
+            (oks if p["status"] == "ok" else errors).append(p)
+        assert len(errors) == 1 and "doesnotexist" in errors[0]["message"], errors
+        assert oks[0]["message"] == "Subscribed to PostgreSQL", oks
+        rid = db.scalar("INSERT INTO test (details) VALUES ('x') RETURNING id")
+        p = await postgres_change(c, topic)
+        assert p["ids"] == [good] and p["data"]["record"]["id"] == rid
+    run(body())
+
+
+def test_select_that_is_not_a_list_is_an_error(cdc, vsn):
+    """subscriptions.ex parse_select/1: a string select is refused with its own message."""
+    db, relay = cdc
+
+    async def body():
+        c, topic = await open_joined(relay, vsn, join_config(changes=[binding(select="details")]))
+        payload = await system_message(c, topic, timeout=20)
+        assert payload["status"] == "error"
+        assert payload["message"].startswith("Error parsing `select` params: expected a list of column name strings")
     run(body())

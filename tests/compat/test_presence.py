@@ -8,7 +8,7 @@ import pytest
 
 from support.phoenix import join_config, run, unique_topic
 
-from .helpers import open_joined
+from .helpers import TRICKY, closed_with_system_error, open_joined
 
 
 def presence(key="", enabled=True):
@@ -27,7 +27,7 @@ async def diff(client, topic, timeout=10):
     return (await client.expect_event(topic, "presence_diff", timeout=timeout))["payload"]
 
 
-@pytest.mark.parametrize("event,untrack", [("track", "untrack")])
+@pytest.mark.parametrize("event,untrack", [("TRACK", "UNTRACK"), ("Track", "Untrack"), ("track", "untrack")])
 def test_event_name_in_any_case(relay, vsn, event, untrack):
     """presence_test "public presence" tracks with event "TRACK" (the handler downcases it)."""
     async def body():
@@ -42,6 +42,54 @@ def test_event_name_in_any_case(relay, vsn, event, untrack):
         assert await push_presence(c, topic, untrack) == {"status": "ok", "response": {}}
         d = await diff(c, topic)
         assert list(d["leaves"]) == ["k"] and d["joins"] == {}
+    run(body())
+
+
+def test_meta_values_unchanged(relay, vsn):
+    """presence_test "public presence": t: 1814.7000000029802 comes back equal, as do
+    the other values a re-encoding can spoil."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, presence("k"))
+        watcher, _ = await open_joined(relay, "1.0.0" if vsn == "2.0.0" else "2.0.0", presence("w"), topic=topic)
+        await push_presence(c, topic, "track", TRICKY)
+        for who in (c, watcher):
+            d = await diff(who, topic)
+            [meta] = d["joins"]["k"]["metas"]
+            assert {k: v for k, v in meta.items() if k != "phx_ref"} == TRICKY, who.vsn
+        newcomer, _ = await open_joined(relay, vsn, presence("n"), topic=topic)
+        state = (await newcomer.expect_event(topic, "presence_state"))["payload"]
+        [meta] = state["k"]["metas"]
+        assert {k: v for k, v in meta.items() if k != "phx_ref"} == TRICKY
+    run(body())
+
+
+def test_identical_track_sends_no_diff(relay, vsn):
+    """realtime_channel_test "presence track with same payload does nothing",
+    presence_handler_test "tracking the same payload does nothing"; and "tracking,
+    untracking and then tracking the same payload emit events"."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, presence("my_key"))
+        await c.expect_event(topic, "presence_state")
+        assert (await push_presence(c, topic, "track", {"hello": "world"}))["status"] == "ok"
+        d = await diff(c, topic)
+        assert d["joins"]["my_key"]["metas"][0]["hello"] == "world"
+        assert (await push_presence(c, topic, "track", {"hello": "world"}))["status"] == "ok"
+        await c.assert_silent(0.7, lambda m: m["event"] == "presence_diff")
+        assert (await push_presence(c, topic, "untrack"))["status"] == "ok"
+        assert list((await diff(c, topic))["leaves"]) == ["my_key"]
+        assert (await push_presence(c, topic, "track", {"hello": "world"}))["status"] == "ok"
+        assert list((await diff(c, topic))["joins"]) == ["my_key"]
+    run(body())
+
+
+def test_track_without_payload_tracks_an_empty_meta(relay, vsn):
+    """presence_handler_test "with false policy and is public, user can track their
+    presence and changes" tracks %{"event" => "track"} with no payload: the meta is {}."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, presence("k"))
+        assert (await push_presence(c, topic, "track", with_payload=False))["status"] == "ok"
+        [meta] = (await diff(c, topic))["joins"]["k"]["metas"]
+        assert set(meta) == {"phx_ref"}, meta
     run(body())
 
 
@@ -94,6 +142,20 @@ def test_presence_state_is_grouped_by_key(relay, vsn):
         assert sorted(m["device"] for m in state["user-1"]["metas"]) == ["laptop", "phone"]
         assert all(isinstance(m["phx_ref"], str) for m in state["user-1"]["metas"])
     run(body())
+
+
+def test_track_over_the_size_limit_closes_the_channel(relay):
+    """realtime_channel_test "presence track closes on high payload size": a 3.5 MB meta
+    (over 3000 KB) gets system "Track message size exceeded" and the channel closes; the
+    socket stays."""
+    async def body():
+        c, topic = await open_joined(relay, "2.0.0", presence("k"))
+        await c.expect_event(topic, "presence_state")
+        await c.push(topic, "presence", {"type": "presence", "event": "track", "payload": {"content": "a" * 3_500_000}})
+        message = await closed_with_system_error(c, topic, timeout=20)
+        assert message == "Track message size exceeded"
+        assert (await c.heartbeat())["status"] == "ok"
+    run(body(), timeout=60)
 
 
 def test_frequent_tracks_are_not_capped(relay, vsn):

@@ -14,6 +14,7 @@ BAD_REFRESH = {
     "no-role": (lambda r: r.token(role=None), "Fields `role` and `exp` are required in JWT"),
     "no-exp": (lambda r: r.token(role="authenticated", exp_in=None), "Fields `role` and `exp` are required in JWT"),
     "expired": (lambda r: r.token(role="authenticated", exp_in=-1000), "Token has expired ..."),
+    "empty": (lambda r: "", "The token provided is not a valid JWT"),
     "malformed": (lambda r: "not even a JWT", "The token provided is not a valid JWT"),
 }
 

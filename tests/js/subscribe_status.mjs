@@ -14,8 +14,9 @@
 // - tokens come from an accessToken callback, as supabase-js sets it up: when the callback
 //   starts returning a new token realtime-js pushes access_token (on its next heartbeat);
 //   the channel stays joined and working;
-// - join errors reach the callback as CHANNEL_ERROR with the server's reason: a private
-//   channel (Unauthorized) and a binding on a table that does not exist;
+// - join errors reach the callback as CHANNEL_ERROR with the server's reason (a private
+//   channel, Unauthorized); a binding on a table that does not exist joins and gets a
+//   `system` error naming the table, as on Supabase;
 // - removeChannel() gets "ok" (phx_leave reply) and the callback CLOSED; the same topic
 //   then joins again on the same socket.
 import { assert, env, makeClient, runScenario, sleep, step, subscribe, waitFor } from './harness.mjs'
@@ -95,9 +96,15 @@ runScenario('subscribe_status', async () => {
   assert.match(privateError, /Unauthorized/, `private join error: ${privateError}`)
   await client.removeChannel(priv)
 
+  // A binding that cannot be subscribed: the channel joins (SUBSCRIBED), as on Supabase,
+  // and a `system` error names the binding's problem.
   const bad = client.channel(`bad-${process.pid}`)
+  const badSystem = []
   bad.on('postgres_changes', { event: '*', schema: 'public', table: 'no_such_table' }, () => {})
-  const badError = await expectChannelError(bad)
+    .on('system', {}, (payload) => badSystem.push(payload))
+  await subscribe(bad, [])
+  await waitFor('the bad binding\'s system error', () => badSystem.some((p) => p.status === 'error'))
+  const badError = badSystem.find((p) => p.status === 'error').message
   assert.match(badError, /no_such_table/, `bad binding error: ${badError}`)
   await client.removeChannel(bad)
 

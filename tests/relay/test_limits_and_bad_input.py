@@ -136,22 +136,29 @@ def test_bad_binary_frames(relay, case):
 
 
 def test_oversized_messages(relay_factory, vsn):
-    relay = relay_factory(args=["--max-payload-bytes", "4096"])
+    """A WebSocket message over --max-frame-bytes closes the socket (1009), in one frame or
+    in fragments; a payload over --max-payload-bytes in a smaller message is refused (an
+    error reply with ack) and the socket stays."""
+    relay = relay_factory(args=["--max-frame-bytes", "8192", "--max-payload-bytes", "4096"])
 
     async def body():
         other, topic = await bystander(relay)
-        # Under the limit: delivered.
         c = await PhoenixClient.open(relay, vsn)
         room = unique_topic()
-        await c.join(room, join_config(self=True))
-        await c.broadcast(room, "fits", {"x": "a" * 3000})
+        await c.join(room, join_config(self=True, ack=True))
+        ref = await c.broadcast(room, "fits", {"x": "a" * 3000})
+        assert (await c.reply(ref, room))["payload"]["status"] == "ok"
         assert (await c.expect_event(room, "broadcast"))["payload"]["payload"]["x"] == "a" * 3000
-        # Over it, in one frame or in fragments: the socket is closed with 1009.
-        await c.broadcast(room, "too-big", {"x": "a" * 10000})
+        # Over the payload limit, within the frame limit: refused, nothing delivered.
+        ref = await c.broadcast(room, "too-big", {"x": "a" * 6000})
+        assert (await c.reply(ref, room))["payload"] == {"status": "error", "response": "payload_size_exceeded"}
+        await c.assert_silent(0.5, lambda m: m["event"] == "broadcast")
+        # Over the frame limit: the socket is closed with 1009.
+        await c.broadcast(room, "far-too-big", {"x": "a" * 10000})
         assert await c.wait_closed() == 1009
 
         raw = RawWebSocket(relay.port, f"/socket/websocket?apikey={relay.token()}&vsn=1.0.0")
-        for _ in range(3):
+        for _ in range(5):
             raw.send_frame(0x1 if _ == 0 else 0x0, b" " * 2000, fin=False)
         _, code = raw.read_to_end(timeout=15)
         assert code == 1009

@@ -1,7 +1,8 @@
 """Postgres Changes through the relay: bindings in phx_join become subscription rows,
 the join reply echoes them with ids, "Subscribed to PostgreSQL" once they are live,
 INSERT / UPDATE / DELETE delivered with the right ids to matching channels only, bad
-bindings refused with the database's message, rows removed on leave (parked on disconnect),
+bindings answered with a system error (the database's message) beside the good ones, rows
+removed on leave (parked on disconnect),
 broadcasts from SQL, and rows of tables with row level security as their policies say."""
 import asyncio
 
@@ -219,25 +220,33 @@ def test_join_reply_echoes_bindings_in_order(todos, pg_relay):
 
 
 @pytest.mark.parametrize("bad,message", [
-    (binding(table="nope"), 'relation "public.nope" does not exist'),
-    (binding(filter="nope=eq.1"), 'column "nope" does not exist'),
-    (binding(filter="user_id=foo.1"), 'unknown filter operator'),
-    (binding(filter="user_id=eq.abc"), 'invalid value "abc"'),
-    (binding(filter="user_id"), 'malformed filter'),
+    (binding(table="nope"), "Please check Realtime is enabled for the given connect parameters: "
+                            "[event: *, schema: public, table: nope, filters: [], select: nil]"),
+    (binding(filter="nope=eq.1"), 'Exception: column "nope" does not exist'),
+    (binding(filter="user_id=foo.1"), 'Error parsing `filter` params: ["foo", "1"]'),
+    (binding(filter="user_id=eq.abc"), 'Exception: invalid value "abc"'),
+    (binding(filter="user_id"), 'Error parsing `filter` params: ["user_id"]'),
 ], ids=["unknown-table", "unknown-column", "bad-operator", "bad-value", "malformed"])
-def test_bad_binding_refused_with_database_message(todos, pg_relay, vsn, bad, message):
+def test_bad_binding_is_a_system_error_beside_the_good_ones(todos, pg_relay, vsn, bad, message):
+    """A binding that cannot be subscribed: the join is OK and echoes it with an id, its
+    channel gets a system error (Supabase's text, the database's message where it has one),
+    and the channel's other binding is subscribed and delivers."""
     async def body():
         c = await PhoenixClient.open(pg_relay, vsn)
         topic = unique_topic("db")
-        # A good binding first: the join gets all of its rows or none.
-        reply = await c.join(topic, join_config(changes=[binding(), bad]))
-        assert reply["status"] == "error", reply
-        assert message in reply["response"]["reason"], reply
-        assert node_rows(todos, pg_relay) == 0
-        # Not joined: a push on the topic is refused; the socket still works.
-        ref = await c.broadcast(topic, "e", {})
-        assert (await c.reply(ref, topic))["payload"]["response"]["reason"] == "unmatched topic"
-        topic2, [sid] = await subscribe(c, [binding()])
+        reply = await c.join(topic, join_config(changes=[binding(event="INSERT"), bad]))
+        assert reply["status"] == "ok", reply
+        good, failed = [b["id"] for b in reply["response"]["postgres_changes"]]
+        assert good != failed
+        statuses = {}
+        for _ in range(2):
+            p = (await c.expect_event(topic, "system", timeout=20))["payload"]
+            statuses[p["status"]] = p["message"]
+        assert message in statuses["error"], statuses
+        assert statuses["ok"] == "Subscribed to PostgreSQL"
+        assert node_rows(todos, pg_relay) == 1
+        todos.execute("INSERT INTO todos (user_id, title) VALUES (1, 'after')")
+        assert (await change(c, topic))["ids"] == [good]
         await c.close()
     run(body())
 
@@ -368,12 +377,18 @@ def test_join_access_token_claims_used(todos, pg_relay):
     run(body())
 
 
-def test_without_database_bindings_are_refused(relay, vsn):
+def test_without_database_bindings_are_system_errors(relay, vsn):
+    """Without --db the join is OK (broadcast and presence work) and each binding gets a
+    system error saying why."""
     async def body():
         c = await PhoenixClient.open(relay, vsn)
-        reply = await c.join(unique_topic(), join_config(changes=[binding()]))
-        assert reply["status"] == "error"
-        assert "--db" in reply["response"]["reason"]
+        topic = unique_topic()
+        reply = await c.join(topic, join_config(self=True, changes=[binding()]))
+        assert reply["status"] == "ok", reply
+        p = (await c.expect_event(topic, "system"))["payload"]
+        assert (p["extension"], p["status"]) == ("postgres_changes", "error") and "--db" in p["message"], p
+        await c.broadcast(topic, "still", {})
+        await c.expect_event(topic, "broadcast")
         await c.close()
     run(body())
 

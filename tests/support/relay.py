@@ -179,7 +179,7 @@ class Relay:
         data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
         req = urllib.request.Request(f"http://{self.host}:{self.port}{path}", data=data, method=method,
                                      headers=headers or {})
-        if data is not None:
+        if data is not None and not any(k.lower() == "content-type" for k in (headers or {})):
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=self.http_timeout) as resp:

@@ -338,3 +338,35 @@ TEST(JsonParse, ErrorsSayWhereAndWhat) {
     EXPECT_FALSE(json::parse(d, "", &error));
     EXPECT_NE(error.find("empty"), std::string::npos) << error;
 }
+
+TEST(JsonRaw, ArrayElementsAreRawSpans) {
+    std::vector<std::string_view> e;
+    ASSERT_TRUE(json::array_elements(R"([ 1.50 , "a,b" , {"x":[1,2]}, [], null ])", e));
+    EXPECT_EQ(e, (std::vector<std::string_view>{"1.50", R"("a,b")", R"({"x":[1,2]})", "[]", "null"}));
+    e.clear();
+    EXPECT_TRUE(json::array_elements(" [ ] ", e));
+    EXPECT_TRUE(e.empty());
+    EXPECT_FALSE(json::array_elements("{}", e));
+}
+
+TEST(JsonRaw, RawMemberIsTheFirstOfItsNameUnescaped) {
+    EXPECT_EQ(json::raw_member(R"({"a":1,"payload":{"t":1814.7000000029802},"payload":2})", "payload"),
+              std::optional<std::string_view>(R"({"t":1814.7000000029802})"));
+    EXPECT_EQ(json::raw_member(R"({"pay\u006coad":[1]})", "payload"), std::optional<std::string_view>("[1]"));
+    EXPECT_FALSE(json::raw_member(R"({"a":1})", "payload"));
+    EXPECT_FALSE(json::raw_member("[1]", "payload"));
+}
+
+TEST(JsonRaw, CompactDropsOnlyTheWhitespaceBetweenTokens) {
+    EXPECT_EQ(json::compact(" { \"a b\" : [ 1.50 , 123456789012345678901234567890 ,\n\"x \\\" y\" ] } "),
+              R"({"a b":[1.50,123456789012345678901234567890,"x \" y"]})");
+}
+
+TEST(JsonBool, StringsInAnyCase) {
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, R"(["True","FALSE","yes",true])"));
+    EXPECT_TRUE(json::bool_or(&d[0], false));
+    EXPECT_FALSE(json::bool_or(&d[1], true));
+    EXPECT_TRUE(json::bool_or(&d[2], true));  // not a boolean: the fallback
+    EXPECT_TRUE(json::bool_or(&d[3], false));
+}

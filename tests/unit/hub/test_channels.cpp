@@ -211,3 +211,58 @@ TEST_F(ChannelsTest, LeavingBeforeTheRouteIsConfirmedReleasesTheChannel) {
     hub->on_channel_routed("realtime:room1");  // a late confirmation is harmless
     EXPECT_FALSE(hub->has_channel("realtime:room1"));
 }
+
+TEST_F(ChannelsTest, PayloadNumbersAndStringsLeaveAsTheyCame) {
+    Connection* a = connect(Vsn::V1);
+    Connection* b = connect(Vsn::V2);
+    joined(a, "realtime:room1");
+    joined(b, "realtime:room1");
+    const char* tricky = R"({"t":1814.7000000029802,"big":123456789012345678901234567890,"e":1E+2,"z":-0.0,"u":"\u00e9"})";
+    send(a, R"({"topic":"realtime:room1","event":"broadcast","payload":{"type":"broadcast","event":"e","payload":)" +
+                std::string(tricky) + R"(},"ref":"2","join_ref":"1"})");
+    auto out = take(*b);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].raw, R"([null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"e","payload":)" +
+                              std::string(tricky) + "}]");
+    // Pretty-printed input loses only its whitespace.
+    send(b, R"(["1","3","realtime:room1","broadcast",{"type":"broadcast","event":"e","payload": { "a" : [ 1.50 , "x y" ] }}])");
+    auto pretty = take(*a);
+    ASSERT_EQ(pretty.size(), 1u);
+    EXPECT_NE(pretty[0].raw.find(R"("payload":{"a":[1.50,"x y"]})"), std::string::npos) << pretty[0].raw;
+}
+
+TEST_F(ChannelsTest, AKind3PushsMetadataIsNotPassedOn) {
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V2);
+    joined(a, "realtime:room1");
+    joined(b, "realtime:room1");
+    std::string meta = R"({"id":"forged","replayed":true})";
+    std::string topic = "realtime:room1";
+    std::string push = std::string(1, '\x03') + '\x01' + '\x01' + static_cast<char>(topic.size()) + '\x02' +
+                       static_cast<char>(meta.size()) + '\x01' + "1" + "2" + topic + "ev" + meta + R"({"k":"v"})";
+    send_binary(a, push);
+    auto out = take(*b);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(static_cast<uint8_t>(out[0].raw[0]), 4u);
+    EXPECT_EQ(static_cast<uint8_t>(out[0].raw[3]), 0u) << "no metadata";
+    EXPECT_EQ(out[0].raw.find("forged"), std::string::npos);
+}
+
+TEST_F(ChannelsTest, APayloadOverTheLimitIsDroppedAndTheSocketStays) {
+    cfg.limits.max_payload_bytes = 1024;
+    make_hub();
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V2);
+    JoinOpts ack;
+    ack.ack = true;
+    joined(a, "realtime:room1", ack);
+    joined(b, "realtime:room1");
+    broadcast(a, "realtime:room1", "big", "{\"x\":\"" + std::string(2000, 'a') + "\"}", "7");
+    auto to_a = take(*a);
+    ASSERT_EQ(to_a.size(), 1u);
+    EXPECT_EQ(to_a[0].raw, R"(["1","7","realtime:room1","phx_reply",{"status":"error","response":"payload_size_exceeded"}])");
+    EXPECT_TRUE(take(*b).empty());
+    EXPECT_TRUE(transport.closes.empty());
+    broadcast(a, "realtime:room1", "small", "{}", "8");
+    EXPECT_EQ(take(*b).size(), 1u);
+}

@@ -1,5 +1,5 @@
 // relay/hub/hub: connections, the dispatch of client messages, leaving, limits, slow clients,
-// the tick and the shutdown.
+// the tick and the drain at shutdown.
 #include "hub_fixture.h"
 
 using namespace rt;
@@ -155,13 +155,33 @@ TEST_F(HubTest, TickClosesIdleSockets) {
     EXPECT_FALSE(transport.closed(busy));
 }
 
-TEST_F(HubTest, ShutdownClosesEveryChannelAndSocket) {
+TEST_F(HubTest, DrainClosesSocketsWith1012AndNoChannelMessage) {
     Connection* a = connect(Vsn::V2);
     joined(a, "realtime:room1", {}, "3");
-    hub->shutdown();
-    auto out = take(*a);
+    Connection* b = connect(Vsn::V1);
+    pg_joined(b, "realtime:rows", "[" + kTodos + "]", {41});
+    take(*b);
+    hub->begin_drain();
+    EXPECT_EQ(hub->drain(1), 1u);  // one closed, one left for the next batch
+    EXPECT_EQ(hub->drain(10), 0u);
+    EXPECT_TRUE(take(*a).empty());  // no phx_close: realtime-js would drop the channel for good
+    EXPECT_TRUE(take(*b).empty());
+    ASSERT_EQ(transport.closes.size(), 2u);
+    EXPECT_EQ(transport.closes[0].code, 1012);
+    EXPECT_EQ(transport.closes[1].code, 1012);
+    hub->closed(*a);
+    hub->closed(*b);
+    EXPECT_TRUE(db.unsubscribed_ids().empty());  // kept for the clients to resume, as after a crash
+}
+
+TEST_F(HubTest, JoinsWhileDrainingAreRefusedWithRealtimeRestarting) {
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V2);
+    hub->begin_drain();
+    hub->drain(1);  // closes one of them; the other waits for the next batch
+    Connection* open = transport.closed(a) ? b : a;
+    auto out = join(open, "realtime:room1");
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].raw, R"(["3","3","realtime:room1","phx_close",{}])");
-    ASSERT_EQ(transport.closes.size(), 1u);
-    EXPECT_EQ(transport.closes[0].code, 1001);
+    EXPECT_EQ(out[0].payload,
+              R"({"status":"error","response":{"reason":"RealtimeRestarting: Realtime is restarting, please standby"}})");
 }

@@ -1,6 +1,7 @@
 // relay/hub/join: the join flow, from the checks and the authorization to the reply, with the
 // database step (postgres_changes bindings) and the answers it waits for.
 #include "hub_fixture.h"
+#include "relay/protocol/errors.h"
 
 using namespace rt;
 using namespace rt::testing;
@@ -224,25 +225,106 @@ TEST_F(JoinTest, PostgresChangesJoinErrorCarriesTheDatabaseMessage) {
     EXPECT_TRUE(db.unsubscribes.empty());
 }
 
-TEST_F(JoinTest, PostgresChangesNeedsADatabase) {
+namespace {
+
+// The reply's postgres_changes ids, in order.
+std::vector<int64_t> reply_ids(const Out& reply) {
+    json::Document d;
+    EXPECT_TRUE(json::parse(d, reply.payload)) << reply.raw;
+    std::vector<int64_t> ids;
+    for (const json::Value& b : d["response"]["postgres_changes"].GetArray()) ids.push_back(b["id"].GetInt64());
+    return ids;
+}
+
+std::string system_message(const Out& o) {
+    json::Document d;
+    EXPECT_TRUE(json::parse(d, o.payload)) << o.raw;
+    EXPECT_EQ(std::string(d["extension"].GetString()), "postgres_changes");
+    EXPECT_EQ(std::string(d["status"].GetString()), "error");
+    return d["message"].GetString();
+}
+
+}  // namespace
+
+TEST_F(JoinTest, WithoutADatabaseBindingsAreSystemErrorsOfAnOkJoin) {
     db.up = false;
     Connection* c = connect(Vsn::V2);
     JoinOpts o;
     o.postgres_changes = "[" + kTodos + "]";
     auto out = join(c, "realtime:room1", o);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_NE(out[0].payload.find("\"error\""), std::string::npos);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].event, "phx_reply");
+    EXPECT_NE(out[0].payload.find(R"("status":"ok")"), std::string::npos);
+    EXPECT_LT(reply_ids(out[0]).at(0), 0);  // an id no subscription row has
+    EXPECT_EQ(out[1].event, "system");
+    EXPECT_EQ(system_message(out[1]), errors::kNoDatabase);
     EXPECT_TRUE(db.subscribes.empty());
 }
 
-TEST_F(JoinTest, PostgresChangesBindingWithoutTableIsRefused) {
+TEST_F(JoinTest, AMalformedBindingIsASystemErrorBesideTheGoodOnes) {
     Connection* c = connect(Vsn::V2);
     JoinOpts o;
-    o.postgres_changes = R"([{"event":"*","schema":"public"}])";
-    auto out = join(c, "realtime:room1", o);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_NE(out[0].payload.find("\"error\""), std::string::npos);
+    o.postgres_changes = R"([{"event":"*","schema":"public","table":"todos","filter":"wrong"},)" + kNotes + "]";
+    EXPECT_TRUE(join(c, "realtime:room1", o).empty());  // the good one goes to the database
+    ASSERT_EQ(db.subscribes.size(), 1u);
+    ASSERT_EQ(db.subscribes[0].bindings.size(), 1u);
+    EXPECT_EQ(db.subscribes[0].bindings[0].table, "notes");
+    hub->on_subscribe_result({db.subscribes[0].member_id, true, "", {77}});
+    auto out = take(*c);
+    ASSERT_EQ(out.size(), 2u);
+    std::vector<int64_t> ids = reply_ids(out[0]);
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_LT(ids[0], 0);
+    EXPECT_EQ(ids[1], 77);
+    EXPECT_EQ(system_message(out[1]), R"(Error parsing `filter` params: ["wrong"])");
+    // The good binding delivers, and "Subscribed to PostgreSQL" counts only it.
+    hub->deliver_change(subscribed({77}, 0x100, 0));
+    auto live = take(*c);
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_NE(live[0].payload.find("Subscribed to PostgreSQL"), std::string::npos);
+}
+
+TEST_F(JoinTest, ABindingTheDatabaseRefusesIsASystemError) {
+    Connection* c = connect(Vsn::V1);
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "," + kNotes + "]";
+    join(c, "realtime:room1", o);
+    SubscribeResult r{db.subscribes[0].member_id, true, "", {0, 5}};
+    r.errors = {"Unable to subscribe ... Exception: relation does not exist", ""};
+    hub->on_subscribe_result(std::move(r));
+    auto out = take(*c);
+    ASSERT_EQ(out.size(), 2u);
+    std::vector<int64_t> ids = reply_ids(out[0]);
+    EXPECT_LT(ids.at(0), 0);
+    EXPECT_EQ(ids.at(1), 5);
+    EXPECT_EQ(system_message(out[1]), "Unable to subscribe ... Exception: relation does not exist");
+    send(c, msg(Vsn::V1, "1", "2", "realtime:room1", "phx_leave", "{}"));
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{5}));  // never a failed binding's id
+}
+
+TEST_F(JoinTest, NullBindingsAreDroppedAndANonListIsNone) {
+    Connection* c = connect(Vsn::V2);
+    for (const char* changes : {"[null]", "[null,null]", R"({"event":"*"})", "null"}) {
+        JoinOpts o;
+        o.postgres_changes = changes;
+        auto out = join(c, "realtime:" + std::string(changes), o);
+        ASSERT_EQ(out.size(), 1u) << changes;  // no "Subscribed to PostgreSQL", no error
+        EXPECT_EQ(out[0].payload, R"({"status":"ok","response":{"postgres_changes":[]}})") << changes;
+    }
     EXPECT_TRUE(db.subscribes.empty());
+}
+
+TEST_F(JoinTest, AFailedRejoinClosesTheJoinedChannelFirst) {
+    Connection* c = connect(Vsn::V2);
+    joined(c, "realtime:room1", {}, "1");
+    JoinOpts o;
+    o.access_token = "not a token";
+    auto out = join(c, "realtime:room1", o, "2");
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].raw, R"(["1","1","realtime:room1","phx_close",{}])");
+    EXPECT_EQ(out[1].event, "phx_reply");
+    EXPECT_NE(out[1].payload.find(R"("status":"error")"), std::string::npos);
+    EXPECT_FALSE(hub->has_channel("realtime:room1"));
 }
 
 TEST_F(JoinTest, LeaveBeforeTheDatabaseAnswersUnsubscribesTheIds) {

@@ -198,3 +198,55 @@ TEST_F(PresenceTest, APeerAskingForASnapshotGetsTheLocalEntries) {
     ASSERT_EQ(cluster.snapshots[0].second.size(), 1u);
     EXPECT_EQ(cluster.snapshots[0].second[0].entry.key, "mine");
 }
+
+class PresenceTrackTest : public HubTest {
+protected:
+    // A presence push on realtime:room1 (no "payload" member when payload_member is empty).
+    void track(Connection* c, std::string_view event, std::string_view ref, std::string_view payload_member) {
+        std::string p = "{\"type\":\"presence\",\"event\":" + q(event);
+        if (!payload_member.empty()) p += ",\"payload\":" + std::string(payload_member);
+        p += "}";
+        send(c, msg(c->vsn, "1", ref, "realtime:room1", "presence", p));
+    }
+};
+
+TEST_F(PresenceTrackTest, EventsInAnyCaseAnIdenticalTrackIsNoDiffAndNoPayloadIsAnEmptyMeta) {
+    Connection* a = connect(Vsn::V2);
+    JoinOpts o;
+    o.presence = true;
+    o.key = "k";
+    join(a, "realtime:room1", o);
+    track(a, "TRACK", "2", R"({"t":1814.7000000029802,"n":123456789012345678901234567890})");
+    auto first = take(*a);
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_NE(first[0].raw.find(R"("t":1814.7000000029802,"n":123456789012345678901234567890})"), std::string::npos)
+        << first[0].raw;
+    track(a, "Track", "3", R"({"n":123456789012345678901234567890,"t":1814.7000000029802})");
+    auto same = take(*a);
+    ASSERT_EQ(same.size(), 1u) << "the same meta again: a reply, no diff";
+    EXPECT_EQ(same[0].event, "phx_reply");
+    track(a, "UNTRACK", "4", "");
+    EXPECT_EQ(with_event(take(*a), "presence_diff").size(), 1u);
+    track(a, "track", "5", "");
+    auto empty = with_event(take(*a), "presence_diff");
+    ASSERT_EQ(empty.size(), 1u);
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, empty[0].payload));
+    EXPECT_EQ(d["joins"]["k"]["metas"][0].MemberCount(), 1u) << "only phx_ref: " << empty[0].payload;
+}
+
+TEST_F(PresenceTrackTest, AMetaOverThePayloadLimitClosesTheChannel) {
+    cfg.limits.max_payload_bytes = 1024;
+    make_hub();
+    Connection* a = connect(Vsn::V2);
+    JoinOpts o;
+    o.presence = true;
+    join(a, "realtime:room1", o);
+    track(a, "track", "2", "{\"x\":\"" + std::string(2000, 'a') + "\"}");
+    auto out = take(*a);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_NE(out[0].payload.find("Track message size exceeded"), std::string::npos);
+    EXPECT_EQ(out[1].event, "phx_close");
+    EXPECT_FALSE(hub->has_channel("realtime:room1"));
+    EXPECT_TRUE(transport.closes.empty());
+}

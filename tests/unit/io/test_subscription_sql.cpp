@@ -39,26 +39,50 @@ TEST(SubscriptionSql, EveryBindingInOneTransaction) {
     rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), R"({"role":"anon"})");
     EXPECT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.ids, (std::vector<int64_t>{41, 42}));
-    ASSERT_EQ(sql.statements.size(), 4u);
-    EXPECT_EQ(sql.statements.front().sql, "BEGIN");
-    EXPECT_EQ(sql.statements[2].params,
+    EXPECT_EQ(r.errors, (std::vector<std::string>{"", ""}));
+    EXPECT_EQ(sql.sql(), (std::vector<std::string>{"BEGIN", "SAVEPOINT binding", sql.statements[2].sql,
+                                                   "SAVEPOINT binding", sql.statements[4].sql, "COMMIT"}));
+    EXPECT_EQ(sql.statements[4].params,
               (std::vector<std::string>{"node-a", "public", "notes", "*", "id=eq.1", R"({"role":"anon"})"}));
-    EXPECT_EQ(sql.statements.back().sql, "COMMIT");
 }
 
-TEST(SubscriptionSql, ARefusedBindingUndoesTheJoin) {
+TEST(SubscriptionSql, ARefusedBindingIsUndoneAloneWithSupabasesMessage) {
     FakeSql sql;
     answer_ids(sql);
     sql.fail = [](const std::string& s, DbError& e) {
         if (s.find("realtime.subscribe(") == std::string::npos) return false;
+        static int calls = 0;
+        if (++calls % 2 == 0) return false;  // the second binding is fine
         e = DbError::of("42703", "column \"nope\" does not exist", false);
         return true;
     };
     rt::SubscribeResult r = sub::subscribe(sql, "node-a", two_bindings(), "{}");
-    EXPECT_FALSE(r.ok);
-    EXPECT_TRUE(r.ids.empty());
-    EXPECT_EQ(r.error, "column \"nope\" does not exist");
-    EXPECT_EQ(sql.sql().back(), "ROLLBACK");
+    EXPECT_TRUE(r.ok);
+    ASSERT_EQ(r.ids.size(), 2u);
+    EXPECT_EQ(r.ids[0], 0);
+    EXPECT_GT(r.ids[1], 0);
+    EXPECT_EQ(r.errors[0],
+              "Unable to subscribe to changes with given parameters. An exception happened so please check your "
+              "connect parameters: [event: *, schema: public, table: todos, filters: [], select: nil]. Exception: "
+              "column \"nope\" does not exist");
+    EXPECT_EQ(r.errors[1], "");
+    EXPECT_EQ(sql.sql()[3], "ROLLBACK TO SAVEPOINT binding");
+    EXPECT_EQ(sql.sql().back(), "COMMIT");
+}
+
+TEST(SubscriptionSql, AnUnknownTableAsksWhetherRealtimeIsEnabled) {
+    FakeSql sql;
+    sql.fail = [](const std::string& s, DbError& e) {
+        if (s.find("realtime.subscribe(") == std::string::npos) return false;
+        e = DbError::of("42P01", "relation \"public.todos\" does not exist", false);
+        return true;
+    };
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", {two_bindings()[1]}, "{}");
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.errors.at(0),
+              "Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given "
+              "connect parameters: [event: *, schema: public, table: notes, filters: [{\"id\", \"eq\", \"1\", "
+              "false}], select: nil]");
 }
 
 TEST(SubscriptionSql, ATimedOutJoinSaysTheDatabaseDidNotAnswerInTime) {

@@ -56,13 +56,52 @@ TEST(JoinConfig, BindingsWithDefaultsAndEcho) {
     EXPECT_EQ(c.bindings[1].spec.schema, "app");
 }
 
-TEST(JoinConfig, MalformedBindingsSayWhy) {
-    EXPECT_NE(read(R"({"config":{"postgres_changes":{}}})").bindings_error.find("must be a list"), std::string::npos);
+TEST(JoinConfig, AnEntryThatIsNotAnObjectRefusesTheJoin) {
     EXPECT_NE(read(R"({"config":{"postgres_changes":[1]}})").bindings_error.find("must be an object"), std::string::npos);
-    EXPECT_NE(read(R"({"config":{"postgres_changes":[{"table":"*"}]}})").bindings_error.find("needs a table"),
-              std::string::npos);
-    EXPECT_NE(read(R"({"config":{"postgres_changes":[{"table":"t","schema":"*"}]}})").bindings_error.find("schema name"),
-              std::string::npos);
+}
+
+TEST(JoinConfig, NullEntriesAreDroppedAndANonListIsNoBindings) {
+    for (const char* text : {R"({"config":{"postgres_changes":[null]}})", R"({"config":{"postgres_changes":[null,null]}})",
+                             R"({"config":{"postgres_changes":{"event":"*"}}})", R"({"config":{"postgres_changes":"x"}})"}) {
+        JoinConfig c = read(text);
+        EXPECT_TRUE(c.bindings.empty()) << text;
+        EXPECT_TRUE(c.bindings_error.empty()) << text;
+    }
+    JoinConfig c = read(R"({"config":{"postgres_changes":[null,{"table":"t"},null]}})");
+    ASSERT_EQ(c.bindings.size(), 1u);
+    EXPECT_EQ(c.bindings[0].spec.table, "t");
+}
+
+TEST(JoinConfig, ABindingThatCannotBeSubscribedIsKeptWithItsError) {
+    JoinConfig c = read(R"({"config":{"postgres_changes":[{"table":"t","filter":"x=foo.1"},{"table":"*"},
+        {"event":"*"},{"table":"t","select":"a"}]}})");
+    ASSERT_EQ(c.bindings.size(), 4u);
+    EXPECT_TRUE(c.bindings_error.empty());
+    EXPECT_EQ(c.bindings[0].error, R"(Error parsing `filter` params: ["foo", "1"])");
+    EXPECT_NE(c.bindings[1].error.find("every table of a schema"), std::string::npos);
+    EXPECT_EQ(c.bindings[2].error.rfind("No subscription params provided.", 0), 0u);
+    EXPECT_EQ(c.bindings[3].error.rfind("Error parsing `select` params: expected a list", 0), 0u);
+    EXPECT_EQ(c.bindings[0].echo_json, R"({"table":"t","filter":"x=foo.1"})");
+}
+
+TEST(JoinConfig, BooleansInAnyCase) {
+    JoinConfig c = read(R"({"config":{"broadcast":{"self":"True","ack":"TRUE"},"presence":{"enabled":"tRuE"},
+        "private":"False"}})");
+    EXPECT_TRUE(c.self && c.ack && c.presence_enabled);
+    EXPECT_FALSE(c.is_private);
+    EXPECT_FALSE(read(R"({"config":{"broadcast":{"self":"yes"}}})").self);
+}
+
+TEST(JoinConfig, APresenceKeyMayBeANumber) {
+    EXPECT_EQ(read(R"({"config":{"presence":{"key":123}}})").presence_key, "123");
+    EXPECT_EQ(read(R"({"config":{"presence":{"key":1.5}}})").presence_key, "1.5");
+    EXPECT_EQ(read(R"({"config":{"presence":{"key":{}}}})").presence_key, "");
+}
+
+TEST(JoinConfig, UserTokenStandsForAccessTokenAndComesFirst) {
+    EXPECT_EQ(read(R"({"user_token":"u"})").access_token, "u");
+    EXPECT_EQ(read(R"({"access_token":"a","user_token":"u"})").access_token, "u");
+    EXPECT_EQ(read(R"({"access_token":"a","user_token":5})").access_token, "a");
 }
 
 // config.broadcast.replay as Supabase reads it: any value asks (a public channel is

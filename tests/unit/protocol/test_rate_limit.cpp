@@ -64,3 +64,14 @@ TEST(RateLimiter, RateOfOne) {
     EXPECT_FALSE(r.allow(kT0 + 999));
     EXPECT_TRUE(r.allow(kT0 + 1000));
 }
+
+TEST(RateLimiter, ABatchIsWithinTooManyOrExhausted) {
+    RateLimiter r(100);
+    EXPECT_EQ(r.allow_batch(kT0, 1000), RateLimiter::Batch::TooMany);
+    EXPECT_EQ(r.allow_batch(kT0, 60), RateLimiter::Batch::Within);
+    EXPECT_EQ(r.allow_batch(kT0, 60), RateLimiter::Batch::TooMany);  // 40 left: nothing counted
+    EXPECT_EQ(r.allow_batch(kT0, 40), RateLimiter::Batch::Within);
+    EXPECT_EQ(r.allow_batch(kT0, 1), RateLimiter::Batch::Exhausted);
+    EXPECT_FALSE(r.idle(kT0 + 500));
+    EXPECT_TRUE(r.idle(kT0 + 1000));
+}
