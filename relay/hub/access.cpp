@@ -1,6 +1,8 @@
 // Realtime Authorization: the checks, their tickets, and what their answers mean.
 #include "relay/hub/access.h"
 
+#include <strings.h>
+
 #include "relay/core/log.h"
 #include "relay/core/topic.h"
 #include "relay/protocol/errors.h"
@@ -13,7 +15,9 @@ bool yes(const std::optional<bool>& v) { return v.value_or(false); }
 std::string_view event_of(const phoenix::Inbound& msg) {
     if (msg.binary || msg.event != "presence") return msg.event;
     const json::Value* ev = msg.payload ? json::member(*msg.payload, "event") : nullptr;
-    return json::string_or(ev, "") == "track" ? "track" : "presence";
+    std::string_view name = json::string_or(ev, "");
+    bool track = name.size() == 5 && strncasecmp(name.data(), "track", 5) == 0;  // any case, as hub/presence reads it
+    return track ? "track" : "presence";
 }
 
 // The failure of a check, for the log (the client gets Supabase's text).
@@ -70,6 +74,7 @@ bool Access::must_wait(Member& m, std::unique_ptr<phoenix::Inbound>& msg) {
         metrics_.dropped_messages++;
         return true;
     }
+    msg->keep_frame();  // it outlives the caller's buffer
     m.waiting.push_back(std::move(msg));
     return true;
 }

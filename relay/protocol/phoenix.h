@@ -25,6 +25,13 @@ struct Inbound {
     json::Document doc;                    // owns the parsed text frame
     const json::Value* payload = nullptr;  // inside doc (text frames)
     std::string_view frame;                // the text frame as received (valid while the caller's buffer is)
+    std::string kept_frame;                // the frame's own copy, for a push that waits (keep_frame)
+
+    // Makes frame this message's own (a push held past its read); then it is not moved.
+    void keep_frame() {
+        kept_frame.assign(frame);
+        frame = kept_frame;
+    }
 
     // Binary user broadcast push (kind 3): event "broadcast", payload in these fields.
     bool binary = false;
