@@ -47,7 +47,8 @@ def test_decimal_exp_and_iat_accepted(relay):
 
 @pytest.mark.parametrize("claims", [
     {"exp": str(int(time.time()) + 1000)},
-], ids=["exp-string"])
+    {"exp": int(time.time()) + 1000, "iat": str(int(time.time()))},
+], ids=["exp-string", "iat-string"])
 def test_exp_or_iat_as_string_refused(relay, claims):
     """jwt_verification_test "rejects token with future exp encoded as a string", "rejects
     token with iat encoded as a string": a claim that is not a number is invalid."""

@@ -67,6 +67,23 @@ def test_send_never_fails_its_caller(cdc):
     db.execute("SELECT realtime.send('{}'::jsonb, NULL, 'room', false)")
 
 
+def test_send_binary_reaches_v2_members_as_bytes(cdc):
+    """broadcast_test "broadcast event when function 'send_binary' is called": kind 4 with
+    binary encoding and meta {"id"} for 2.0.0; 1.0.0 members cannot receive it."""
+    db, relay = cdc
+    data = bytes([0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0xFF, 0x01, 0x02])
+
+    async def body():
+        v2, topic = await open_joined(relay, "2.0.0")
+        v1, _ = await open_joined(relay, "1.0.0", topic=topic)
+        db.execute("SELECT realtime.send_binary(%s::bytea, 'bin', %s, false)", (data, sub_topic(topic)))
+        got = await v2.expect_event(topic, "broadcast", timeout=15)
+        assert got.get("binary") and got["encoding"] == 0 and got["raw_payload"] == data
+        uuid.UUID(got["payload"]["meta"]["id"])
+        await v1.assert_silent(0.5, lambda m: m["event"] == "broadcast")
+    run(body())
+
+
 def test_replication_ready_only_when_asked(cdc, vsn):
     """connection_lifecycle_test "clients that opt in receive the replication established
     system message"; realtime_channel_replication_ready_test "does not arm replication

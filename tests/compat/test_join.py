@@ -90,6 +90,9 @@ def test_null_postgres_changes_tolerated(relay, vsn, changes):
 
 JOIN_TOKEN_ERRORS = {
     # case: (access_token maker, exact reason, or a prefix when it ends with "...")
+    "malformed": (lambda r: "potato", "MalformedJWT: The token provided is not a valid JWT"),
+    "bad-signature": (lambda r: make_token("some-other-secret-of-enough-length-0123", role="authenticated"),
+                      "JwtSignatureError: Failed to validate JWT signature"),
     "expired": (lambda r: r.token(role="authenticated", exp_in=-30), "InvalidJWTToken: Token has expired ..."),
     "no-role": (lambda r: r.token(role=None), "InvalidJWTToken: Fields `role` and `exp` are required in JWT"),
     "no-exp": (lambda r: r.token(role="authenticated", exp_in=None),
@@ -149,6 +152,21 @@ def test_rejoin_closes_the_old_channel_once(relay, vsn):
         assert (await c.join(topic))["status"] == "ok"
         closes = [m for m in c.inbox if m["event"] == "phx_close" and m["topic"] == topic]
         assert [m["ref"] for m in closes] == [first_ref], c.inbox
+    run(body())
+
+
+def test_sb_api_key_as_join_token_is_ignored(relay, vsn):
+    """token_handling_test "handles connection with valid api-header but ignorable
+    access_token payload", realtime_channel_test "join with access_token starting with
+    sb_", "join with user_token starting with sb_": the socket's token is used instead."""
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        for field in ("access_token", "user_token"):
+            topic = unique_topic()
+            c.join_refs[topic] = ref = c.next_ref()
+            await c.push(topic, "phx_join", {"config": join_config(), field: "sb_publishable_-fake_key"},
+                         join_ref=ref, ref=ref)
+            assert (await c.reply(ref, topic))["payload"]["status"] == "ok", field
     run(body())
 
 

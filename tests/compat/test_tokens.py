@@ -41,3 +41,16 @@ def test_bad_access_token_closes_the_channel(relay, vsn, case):
         await other.broadcast(other_topic, "alive", {})
         await other.expect_event(other_topic, "broadcast")
     run(body())
+
+
+def test_sb_api_key_refresh_ignored_and_expiry_kept(relay, vsn):
+    """token_handling_test "on sb prefixed access_token the socket ignores the message and
+    respects JWT expiry time": no reply and no system message for "sb_publishable_...",
+    and the channel is still closed when its own token expires."""
+    async def body():
+        c, topic = await open_joined(relay, vsn, token=relay.token(role="authenticated", exp_in=4))
+        await c.push(topic, "access_token", {"access_token": "sb_publishable_-fake_key"})
+        await c.assert_silent(1, lambda m: m["topic"] == topic)
+        message = await closed_with_system_error(c, topic, timeout=15)
+        assert message.startswith("Token has expired"), message
+    run(body())

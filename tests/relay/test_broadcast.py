@@ -1,5 +1,6 @@
 """Client broadcast: self and ack, delivery between protocol versions, and binary
 frames (kind 3 in, kind 4 out; JSON to vsn 1.0.0 members)."""
+import asyncio
 import json
 
 import pytest
@@ -170,7 +171,8 @@ def test_broadcast_stays_in_its_channel(relay, vsn):
 
 def test_numbers_arrive_as_the_sender_wrote_them(relay):
     """Found by fuzz_json: numbers were read not correctly rounded, so peers got another
-    number (12345678901234566000.0 for this one)."""
+    number (12345678901234566000.0 for this one). Payloads now pass on as the sender
+    wrote them (as Supabase's), so each number arrives as its very text."""
     async def body():
         a = await PhoenixClient.open(relay)
         b = await PhoenixClient.open(relay)
@@ -182,8 +184,8 @@ def test_numbers_arrive_as_the_sender_wrote_them(relay):
         inner = '{"type":"broadcast","event":"n","payload":{"n":[' + ",".join(numbers) + "]}}"
         await a.send_raw(f'{{"topic":{json.dumps(topic)},"event":"broadcast","payload":{inner},'
                          f'"ref":"7","join_ref":{json.dumps(a.join_refs[topic])}}}')
-        got = await b.expect_event(topic, "broadcast")
-        assert got["payload"]["payload"]["n"] == [float(n) for n in numbers]
+        text = await asyncio.wait_for(b.ws.recv(), 10)
+        assert '"n":[' + ",".join(numbers) + "]" in text, text
     run(body())
 
 
