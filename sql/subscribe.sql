@@ -186,10 +186,12 @@ $$;
 -- and claims (role, sub) that belongs to a node no longer alive (no registry beat for
 -- silent_for), and returns its id; NULL when there is none. The move is a row change of
 -- realtime.subscription, so the decoder switches the subscription to node_id exactly at
--- the move's place in the WAL. live_elsewhere: the same subscription exists on a node
+-- the move's place in the WAL. Whole-schema bindings are not adopted (the relay subscribes
+-- them anew). live_elsewhere: the same subscription exists on a node
 -- that still beats (its client, or another of the same user, may be connected there).
 CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text, filter text,
                                claims_role text, claims_sub text, silent_for interval,
+                               select_columns text[],
                                OUT id bigint, OUT live_elsewhere boolean)
 LANGUAGE sql AS $$
     WITH candidates AS (
@@ -202,6 +204,7 @@ LANGUAGE sql AS $$
           AND coalesce(x.filter, '') = coalesce(adopt.filter, '')
           AND coalesce(x.claims->>'role', '') = adopt.claims_role
           AND coalesce(x.claims->>'sub', '') = adopt.claims_sub
+          AND x.select_columns IS NOT DISTINCT FROM nullif(adopt.select_columns, '{}')
     ), moved AS (
         UPDATE realtime.subscription s SET node_id = adopt.node_id
         -- node_id too: of two resuming at once, the second finds the row moved and takes none.

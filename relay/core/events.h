@@ -88,8 +88,14 @@ struct ReplayResult {
 struct BindingSpec {
     std::string event = "*";   // *, INSERT, UPDATE or DELETE
     std::string schema = "public";
-    std::string table;
+    std::string table;         // "*": every table of the schema (a whole-schema binding)
     std::string filter;        // empty: none
+    std::vector<std::string> select;  // the select option: columns to send (empty: every readable one)
+
+    bool whole_schema() const { return table == "*"; }
+    bool operator==(const BindingSpec& o) const {
+        return event == o.event && schema == o.schema && table == o.table && filter == o.filter && select == o.select;
+    }
 };
 
 // The database's answer to a join's bindings. ok false: the join fails (error: the

@@ -14,9 +14,11 @@ constexpr size_t kMaxLapsed = 50000;   // memberships whose window passed, remem
 constexpr int kLapsedWindows = 10;     // ... for this many windows
 constexpr int64_t kExpiryCheckMs = 1000;
 
+// Each field length-prefixed, so that no content of one can pass for another's.
 void append_field(std::string& key, std::string_view part) {
+    key.append(std::to_string(part.size()));
+    key.push_back(':');
     key.append(part);
-    key.push_back('\x1f');  // a separator no topic, role, sub or binding field holds unescaped
 }
 
 std::string who_key(std::string_view topic, const std::string& role, const std::string& sub) {
@@ -32,6 +34,8 @@ void append_spec(std::string& key, const BindingSpec& s) {
     append_field(key, s.schema);
     append_field(key, s.table);
     append_field(key, s.filter);
+    append_field(key, std::to_string(s.select.size()));
+    for (const std::string& column : s.select) append_field(key, column);
 }
 
 std::string binding_key(std::string_view topic, const std::string& role, const std::string& sub,

@@ -1,6 +1,7 @@
 // Subscription statements.
 #include "relay/io/subscription_sql.h"
 
+#include "relay/core/json.h"
 #include "relay/core/pg_array.h"
 #include "relay/core/user_transaction.h"
 #include "relay/protocol/binding_params.h"
@@ -30,9 +31,15 @@ bool subscribe_one(SqlSession& tx, const std::string& node_id, const BindingSpec
     if (!tx.exec("SAVEPOINT binding", {}, nullptr, error)) return false;
     SqlRows rows;
     DbError refusal;
-    if (tx.exec("SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
-                "$4, NULLIF($5, ''), $6::jsonb)",
-                {node_id, b.schema, b.table, b.event, b.filter, claims_json}, &rows, refusal)) {
+    const bool added = b.whole_schema()
+                           ? tx.exec("SELECT realtime.subscribe_schema($1, $2::name, $3, $4::jsonb)",
+                                     {node_id, b.schema, b.event, claims_json}, &rows, refusal)
+                           : tx.exec("SELECT realtime.subscribe($1, format('%I.%I', $2::text, $3::text)::regclass, "
+                                     "$4, NULLIF($5, ''), $6::jsonb, $7::text[])",
+                                     {node_id, b.schema, b.table, b.event, b.filter, claims_json,
+                                      pg_array::text(b.select)},
+                                     &rows, refusal);
+    if (added) {
         r.ids.push_back(std::stoll(rows.at(0)[0]));
         r.errors.emplace_back();
         return true;
@@ -45,6 +52,16 @@ bool subscribe_one(SqlSession& tx, const std::string& node_id, const BindingSpec
     r.ids.push_back(0);
     r.errors.push_back(binding_params::refused(b, unknown_table(refusal), refusal.message));
     return true;
+}
+
+// A JSON array of strings (array_to_json of a text[]), as a list.
+std::vector<std::string> text_list(const std::string& json_text) {
+    std::vector<std::string> out;
+    json::Document doc;
+    if (!json::parse(doc, json_text) || !doc.IsArray()) return out;
+    for (const json::Value& v : doc.GetArray())
+        if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    return out;
 }
 
 }  // namespace
@@ -100,14 +117,19 @@ std::vector<BindingNotice> update_claims(SqlSession& s, const std::vector<int64_
 SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
                       const AdoptAs& as) {
     SubscribeResult r;
+    r.ok = true;
+    // A whole-schema binding's rows are one per table, made by realtime.subscribe_schema:
+    // they are subscribed anew rather than adopted (docs/architecture.md).
+    for (const BindingSpec& b : bindings)
+        if (b.whole_schema()) return r;
     bool all = true;
     DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
         for (const BindingSpec& b : bindings) {
             SqlRows rows;
             if (!tx.exec("SELECT id, live_elsewhere FROM realtime.adopt($1, format('%I.%I', $2::text, $3::text)::regclass, "
-                         "$4, NULLIF($5, ''), $6, $7, make_interval(secs => $8::float8 / 1000))",
+                         "$4, NULLIF($5, ''), $6, $7, make_interval(secs => $8::float8 / 1000), $9::text[])",
                          {node_id, b.schema, b.table, b.event, b.filter, as.role, as.sub,
-                          std::to_string(as.silent_for_ms)},
+                          std::to_string(as.silent_for_ms), pg_array::text(b.select)},
                          &rows, error))
                 return false;
             if (rows.empty() || rows[0].is_null(0)) {
@@ -133,10 +155,12 @@ bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error)
 
 bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& out, DbError& error) {
     SqlRows rows;
-    if (!s.exec("SELECT s.id, n.nspname, c.relname, s.action_filter, coalesce(s.filter, ''), "
-                "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', '') "
-                "FROM realtime.subscription s JOIN pg_class c ON c.oid = s.entity "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.node_id = $1",
+    // A whole-schema row has no entity: its table is "*".
+    if (!s.exec("SELECT s.id, n.nspname, coalesce(c.relname, '*'), s.action_filter, coalesce(s.filter, ''), "
+                "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', ''), "
+                "coalesce(array_to_json(s.select_columns)::text, '[]') "
+                "FROM realtime.subscription s LEFT JOIN pg_class c ON c.oid = s.entity "
+                "JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, s.entity_schema) WHERE s.node_id = $1",
                 {node_id}, &rows, error))
         return false;
     for (const SqlRow& row : rows) {
@@ -148,6 +172,7 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
         o.spec.filter = row[4];
         o.role = row[5];
         o.sub = row[6];
+        o.spec.select = text_list(row[7]);
         out.push_back(std::move(o));
     }
     return true;

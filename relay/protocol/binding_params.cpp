@@ -145,7 +145,14 @@ std::string params_text(const BindingSpec& spec) {
         append_inspected(out, terms[i].value);
         out += terms[i].negate ? ", true}" : ", false}";
     }
-    return out + "], select: nil";
+    out += "], select: ";
+    if (spec.select.empty()) return out + "nil";
+    out.push_back('[');
+    for (size_t i = 0; i < spec.select.size(); ++i) {
+        if (i) out += ", ";
+        append_inspected(out, spec.select[i]);
+    }
+    return out + "]";
 }
 
 }  // namespace
@@ -167,13 +174,24 @@ std::string read(const json::Value& item, BindingSpec& spec) {
     const json::Value* select = json::member(item, "select");
     if (select && select->IsString())
         return "Error parsing `select` params: expected a list of column name strings, e.g. select: [\"col1\", \"col2\"]";
-    if ((!schema || !schema->IsString()) && (!table || !table->IsString()))
+    if (select && select->IsArray())  // as Supabase: the strings of the list (none: every column)
+        for (const json::Value& c : select->GetArray())
+            if (c.IsString()) spec.select.emplace_back(c.GetString(), c.GetStringLength());
+    const bool has_filter = json::member(item, "filter") != nullptr;
+    if (((!schema || !schema->IsString()) && (!table || !table->IsString())) ||
+        (spec.whole_schema() && !table && has_filter))  // Supabase reads a filter only with a table
         return "No subscription params provided. Please provide at least a `schema` or `table` to subscribe to: " +
                json::stringify(item);
     if (auto error = filter_error(spec.filter)) return "Error parsing `filter` params: " + *error;
-    if (spec.table.empty() || spec.table == "*" || spec.schema == "*")
-        return "Unable to subscribe to changes with given parameters: a binding on every table of a schema is not "
-               "supported yet [" + params_text(spec) + "]";
+    if ((spec.whole_schema() || spec.schema == "*") && !spec.select.empty())
+        return "Column selection is not supported for wildcard subscriptions. Provide an explicit schema and table "
+               "name.";
+    if (spec.schema == "*")  // ours: Supabase covers every published schema
+        return "Unable to subscribe to changes with given parameters: a binding on every schema is not supported; "
+               "name the schema [" + params_text(spec) + "]";
+    if (spec.whole_schema() && !spec.filter.empty())  // ours: Supabase tries the filter on every table
+        return "Unable to subscribe to changes with given parameters: a filter needs a table, not \"*\" [" +
+               params_text(spec) + "]";
     return {};
 }
 

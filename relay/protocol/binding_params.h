@@ -16,8 +16,10 @@
 
 namespace rt::binding_params {
 
-// Reads item (a JSON object) into spec. Returns Supabase's message when the binding cannot
-// be subscribed, else an empty string.
+// Reads item (a JSON object) into spec: a missing table, or "*", is every table of the
+// schema; select's strings are the columns to send. Returns Supabase's message when the
+// binding cannot be subscribed (a select on a whole schema, a filter without a table; a
+// schema "*" is ours to refuse), else an empty string.
 std::string read(const json::Value& item, BindingSpec& spec);
 
 // Supabase's syntax check of a filter: nullopt when it parses, else the reason that

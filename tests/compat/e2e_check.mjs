@@ -19,12 +19,14 @@
 //   filters:      postgresChangesFilter() operators and compositions of the e2e
 //                 "postgres-changes-filters" suite, each with rows that must and must not
 //                 arrive, including values realtime-js quotes (a comma, a space, a quote).
+//   select:       select: ["id", "value"] gives new with exactly those keys; without
+//                 select every column.
 import { assert, env, makeClient, postgresChangesFilter as f, runScenario, sleep, step, subscribe, uniqueTopic, waitFor }
   from '../js/harness.mjs'
 
 const EVENT_MS = 8000
 const checks = {}
-const groups = new Set(env('RT_GROUPS', 'broadcast,presence,changes,changes-rls,filters').split(','))
+const groups = new Set(env('RT_GROUPS', 'broadcast,presence,changes,changes-rls,filters,select').split(','))
 
 async function check(name, body) {
   if (!groups.has(name.split(':')[0])) return
@@ -196,6 +198,19 @@ runScenario('e2e_check', async () => {
     })
   }
   for (const c of channels) if (c) await client.removeChannel(c.channel)
+
+  await check('select: only the chosen columns', async () => {
+    const value = `select_${tag}`
+    const { channel, got } = await changesChannel(client, [
+      { event: 'INSERT', schema: 'public', table: 'pg_changes', filter: f().eq('value', value).build(), select: ['id', 'value'] },
+      { event: 'INSERT', schema: 'public', table: 'pg_changes', filter: f().eq('value', value).build() },
+    ])
+    await insertRows('pg_changes', [{ value, details: `${tag}details`, nullable_value: `${tag}nv` }])
+    await waitFor('both bindings', () => got.every((g) => g.length >= 1), EVENT_MS)
+    assert.deepEqual(Object.keys(got[0][0].new).sort(), ['id', 'value'])
+    assert.deepEqual(Object.keys(got[1][0].new).sort(), ['details', 'id', 'nullable_value', 'value'])
+    await client.removeChannel(channel)
+  })
 
   return { checks }
 })

@@ -180,6 +180,71 @@ def test_good_bindings_beside_a_bad_one_keep_working(cdc, vsn):
     run(body())
 
 
+def test_schema_wide_binding(cdc, vsn):
+    """postgres_changes_test "handle insert" binds {event: INSERT, schema: public} with no
+    table: every table of the schema (Supabase: of the publication) is covered."""
+    db, relay = cdc
+    # Supabase's test database publishes every table; here the schema's tables are added.
+    db.execute("ALTER PUBLICATION supabase_realtime ADD TABLES IN SCHEMA public; "
+               "CREATE TABLE public.other (id int PRIMARY KEY); GRANT SELECT ON public.other TO anon")
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        b = {"event": "INSERT", "schema": "public"}
+        reply = await c.join(topic, join_config(changes=[b]))
+        assert reply["status"] == "ok", reply
+        [echo] = reply["response"]["postgres_changes"]
+        sid = echo.pop("id")
+        assert echo == b
+        await system_message(c, topic, timeout=20)
+        db.execute("INSERT INTO test (details) VALUES ('a')")
+        db.execute("INSERT INTO other VALUES (7)")
+        tables = []
+        for _ in range(2):
+            p = await postgres_change(c, topic)
+            assert p["ids"] == [sid]
+            tables.append(p["data"]["table"])
+        assert tables == ["test", "other"]
+    run(body())
+
+
+def test_select_limits_columns_to_the_chosen_and_the_key(cdc, vsn):
+    """postgres_changes_test "select column filtering": select: ["details"] sends id (the
+    primary key, always) and details, in record, old_record and columns, for INSERT,
+    UPDATE and DELETE; with a filter only matching rows come; a binding without select
+    gets every column."""
+    db, relay = cdc
+    db.execute("ALTER TABLE test REPLICA IDENTITY FULL")
+
+    async def body():
+        c = await PhoenixClient.open(relay, vsn)
+        topic = unique_topic()
+        sel, flt, full = await subscribed(c, topic, [
+            binding("*", select=["details"]), binding("INSERT", filter="details=eq.match", select=["details"]),
+            binding("INSERT")])
+        rid = db.scalar("INSERT INTO test (details, binary_data) VALUES ('match', '\\x01') RETURNING id")
+        db.execute("UPDATE test SET details = 'after' WHERE id = %s", (rid,))
+        db.execute("DELETE FROM test WHERE id = %s", (rid,))
+        narrow = [{"name": "id", "type": "int4"}, {"name": "details", "type": "text"}]
+        got = {}
+        wanted = {(sel, "INSERT"), (flt, "INSERT"), (full, "INSERT"), (sel, "UPDATE"), (sel, "DELETE")}
+        while not wanted <= set(got):  # bindings with the same columns may share a push
+            p = await postgres_change(c, topic)
+            for i in p["ids"]:
+                got[(i, p["data"]["type"])] = p["data"]
+        assert set(got) == wanted
+        assert got[(full, "INSERT")]["record"] == {"id": rid, "details": "match", "binary_data": "01"}
+        assert got[(full, "INSERT")]["columns"] == COLUMNS
+        for key in ((sel, "INSERT"), (flt, "INSERT")):
+            assert got[key]["record"] == {"id": rid, "details": "match"}
+            assert got[key]["columns"] == narrow
+        assert got[(sel, "UPDATE")]["record"] == {"id": rid, "details": "after"}
+        assert got[(sel, "UPDATE")]["old_record"] == {"id": rid, "details": "match"}
+        assert got[(sel, "DELETE")]["old_record"] == {"id": rid, "details": "after"}
+    run(body())
+
+
 def test_select_that_is_not_a_list_is_an_error(cdc, vsn):
     """subscriptions.ex parse_select/1: a string select is refused with its own message."""
     db, relay = cdc

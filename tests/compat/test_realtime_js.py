@@ -30,7 +30,7 @@ def node_ready():
     require_node()
 
 
-@pytest.mark.parametrize("group", ["broadcast", "presence", "changes", "changes-rls", "filters"])
+@pytest.mark.parametrize("group", ["broadcast", "presence", "changes", "changes-rls", "filters", "select"])
 def test_supabase_e2e_checks(db, client_roles, pg_relay, group):
     """test/e2e/realtime-check.ts suites "broadcast extension", "presence extension",
     "postgres changes extension" (on its RLS table too), "postgres-changes-filters",

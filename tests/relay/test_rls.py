@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from support.changes import binding, change, changes_until_marker, row_of, subscribe, system_error
+from support.changes import binding, change, changes_until_marker, row_of, subscribe, subscribed, system_error
 from support.pg import wait_until
-from support.phoenix import PhoenixClient, run
+from support.phoenix import PhoenixClient, join_config, run
 
 U1, U2, U3 = (str(uuid.UUID(int=i)) for i in (1, 2, 3))
 ORG_A, ORG_B = str(uuid.UUID(int=100)), str(uuid.UUID(int=200))
@@ -303,4 +303,63 @@ def test_access_token_refresh_to_a_role_without_access_ends_the_binding(todos, p
                                      (marker_id,)) == "anon", timeout=10, what="the marker binding's new role")
         db.execute("INSERT INTO todos (title) VALUES ('not for anon')")
         assert (await until_marker(db, [(c, topic)])) == [[]]
+    run(body())
+
+
+@pytest.mark.parametrize("table", [None, "*"], ids=["no-table", "table-star"])
+def test_whole_schema_binding_covers_every_table_the_user_may_read(todos, pg_relay, table):
+    """{event: '*', schema: 'public'} (and table '*'): every table of the schema in the
+    publication supabase_realtime, each decided as a binding naming it would be (row
+    level security, column privileges), tables created later included; a table the role
+    may not read is not delivered and does not end the binding."""
+    db = todos
+    db.execute("ALTER PUBLICATION supabase_realtime ADD TABLES IN SCHEMA public; "
+               "ALTER TABLE todos ENABLE ROW LEVEL SECURITY; "
+               "CREATE POLICY own ON todos FOR SELECT TO authenticated USING (auth.uid() = user_id); "
+               "CREATE TABLE public.hidden (id serial PRIMARY KEY, note text)")
+
+    async def body():
+        c = await client_of(pg_relay, sub=U1)
+        schema_wide = binding(table=table)
+        topic, _ = await subscribe(c, [schema_wide])
+        db.execute("INSERT INTO todos (user_id, title) VALUES (%s, 'mine'), (%s, 'theirs')", (U1, U2))
+        db.execute("INSERT INTO hidden (note) VALUES ('not granted')")
+        db.execute("INSERT INTO members VALUES (%s, %s)", (ORG_A, U1))
+        db.execute("CREATE TABLE public.later (id serial PRIMARY KEY, v text); "
+                   "GRANT SELECT ON public.later TO authenticated")
+        db.execute("INSERT INTO later (v) VALUES ('created after the join')")
+        got = [d for d in (await changes_until_marker(db, [(c, topic)]))[0]]
+        assert [(d["table"], row_of(d).get("title") or row_of(d).get("v") or row_of(d).get("org_id"))
+                for d in got] == [("todos", "mine"), ("members", ORG_A), ("later", "created after the join")]
+        await c.assert_silent(0.3, lambda m: m["event"] == "system")
+    run(body())
+
+
+def test_select_sends_the_chosen_columns_and_the_key(todos, pg_relay, vsn):
+    """select: record, old_record and columns hold the chosen columns and the primary
+    key; a select of a column the role may not read is refused for that binding only (a
+    system error), and a select on a whole schema gets Supabase's refusal."""
+    db = todos
+
+    async def body():
+        c = await client_of(pg_relay, vsn, sub=U1)
+        topic, (sid, marker_id) = await subscribe(c, [binding(select=["title"]), binding(table="marker")])
+        rid = db.scalar("INSERT INTO todos (user_id, title, secret) VALUES (%s, 't', 's') RETURNING id", (U1,))
+        db.execute("UPDATE todos SET title = 't2' WHERE id = %s", (rid,))
+        db.execute("DELETE FROM todos WHERE id = %s", (rid,))
+        (_, ins, di), (_, upd, du), (_, dele, dd) = (await until_marker(db, [(c, topic)]))[0]
+        assert ins == {"id": rid, "title": "t"} and [x["name"] for x in di["columns"]] == ["id", "title"]
+        assert upd == {"id": rid, "title": "t2"} and du["old_record"] == {"id": rid, "title": "t"}
+        assert dd["old_record"] == {"id": rid, "title": "t2"} and "secret" not in str(dd)
+
+        anon = await client_of(pg_relay, vsn, role="anon")
+        bad, whole = binding(select=["title", "secret"]), binding(table=None, select=["id"])
+        reply = await anon.join("realtime:sel", join_config(changes=[bad, whole, binding(table="marker")]))
+        assert reply["status"] == "ok", reply
+        messages = [await system_error(anon, "realtime:sel") for _ in range(2)]
+        assert any("permission denied" in m and "secret" in m for m in messages), messages
+        assert "Column selection is not supported for wildcard subscriptions" in " ".join(messages)
+        await subscribed(anon, "realtime:sel")
+        db.execute("INSERT INTO marker DEFAULT VALUES")
+        assert (await change(anon, "realtime:sel"))["data"]["table"] == "marker"
     run(body())

@@ -43,7 +43,7 @@ TEST(SubscriptionSql, EveryBindingInOneTransaction) {
     EXPECT_EQ(sql.sql(), (std::vector<std::string>{"BEGIN", "SAVEPOINT binding", sql.statements[2].sql,
                                                    "SAVEPOINT binding", sql.statements[4].sql, "COMMIT"}));
     EXPECT_EQ(sql.statements[4].params,
-              (std::vector<std::string>{"node-a", "public", "notes", "*", "id=eq.1", R"({"role":"anon"})"}));
+              (std::vector<std::string>{"node-a", "public", "notes", "*", "id=eq.1", R"({"role":"anon"})", "{}"}));
 }
 
 TEST(SubscriptionSql, ARefusedBindingIsUndoneAloneWithSupabasesMessage) {
@@ -143,4 +143,31 @@ TEST(SubscriptionSql, UpdateClaimsThatFailsEndsEveryBinding) {
     ASSERT_EQ(ended.size(), 2u);
     EXPECT_EQ(ended[1].id, 8);
     EXPECT_EQ(ended[1].message, rt::errors::claims_not_updated(rt::errors::kDatabaseUnreachable));
+}
+
+// A whole-schema binding is a realtime.subscribe_schema row; a select list goes to
+// realtime.subscribe as its text[].
+TEST(SubscriptionSql, WholeSchemaBindingsAndSelectLists) {
+    FakeSql sql;
+    sql.answer = [](const std::string&, const std::vector<std::string>&) {
+        rt::SqlRows rows;
+        rows.push_back(rt::testing::row({"7"}));
+        return rows;
+    };
+    BindingSpec schema;
+    schema.schema = "app";
+    schema.table = "*";
+    schema.event = "INSERT";
+    BindingSpec selected;
+    selected.table = "todos";
+    selected.select = {"title", "done \"x\""};
+    rt::SubscribeResult r = sub::subscribe(sql, "node-a", {schema, selected}, R"({"role":"anon"})");
+    ASSERT_TRUE(r.ok);
+    std::vector<const FakeSql::Statement*> calls;
+    for (const auto& st : sql.statements)
+        if (st.sql.find("realtime.subscribe") != std::string::npos) calls.push_back(&st);
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_NE(calls[0]->sql.find("realtime.subscribe_schema("), std::string::npos);
+    EXPECT_EQ(calls[0]->params, (std::vector<std::string>{"node-a", "app", "INSERT", R"({"role":"anon"})"}));
+    EXPECT_EQ(calls[1]->params.back(), R"({"title","done \"x\""})");
 }

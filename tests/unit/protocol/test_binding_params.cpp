@@ -65,3 +65,36 @@ TEST(BindingParams, ARefusalNamesTheParametersAsSupabaseLogsThem) {
               "Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given "
               "connect parameters: [event: *, schema: public, table: doesnotexist, filters: [], select: nil]");
 }
+
+// Issue 11: a schema without a table (or table "*") is every table of it; select's
+// strings are the columns to send; Supabase's refusals around them, and ours.
+TEST(BindingParams, WholeSchemaBindingsAndSelect) {
+    BindingSpec s;
+    EXPECT_EQ(error_of(R"({"event":"*","schema":"public"})", &s), "");
+    EXPECT_TRUE(s.whole_schema());
+    EXPECT_EQ(error_of(R"({"event":"INSERT","schema":"app","table":"*"})", &s), "");
+    EXPECT_TRUE(s.whole_schema());
+    EXPECT_EQ(s.schema, "app");
+    EXPECT_EQ(error_of(R"({"table":"todos","select":["title",1,"done"]})", &s), "");
+    EXPECT_FALSE(s.whole_schema());
+    EXPECT_EQ(s.select, (std::vector<std::string>{"title", "done"}));
+    EXPECT_EQ(error_of(R"({"table":"todos","select":[]})", &s), "");
+    EXPECT_TRUE(s.select.empty());
+    EXPECT_EQ(error_of(R"({"schema":"public","select":["a"]})"),
+              "Column selection is not supported for wildcard subscriptions. Provide an explicit schema and table "
+              "name.");
+    EXPECT_EQ(error_of(R"({"schema":"public","filter":"id=eq.1"})").rfind("No subscription params provided", 0), 0u);
+    EXPECT_NE(error_of(R"({"schema":"public","table":"*","filter":"id=eq.1"})").find("a filter needs a table"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"schema":"*","table":"t"})").find("every schema is not supported"), std::string::npos);
+}
+
+TEST(BindingParams, ARefusalNamesTheSelect) {
+    BindingSpec s;
+    s.table = "t";
+    s.select = {"a", "b"};
+    EXPECT_EQ(binding_params::refused(s, false, "boom"),
+              "Unable to subscribe to changes with given parameters. An exception happened so please check your "
+              "connect parameters: [event: *, schema: public, table: t, filters: [], select: [\"a\", \"b\"]]. "
+              "Exception: boom");
+}
