@@ -1,4 +1,4 @@
-// Postgres array literals for text parameters ($1::text[], $1::bigint[]): every element
+// Postgres array literals for text parameters ($1::text[], $1::bigint[], $1::int[]): every element
 // double-quoted with its quotes and backslashes escaped, so any text (SQL, record text,
 // column names) round-trips exactly; NULL is never produced. Pure logic.
 #pragma once
@@ -24,14 +24,19 @@ inline std::string text(const std::vector<std::string>& items) {
     return a;
 }
 
-inline std::string bigint(const std::vector<int64_t>& ids) {
+template <typename Int>
+inline std::string integers(const std::vector<Int>& values) {
     std::string a = "{";
-    for (size_t i = 0; i < ids.size(); ++i) {
+    for (size_t i = 0; i < values.size(); ++i) {
         if (i) a.push_back(',');
-        a += std::to_string(ids[i]);
+        a += std::to_string(values[i]);
     }
     a.push_back('}');
     return a;
 }
+
+inline std::string integer(const std::vector<int>& values) { return integers(values); }
+
+inline std::string bigint(const std::vector<int64_t>& ids) { return integers(ids); }
 
 }  // namespace rt::pg_array

@@ -46,9 +46,20 @@ CheckCall CheckBatcher::start(Lane& lane) {
         Doc doc = std::move(lane.waiting.front());
         lane.waiting.pop_front();
         call.rows.push_back(doc.row);
-        for (int64_t c : doc.candidates)
+        for (int64_t c : doc.candidates) {
             if (seen.insert(c).second) call.candidates.push_back(c);
+            call.pair_rows.push_back(static_cast<int>(call.rows.size()));
+            call.pair_ids.push_back(c);
+        }
         lane.running.push_back(std::move(doc));
+    }
+    // Every document with the union of the candidates: every row against every
+    // candidate, which Postgres evaluates best as one join (no pairs sent).
+    bool all_alike = true;
+    for (const Doc& d : lane.running) all_alike = all_alike && d.candidates.size() == call.candidates.size();
+    if (all_alike) {
+        call.pair_rows.clear();
+        call.pair_ids.clear();
     }
     return call;
 }

@@ -34,7 +34,12 @@ struct CheckCall {
     uint64_t id = 0;
     CheckKey key;
     std::vector<std::string> rows;
-    std::vector<int64_t> candidates;
+    std::vector<int64_t> candidates;  // the union of the documents' candidates
+    // The pairs to check: candidate pair_ids[k] against row pair_rows[k] (1-based), each
+    // document's own candidates only (not every row against the union); empty when
+    // every document has all of the candidates (every row against every candidate).
+    std::vector<int> pair_rows;
+    std::vector<int64_t> pair_ids;
 };
 
 // What a call returned: the rows of realtime.check_rows, or the call's error.

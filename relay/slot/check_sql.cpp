@@ -40,10 +40,11 @@ CheckOutcome check_rows(SqlSession& s, const CheckCall& call, int timeout_ms) {
         return tx.exec("SELECT set_config('statement_timeout', $1, true)", {std::to_string(timeout_ms)}, nullptr,
                        error) &&
                tx.exec("SELECT row_number, subscription_id, error FROM realtime.check_rows($1, $2, $3, "
-                       "$4::text[], $5::boolean, $6::text[], $7::bigint[])",
+                       "$4::text[], $5::boolean, $6::text[], $7::bigint[], NULLIF($8, '{}')::int[])",
                        {call.key.schema, call.key.table, call.key.role, pg_array::text(call.key.quals),
                         call.key.per_user ? "true" : "false", pg_array::text(call.rows),
-                        pg_array::bigint(call.candidates)},
+                        pg_array::bigint(call.pair_rows.empty() ? call.candidates : call.pair_ids),
+                        pg_array::integer(call.pair_rows)},
                        &rows, error);
     });
     if (e) {

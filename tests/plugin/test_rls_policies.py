@@ -243,3 +243,28 @@ def test_check_rows_ignores_ids_that_are_no_candidates(todos, slot):
         ("public", "todos", spec["role"], spec["quals"], spec["per_user"], [doc["check_row"]],
          [member, other_table, other_role]))
     assert passed == [(1, member, None)]
+
+
+def test_check_rows_with_pairs_checks_only_the_pairs_asked_for(todos, slot):
+    """pair_rows (the relay's form): candidate ids[k] against row pair_rows[k] only, so a
+    batch of documents with different candidates is not checked against the union of
+    them; without it, every row against every candidate."""
+    todos.execute("""
+        CREATE TABLE members (org_id uuid, user_id uuid);
+        GRANT SELECT ON members TO authenticated;
+        CREATE POLICY org ON todos FOR SELECT USING (
+            org_id IN (SELECT m.org_id FROM members m WHERE m.user_id = auth.uid()))""")
+    todos.execute("INSERT INTO members VALUES (%s, %s), (%s, %s)", (ORG_A, U1, ORG_A, U2))
+    one, two = subscribe_as(todos, "n", "todos", user(U1)), subscribe_as(todos, "n", "todos", user(U2))
+    todos.execute("INSERT INTO todos (id, org_id) VALUES (1, %s), (2, %s)", (ORG_A, ORG_A))
+    docs = rows(slot.get())
+    spec = docs[0]["checks"][0]
+    images = [d["check_row"] for d in docs]
+    sql = ("SELECT row_number, subscription_id, error FROM realtime.check_rows(%s, %s, %s, %s, %s, %s, %s{}) "
+           "ORDER BY 1, 2")
+    args = ("public", "todos", spec["role"], spec["quals"], spec["per_user"], images)
+    assert todos.execute(sql.format(""), args + ([one, two],)) == [
+        (1, one, None), (1, two, None), (2, one, None), (2, two, None)]
+    assert todos.execute(sql.format(", %s"), args + ([one, two, two], [1, 2, 9])) == [(1, one, None), (2, two, None)]
+    with pytest.raises(Exception, match="one row number per id"):
+        todos.execute(sql.format(", %s"), args + ([one, two], [1]))

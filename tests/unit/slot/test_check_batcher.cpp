@@ -37,6 +37,7 @@ TEST(CheckBatcher, TheFirstDocumentGoesAtOnceTheNextWaitForTheCallInFlight) {
     ASSERT_TRUE(first);
     EXPECT_EQ(first->rows, (std::vector<std::string>{"(1)"}));
     EXPECT_EQ(first->candidates, (std::vector<int64_t>{10, 11}));
+    EXPECT_TRUE(first->pair_rows.empty()) << "every row against every candidate: no pairs";
     EXPECT_FALSE(b.submit(key(), 2, "(2)", {11, 12}));
     EXPECT_FALSE(b.submit(key(), 3, "(3)", {10}));
     EXPECT_TRUE(b.submit(key("anon"), 4, "(4)", {20})) << "another check does not wait";
@@ -50,6 +51,9 @@ TEST(CheckBatcher, TheFirstDocumentGoesAtOnceTheNextWaitForTheCallInFlight) {
     ASSERT_TRUE(next) << "the documents that waited go together";
     EXPECT_EQ(next->rows, (std::vector<std::string>{"(2)", "(3)"}));
     EXPECT_EQ(next->candidates, (std::vector<int64_t>{11, 12, 10}));
+    // only each document's own candidates against its row
+    EXPECT_EQ(next->pair_rows, (std::vector<int>{1, 1, 2}));
+    EXPECT_EQ(next->pair_ids, (std::vector<int64_t>{11, 12, 10}));
     EXPECT_EQ(b.waiting(), 0u);
 }
 

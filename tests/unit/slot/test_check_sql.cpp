@@ -17,6 +17,8 @@ CheckCall call() {
     c.key = CheckKey{"public", "todos", "authenticated", {"x = 'a\"b'", "y \\ z"}, true};
     c.rows = {"(1,\"a,b\")", "(2,)"};
     c.candidates = {10, 11};
+    c.pair_rows = {1, 2, 2};
+    c.pair_ids = {10, 10, 11};
     return c;
 }
 
@@ -54,7 +56,8 @@ TEST(CheckSql, OneCallInATransactionThatIsRolledBack) {
     EXPECT_EQ(sql.statements[1].params, (std::vector<std::string>{"1500"})) << "its own statement timeout";
     EXPECT_EQ(sql.statements[2].params,
               (std::vector<std::string>{"public", "todos", "authenticated", R"({"x = 'a\"b'","y \\ z"})", "true",
-                                        R"J({"(1,\"a,b\")","(2,)"})J", "{10,11}"}));
+                                        R"J({"(1,\"a,b\")","(2,)"})J", "{10,10,11}", "{1,2,2}"}))
+        << "each document's own candidates against its row";
     EXPECT_EQ(sql.statements[3].sql, "ROLLBACK");
 }
 
