@@ -24,7 +24,15 @@ microseconds, taken in the INSERT just before the COMMIT:
 The CPU time of the relays, of Postgres (all its processes, the walsender decoding
 included), of the load generator and of everything else is recorded over each run.
 
+Row level security (--rls, one node): the same runs with RLS enabled on the table and
+one policy for the subscribers' role (anon), in two variants:
+- compiled: `auth.role() = 'anon'`, which the plugin decides while decoding;
+- checked: `user_id IN (SELECT v FROM public.bench_visible)` (a sub-select over a table
+  of the 100 values), which the plugin cannot decide: every change is checked by the slot
+  holder with realtime.check_rows on its database pool (its 10 candidates), batched.
+
 Usage: BENCH_SIZE=tiny|small|full /usr/bin/python3 bench/changes_bench.py [--nodes 1,3]
+                                                                   [--rls compiled,checked]
   REALTIME_TEST_DSN   use that Postgres (superuser, wal_level=logical) instead of a new one
 Writes bench/results/changes.json and prints a table.
 """
@@ -70,6 +78,28 @@ BEGIN
     END LOOP;
 END $$;
 """
+
+# The two row level security variants (see the module's doc); each replaces the other.
+RLS_POLICIES = {
+    "compiled": "auth.role() = 'anon'",
+    "checked": "user_id IN (SELECT v FROM public.bench_visible)",
+}
+RLS_SETUP = f"""
+CREATE SCHEMA IF NOT EXISTS auth;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated;
+CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('request.jwt.claim.role', true), ''),
+                    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'))::text $$;
+CREATE TABLE public.bench_visible (v int PRIMARY KEY);
+INSERT INTO public.bench_visible SELECT generate_series(0, {VALUES} - 1);
+GRANT SELECT ON public.bench_visible TO anon;
+ALTER TABLE public.{TABLE} ENABLE ROW LEVEL SECURITY;
+"""
+
+
+def set_rls_policy(pg, variant):
+    pg.execute(f"DROP POLICY IF EXISTS bench_rls ON public.{TABLE}")
+    pg.execute(f"CREATE POLICY bench_rls ON public.{TABLE} FOR SELECT TO anon USING ({RLS_POLICIES[variant]})")
 
 
 class BenchPostgres:
@@ -236,7 +266,7 @@ def summarize(r, rows):
     return out
 
 
-def bench_topology(pg, nodes, slot):
+def bench_topology(pg, nodes, slot, metrics=None):
     lat_seconds = float(os.environ.get("BENCH_CHANGES_SECONDS", C.by_size(1, 5, 20)))
     lat_rows = int(1000 * lat_seconds) // VALUES * VALUES
     tp_rows = C.by_size(2000, 50000, 200000)
@@ -256,9 +286,13 @@ def bench_topology(pg, nodes, slot):
                           lambda: watch(pg, urls, pids, lat_rows, 1000, 1, lat_seconds + 60), foreign=foreign)
         tp = C.quiet_run(f"{nodes} node(s): throughput",
                          lambda: watch(pg, urls, pids, tp_rows, 0, 100, 600), foreign=foreign)
-        return {"nodes": nodes, "slot_holder": holder.node_id,
-                "latency_at_1000_per_s": summarize(lat, lat_rows),
-                "throughput": summarize(tp, tp_rows)}
+        out = {"nodes": nodes, "slot_holder": holder.node_id,
+               "latency_at_1000_per_s": summarize(lat, lat_rows),
+               "throughput": summarize(tp, tp_rows)}
+        if metrics:
+            values = holder.metrics()
+            out["metrics"] = {k: values.get(k) for k in metrics}
+        return out
     finally:
         servers.stop()
         pg.drop_slot(slot)
@@ -267,16 +301,26 @@ def bench_topology(pg, nodes, slot):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", default="1,3")
+    ap.add_argument("--rls", default="compiled,checked", help="row level security variants (one node); '' for none")
     opts = ap.parse_args()
     C.pin_self()
     pg = BenchPostgres(f"rt_bench_changes_{os.getpid()}")
-    results = {}
+    results, rls = {}, {}
     try:
         pg.start()
         pg.execute(SETUP)
-        for n in [int(x) for x in opts.nodes.split(",")]:
+        for n in [int(x) for x in opts.nodes.split(",") if x]:
             C.log(f"== postgres changes, {n} node(s)")
             results[str(n)] = bench_topology(pg, n, f"rt_bench_{os.getpid()}_{n}")
+        variants = [v for v in opts.rls.split(",") if v]
+        if variants:
+            pg.execute(RLS_SETUP)
+        for v in variants:
+            C.log(f"== postgres changes, 1 node, row level security: {v}")
+            set_rls_policy(pg, v)
+            rls[v] = bench_topology(pg, 1, f"rt_bench_{os.getpid()}_rls_{v}",
+                                    metrics=("realtime_rls_check_calls_total", "realtime_rls_check_failures_total"))
+            rls[v]["policy"] = RLS_POLICIES[v]
     finally:
         C.stop_all()
         pg.destroy()
@@ -295,9 +339,9 @@ def main():
         "binding": "INSERT on public.bench_changes, filter user_id=eq.<k>, k = channel index",
         "postgres": {"version": pg.version, "fsync": "off" if not pg.external else "as configured",
                      "cpu": C.CLIENT_CPU if not pg.external else None},
-        "nodes": results, "targets": targets})
+        "nodes": results, "rls": rls, "targets": targets})
     rows = []
-    for n, d in results.items():
+    for n, d in list(results.items()) + [(f"1, rls {v}", d) for v, d in rls.items()]:
         for kind in ("latency_at_1000_per_s", "throughput"):
             v = d[kind]
             rows.append([n, kind, v["rows"], v["records"], v["expect_met"], v.get("written_changes_per_s"),

@@ -429,18 +429,36 @@ def decode_section(dec, image):
     return out
 
 
-def rls_check_section(chk):
-    out = "### Row level security, general path: realtime.check_rows\n\n"
-    out += (f"The evaluation function alone, on one connection: {chk['candidates']:,} candidates per change under "
-            f"the membership policy `{chk['policy']}` (each user a member of 3 of {chk['orgs']} organizations), "
-            "documents from the plugin. Set-based: one call per batch of changes, every change against every "
-            "candidate; per user: the membership behind a SECURITY DEFINER function, evaluated per candidate with "
-            "its settings; baseline: Supabase's method in our own SQL (per change and subscriber: set role and "
-            "claims, read the row by primary key under RLS).\n\n")
-    rows = [[name, n(r["changes"]), f"{r['seconds']:.3f}", n(r["changes_per_second"]),
-             n(r["candidate_checks_per_second"])] for name, r in chk["results"].items()]
-    out += md_table(["variant", "changes", "seconds", "changes/s", "candidate checks/s"], rows) + "\n"
-    out += f"Set-based (batches of 20) / baseline: ×{chk['set_based_vs_baseline']}.\n\n"
+def rls_section(dec, chk, chg):
+    """Row level security (issue 11): compiled policies in decoding, the general path's
+    checks beside Supabase's method, and commit -> client with RLS on."""
+    out = "## Row level security\n\n"
+    out += ("Issue 11's figures, each side by side with its comparison in the same run. Policies the plugin "
+            "compiles cost what filters cost while decoding; the others are checked by the slot holder with "
+            "`realtime.check_rows`, one call per batch of changes for all candidates.\n\n")
+    sizes = {x["size"] for x in (dec, chk) if x and "size" in x}
+    if sizes and sizes != {"full"}:
+        out += (f"BENCH_SIZE={'/'.join(sorted(sizes))}: fewer changes per run, on the shared 2-core machine while "
+                "other work ran (wall-time figures move with that load; the decoding figures are per CPU second "
+                "of the decoding backend).\n\n")
+    if dec and dec.get("targets", {}).get("rls_10k_users_vs_filters") is not None:
+        res, key = dec["results"], dec["targets"]["measured_on"]
+        f, r = res["pg_realtime_users_filters"], res["pg_realtime_users_rls"]
+        rls = dec["subscriptions"]["users_rls"]
+        out += ("### Compiled policies: decoding\n\n"
+                f"{dec['rows']:,} inserts decoded from the same WAL, {rls['users']:,} subscribers of distinct users: "
+                f"with row level security (`{rls['policy']}`, role authenticated) and, without it, each subscriber "
+                f"filtering `{dec['subscriptions']['users_filters']['filter']}` (the same rows match).\n\n")
+        out += md_table(["variant", "rows/s", "rows/CPU s", "session start ms"],
+                        [[name, n(v["rows_per_second"]), n(v["rows_per_cpu_second"]),
+                          f"{v['session_start_seconds'] * 1000:.1f}" if "session_start_seconds" in v else ""]
+                         for name, v in (("filters, no RLS", f), ("compiled RLS", r))])
+        out += (f"\nRLS / filters: ×{dec['targets']['rls_10k_users_vs_filters']} ({key.replace('_', ' ')}; "
+                f"target ≥ ×0.85: {verdict(dec['targets']['rls_10k_users_within_15_percent_of_filters'])}).\n\n")
+    if chk:
+        out += rls_check_section(chk)
+    if chg and chg.get("rls"):
+        out += rls_changes_section(chg)
     return out
 
 
@@ -465,6 +483,68 @@ def private_section(prv):
                           n(d["rows_per_second"]), n(d["deliveries_per_second"]),
                           "yes" if d.get("disturbed") else "no"]]) + "\n"
     return out
+
+
+def rls_check_section(chk):
+    out = "### General path: changes checked per second, beside Supabase's method\n\n"
+    out += (f"The evaluation alone, on one connection: the membership policy `{' '.join(chk['policy'].split())}` (each user a "
+            f"member of 3 of {chk['orgs']} organizations), every subscriber a candidate of every change, "
+            "documents from the plugin. Ours: `realtime.check_rows`, one call per batch of changes, every change "
+            "against every candidate (the relay batches the documents that arrive while a call is in flight, up "
+            "to 100). Baseline: Supabase's method reimplemented in our own SQL from its description: per change "
+            "and subscriber, set role and claims, read the row by primary key under RLS (a statement prepared "
+            "once per change).\n\n")
+    res = chk["results"]
+    by_n = chk.get("set_based_batch_20_vs_baseline_by_subscribers") or {}
+    if by_n:
+        rows = []
+        for k, ratio in by_n.items():
+            b, o = res[f"baseline_{k}_subscribers"], res[f"set_based_batch_20_{k}_subscribers"]
+            rows.append([n(int(k)), n(b["changes_per_second"]), n(o["changes_per_second"]), f"×{ratio}"])
+        out += md_table(["subscribers", "baseline changes/s", "ours, batches of 20: changes/s", "ratio"], rows) + "\n"
+    names = {"set_based_batch_1": "ours, 1 change per call", "set_based_batch_20": "ours, batches of 20",
+             "set_based_batch_100": "ours, batches of 100",
+             "per_user_batch_1": "ours, per user (SECURITY DEFINER function), 1 change per call",
+             "baseline_supabase_method": "baseline"}
+    rows = [[names[k], n(res[k]["changes"]), f"{res[k]['seconds']:.3f}", n(res[k]["changes_per_second"]),
+             n(res[k]["candidate_checks_per_second"])] for k in names if k in res]
+    out += (f"At {chk['candidates']:,} subscribers:\n\n" +
+            md_table(["variant", "changes", "seconds", "changes/s", "candidate checks/s"], rows) + "\n")
+    out += f"Batches of 20 / baseline at {chk['candidates']:,} subscribers: ×{chk['set_based_vs_baseline']}"
+    if "set_based_batch_100_vs_baseline" in chk:
+        out += f"; batches of 100: ×{chk['set_based_batch_100_vs_baseline']}"
+    if "target_100x_met" in chk:
+        out += f" (target ≥ ×100: {verdict(chk['target_100x_met'])})"
+    return out + ".\n\n"
+
+
+def rls_changes_section(chg):
+    out = "### Commit → client with row level security on\n\n"
+    lat = chg["rls"][next(iter(chg["rls"]))]["latency_at_1000_per_s"]
+    tp = chg["rls"][next(iter(chg["rls"]))]["throughput"]
+    out += (f"The end-to-end benchmark above (one relay, {chg['subscribers']:,} subscribers, 10 per change; "
+            f"{lat['rows']:,} rows at 1 000 changes/s, then {tp['rows']:,} as fast as possible), in one run without "
+            "row level security (`none`) and with it enabled on the table and one policy for the subscribers' "
+            "role. `compiled`: decided "
+            "by the plugin while decoding. `checked`: a sub-select the plugin cannot decide, so every change is "
+            "checked by the slot holder (`realtime.check_rows` on its database pool, its 10 candidates, batched "
+            "while a call is in flight) before it is delivered.\n\n")
+    rows = []
+    variants = [("none", "-", chg["nodes"]["1"])] if "1" in chg["nodes"] else []
+    variants += [(k, f"`{d['policy']}`", d) for k, d in chg["rls"].items()]
+    for name, policy, d in variants:
+        lat, tp = d["latency_at_1000_per_s"], d["throughput"]
+        calls = (d.get("metrics") or {}).get("realtime_rls_check_calls_total")
+        rows.append([name, policy, ms(lat["p50_ms"]) + dagger(lat), ms(lat["p99_ms"]), ms(lat["p999_ms"]),
+                     f"{n(lat['records'])}/{n(lat['records_expected'])}",
+                     n(tp.get("delivered_changes_per_s")) + dagger(tp), n(tp.get("relay_cpu_us_per_change")),
+                     n(int(calls)) if calls is not None else "-"])
+    out += md_table(["RLS", "policy", "p50 ms at 1 000/s", "p99 ms", "p999 ms", "records received",
+                     "delivered changes/s (as fast as possible)", "relay CPU µs/change", "check calls (both runs)"],
+                    rows)
+    out += "\n† disturbed: other processes used the machine during the run.\n\n"
+    return out + ("Full size: `BENCH_SIZE=full /usr/bin/python3 bench/changes_bench.py --nodes 1 --rls "
+                  "compiled,checked`, `bench/rls_check_bench.py` and `bench/decode_bench.py` (or `make bench`).\n\n")
 
 
 def changes_section(chg, image):
@@ -567,8 +647,6 @@ def main():
         parts.append(idle_section(idle, storm, plot_idle(idle, storm)))
     if dec:
         parts.append(decode_section(dec, plot_decode(dec)))
-    if chk:
-        parts.append(rls_check_section(chk))
     if prv:
         parts.append(private_section(prv))
     if chg:
@@ -579,6 +657,8 @@ def main():
         if not dec:
             parts.append("## Postgres changes\n\n")
         parts.append(changes_section(chg, img))
+    if chk or (chg and chg.get("rls")) or (dec and dec.get("targets", {}).get("rls_10k_users_vs_filters")):
+        parts.append(rls_section(dec, chk, chg))
     if clu:
         img = None
         if "latency" in clu:
