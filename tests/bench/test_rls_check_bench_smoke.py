@@ -18,8 +18,11 @@ def test_rls_check_bench_writes_every_variant(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(output.read_text())
     results = report["results"]
+    side_by_side = {f"{kind}_{n}_subscribers" for n in (10, 100, 1000)
+                    for kind in ("baseline", "set_based_batch_20")}
     assert set(results) == {"set_based_batch_1", "set_based_batch_20", "set_based_batch_100",
-                            "per_user_batch_1", "baseline_supabase_method"}
+                            "per_user_batch_1", "baseline_supabase_method"} | side_by_side
+    assert set(report["set_based_batch_20_vs_baseline_by_subscribers"]) == {"10", "100", "1000"}
     for name, r in results.items():
         assert r["changes_per_second"] > 0, name
         assert r.get("errors", 0) == 0, name

@@ -350,9 +350,9 @@ def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
     live = subscribe(db, "live", "t", claims={"sub": "u1"})
     other = subscribe(db, "dead", "t", claims={"sub": "u2"})
 
-    def adopt(sub="u1", node="new"):
+    def adopt(sub="u1", node="new", select=None):
         return db.execute("SELECT id, live_elsewhere FROM realtime.adopt(%s, 't'::regclass, '*', NULL, '', %s, "
-                          "interval '3 seconds')", (node, sub))[0]
+                          "interval '3 seconds', %s)", (node, sub, select))[0]
 
     assert adopt() == (dead, True)
     assert adopt() == (gone, True)
@@ -361,3 +361,9 @@ def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
     nodes = dict(db.execute("SELECT id, node_id FROM realtime.subscription"))
     assert nodes == {dead: "new", gone: "new", live: "live", other: "dead"}
     assert adopt(node="live", sub="u2") == (other, False)
+    # The select option is part of the binding: a row sending only some columns is
+    # adopted only by a join asking for the same ones.
+    narrow = db.scalar("SELECT realtime.subscribe('dead', 't'::regclass, '*', NULL, %s::jsonb, %s)",
+                       ('{"sub": "u4"}', ["id"]))
+    assert adopt(sub="u4") == (None, False)
+    assert adopt(sub="u4", select=["id"]) == (narrow, False)
