@@ -1,10 +1,15 @@
 """The compatibility suite with @supabase/realtime-js (tests/js's node_modules): Supabase's
-end-to-end checks (e2e_check.mjs). Run by `make test-js` (it needs `npm ci` in tests/js)."""
+end-to-end checks (e2e_check.mjs) and a rolling restart of a cluster relay under load
+(rolling_restart.mjs). Run by `make test-js` (it needs `npm ci` in tests/js)."""
 import os
+import threading
+import time
 
+import psycopg2
 import pytest
 
-from support.realtime_js import require_node, run_scenario
+from support.cluster import start_cluster
+from support.realtime_js import endpoint, require_node, run_scenario
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,3 +46,73 @@ def test_supabase_e2e_checks(db, client_roles, pg_relay, group):
     assert summary["checks"], f"no check ran in group {group}"
     failed = {name: why for name, why in summary["checks"].items() if why != "ok"}
     assert not failed, "\n".join(f"{name}: {why}" for name, why in failed.items())
+
+
+class Writer:
+    """Inserts one row at a time (each its own transaction) into table until stopped,
+    remembering the ids it committed."""
+
+    def __init__(self, dsn, table, pause_s=0.01):
+        self.dsn, self.table, self.pause_s = dsn, table, pause_s
+        self.committed = []
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def _run(self):
+        try:
+            conn = psycopg2.connect(self.dsn)
+            conn.autocommit = True  # (no `with conn`: it would open one transaction for all)
+            try:
+                with conn.cursor() as cur:
+                    while not self._stop.is_set():
+                        cur.execute(f"INSERT INTO {self.table} (note) VALUES ('load') RETURNING id")
+                        self.committed.append(cur.fetchone()[0])
+                        time.sleep(self.pause_s)
+            finally:
+                conn.close()
+        except Exception as exc:  # reported by stop()
+            self.error = exc
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the writer did not stop"
+        assert self.error is None, f"the writer failed: {self.error!r}"
+
+
+def test_rolling_restart_under_load(db, client_roles, slot, relay_factory):
+    """Issue 13: one relay of two (the slot holder) restarted with SIGTERM while rows keep
+    being committed: every realtime-js client resubscribes by itself, and every row
+    committed while the clients were subscribed reaches every one of them."""
+    table = "rolling"
+    db.execute(f"CREATE TABLE public.{table} (id bigserial PRIMARY KEY, note text);"
+               f"GRANT SELECT ON public.{table} TO authenticated")
+    cluster = start_cluster(relay_factory, ["a", "b"], db_dsn=db.dsn, slot=slot)
+    a, b = cluster["a"], cluster["b"]
+    holder = cluster.holder()
+    if holder is not a:  # restart the slot holder: the hardest case
+        a, b = b, a
+    writer = Writer(db.dsn, table)
+
+    def restart():
+        a.stop()
+        a.start()
+        cluster.wait_mesh()
+
+    def stop():
+        writer.stop()
+        db.execute(f"INSERT INTO {table} (note) VALUES ('end')")
+
+    summary = run_scenario(os.path.join(HERE, "rolling_restart.mjs"), a, db=db, deadline_s=90,
+                           actions={"load": writer.start, "restart": restart, "stop": stop},
+                           env={"RT_ENDPOINT_A": endpoint(a), "RT_ENDPOINT_B": endpoint(b), "RT_TABLE": table,
+                                "RT_TOKEN": a.token(role="authenticated")})
+    committed = set(writer.committed)
+    assert len(committed) > 50
+    for name, client in summary["clients"].items():
+        missing = sorted(committed - set(client["ids"]))
+        assert not missing, f"{name} (on {client['node']}) missed {len(missing)} committed rows: {missing[:20]}"
