@@ -82,6 +82,7 @@ private:
     void remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids);
     bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const;
     void take(Member& m, const std::vector<int64_t>& chosen);
+    void share(const ChangeEvent& ev, const ChangeGroup& group);
     void overflow(Parked& p);
     void remember_lapsed(const std::vector<const Parked*>& group);
     void forget_lapsed(int64_t now_ms);
@@ -98,6 +99,7 @@ private:
     std::deque<std::string> lapsed_order_;
     Kept last_kept_;  // the group held last (its next ids share it)
     const ChangeGroup* last_group_ = nullptr;
+    int64_t last_cost_ = 0;  // what holding last_kept_ costs a subscription
     uint64_t next_group_ = 1;
     int64_t kept_bytes_ = 0;
     int64_t kept_changes_ = 0;

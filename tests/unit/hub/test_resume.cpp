@@ -305,6 +305,35 @@ TEST_F(ParkTest, TheTotalBoundHoldsUnderAStormOfDisconnects) {
     EXPECT_GT(metrics.resume_overflows.load(), 0u);
 }
 
+// A change every parked subscription matched carries all their ids: each subscription
+// counts its own share of it (its data and its id), not the whole list, so the bound
+// grows with the clients, not with their square (it used to count 1 000 clients x 100
+// changes as 0.9 GB and overflow them all).
+TEST_F(ParkTest, AChangeSharedByManyParkedSubscriptionsCountsEachItsOwnShare) {
+    const int clients = 1000, changes = 100;
+    cfg.resume_total_bytes = int64_t{clients} * changes * 1024;  // 1 KiB per subscription and change
+    std::vector<Connection*> conns;
+    std::vector<int64_t> all;
+    for (int i = 0; i < clients; ++i) {
+        Connection* c = connect(Vsn::V2, "user-" + std::to_string(i));
+        pg_joined(c, kRoom, "[" + kTodos + "]", {1000 + i});
+        conns.push_back(c);
+        all.push_back(1000 + i);
+    }
+    for (Connection* c : conns) hub->closed(*c);
+    for (int n = 1; n <= changes; ++n) hub->deliver_change(numbered(all, 0x1000 + n, n));
+    EXPECT_EQ(metrics.resume_overflows.load(), 0u);
+    EXPECT_EQ(metrics.resume_kept_changes.load(), int64_t{clients} * changes);
+    EXPECT_LE(metrics.resume_kept_bytes.load(), cfg.resume_total_bytes);
+
+    auto out = rejoin("user-7");
+    auto got = with_event(out, "postgres_changes");
+    ASSERT_EQ(got.size(), static_cast<size_t>(changes));
+    EXPECT_EQ(ids_of(got.front()), "[1007]");
+    EXPECT_EQ(records(out).back(), R"({"n":100})");
+    EXPECT_TRUE(with_event(out, "system").size() <= 1) << "no error";
+}
+
 TEST_F(ParkTest, NoWindowMeansNoParking) {
     cfg.resume_window_s = 0;
     Connection* c = live_client();
