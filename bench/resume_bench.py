@@ -18,7 +18,13 @@ the first rejoin sent:
   accounting (realtime_resume_kept_bytes / N, which counts a change shared by several
   subscriptions once for each) and the RSS growth while the K changes were kept.
 
+Also: the first recovered change's time, the relay's and this driver's CPU and the
+machine's busy time during the rejoin (on 2 shared cores the driver, one Python thread,
+is the larger consumer: it is not the relay's time alone).
+
 Usage: BENCH_SIZE=tiny|small|full /usr/bin/python3 bench/resume_bench.py
+BENCH_RESUME_CLIENTS=N sets the number of clients; BENCH_RESUME_RELAY_ARGS adds relay
+flags (e.g. "--resume-total-bytes 4294967296").
 Writes bench/results/resume.json and prints a table.
 """
 import asyncio
@@ -46,31 +52,47 @@ def frame(obj):
 
 
 class Reader:
-    """Server frames (unmasked text) off a stream, as JSON."""
+    """Server frames (unmasked text) off a stream, as JSON. Frames are read at an offset
+    into the bytes read so far, which are cut once per read, not once per frame (that
+    copied the rest of a 64 KiB read for each of its frames)."""
 
     def __init__(self, reader):
-        self.reader, self.buf = reader, b""
+        self.reader, self.buf, self.off = reader, b"", 0
+
+    def frame(self):
+        """(opcode, body) of the next whole frame in the buffer, or None."""
+        buf, off = self.buf, self.off
+        if len(buf) - off < 2:
+            return None
+        n, head = buf[off + 1] & 0x7F, 2
+        if n == 126:
+            if len(buf) - off < 4:
+                return None
+            n, head = struct.unpack_from("!H", buf, off + 2)[0], 4
+        elif n == 127:
+            if len(buf) - off < 10:
+                return None
+            n, head = struct.unpack_from("!Q", buf, off + 2)[0], 10
+        if len(buf) - off < head + n:
+            return None
+        self.off = off + head + n
+        return buf[off] & 0x0F, buf[off + head:self.off]
 
     async def next(self):
         while True:
-            if len(self.buf) >= 10 or (len(self.buf) >= 2 and self.buf[1] & 0x7F < 126):
-                n, off = self.buf[1] & 0x7F, 2
-                if n == 126:
-                    n, off = struct.unpack("!H", self.buf[2:4])[0], 4
-                elif n == 127:
-                    n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
-                if len(self.buf) >= off + n:
-                    opcode = self.buf[0] & 0x0F
-                    body, self.buf = self.buf[off:off + n], self.buf[off + n:]
-                    if opcode == 8:
-                        raise ConnectionError(f"closed by the relay: {body[:2].hex()} {body[2:].decode(errors='replace')}")
-                    if opcode != 1:
-                        continue  # ping, pong
-                    return json.loads(body)
-            chunk = await self.reader.read(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
+            f = self.frame()
+            if f is None:
+                chunk = await self.reader.read(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                self.buf, self.off = self.buf[self.off:] + chunk, 0
+                continue
+            opcode, body = f
+            if opcode == 8:
+                raise ConnectionError(f"closed by the relay: {body[:2].hex()} {body[2:].decode(errors='replace')}")
+            if opcode == 1:
+                return json.loads(body)
+            # ping, pong: skipped
 
 
 async def connect(port, token):
@@ -103,13 +125,18 @@ async def rejoin_and_count(port, token, topic, sid, want, t0, stamps):
     w.write(join_msg(topic))
     got = []
     while len(got) < want:
-        m = await asyncio.wait_for(r.next(), 120)
+        m = await r.next()  # the caller's deadline covers the whole rejoin (a wait_for per frame was a task each)
         if m["event"] == "phx_reply":
             assert m["payload"]["response"]["postgres_changes"][0]["id"] == sid, "not adopted"
             stamps["reply"].append(time.monotonic() - t0)
+        elif m["event"] == "system" and m["payload"].get("status") == "error":
+            raise AssertionError(f"{topic} was told it missed changes after {len(got)} recovered: {m['payload']}")
         elif m["event"] == "postgres_changes":
             assert m["payload"].get("recovered") is True, m
+            if not got:
+                stamps["first"].append(time.monotonic() - t0)
             got.append(m["payload"]["data"]["record"]["n"])
+            stamps["changes"] = stamps.get("changes", 0) + 1
     assert got == list(range(want)), got[:10]
     stamps["last"].append(time.monotonic() - t0)
     w.close()
@@ -140,26 +167,43 @@ async def scenario(relay, db, clients, missed):
         assert time.monotonic() < deadline + 60, "never parked"
         await asyncio.sleep(0.2)
     rss_parked = relay.rss_kb()
-    received = metric(relay, "realtime_changes_received_total")
     db.execute(f"INSERT INTO public.{TABLE} (n, body) SELECT g, repeat('x', 100) FROM generate_series(0, %s) g",
                (missed - 1,))
-    while metric(relay, "realtime_changes_received_total") < received + missed:
+    # Every change kept for every parked subscription (an overflow would make each client
+    # that had one wait for changes it is told it missed: the run fails instead).
+    deadline = time.monotonic() + 120
+    while metric(relay, "realtime_resume_kept_changes") < clients * missed:
+        assert metric(relay, "realtime_resume_overflows_total") == 0, "some parked subscriptions overflowed"
+        assert time.monotonic() < deadline, "the changes were never all kept"
         await asyncio.sleep(0.1)
     rss_kept = relay.rss_kb()
     kept_bytes = metric(relay, "realtime_resume_kept_bytes")
-    stamps = {"reply": [], "last": []}
+    stamps = {"reply": [], "first": [], "last": []}
     C.log(f"{clients} parked, {missed} changes kept for each; rejoining")
-    cpu0, own0 = C.proc_cpu_s(relay.pid), time.process_time()
+    cpu0, own0, busy0 = C.proc_cpu_s(relay.pid), time.process_time(), C.machine_busy_s()
     t0 = time.monotonic()
-    await asyncio.gather(*(rejoin_and_count(relay.port, token, t, sid, missed, t0, stamps)
-                           for t, (_, _, sid) in zip(topics, joined)))
+
+    async def progress():
+        while True:
+            await asyncio.sleep(1)
+            C.log(f"{time.monotonic() - t0:.1f}s replies {len(stamps['reply'])} changes {stamps.get('changes', 0)} "
+                  f"done {len(stamps['last'])} relay cpu {C.proc_cpu_s(relay.pid) - cpu0:.2f}")
+    prog = asyncio.ensure_future(progress())
+    try:
+        await asyncio.gather(*(asyncio.wait_for(rejoin_and_count(relay.port, token, t, sid, missed, t0, stamps), 120)
+                               for t, (_, _, sid) in zip(topics, joined)))
+    finally:
+        prog.cancel()
     relay_cpu, client_cpu = C.proc_cpu_s(relay.pid) - cpu0, time.process_time() - own0
+    machine_busy = C.machine_busy_s() - busy0
     return {
         "clients": clients, "missed_each": missed,
         "last_reply_s": max(stamps["reply"]), "median_reply_s": C.median(stamps["reply"]),
+        "first_recovered_s": min(stamps["first"]), "median_first_recovered_s": C.median(stamps["first"]),
         "last_recovered_s": max(stamps["last"]), "median_recovered_s": C.median(stamps["last"]),
         "recovered_changes": metric(relay, "realtime_resume_recovered_changes_total"),
         "relay_cpu_s": relay_cpu, "client_cpu_s": client_cpu,
+        "machine_busy_s": machine_busy,
         "rss_joined_kb": rss_joined, "rss_parked_kb": rss_parked, "rss_kept_kb": rss_kept,
         "kept_bytes": kept_bytes, "kept_bytes_per_parked": kept_bytes / clients,
         "rss_growth_per_parked_kept_bytes": (rss_kept - rss_parked) * 1024 / clients,
@@ -167,13 +211,14 @@ async def scenario(relay, db, clients, missed):
 
 
 def main():
+    C.pin_self()  # the driver and its Postgres on the client CPU, the relay on the server's
     clients = int(os.environ.get("BENCH_RESUME_CLIENTS", C.by_size(50, 1000, 1000)))
     missed = C.by_size(20, 100, 100)
     db = BenchPostgres("bench_resume").start()
     try:
         db.execute(f"CREATE TABLE public.{TABLE} (id bigserial PRIMARY KEY, n int NOT NULL, body text);"
                    f"GRANT SELECT ON public.{TABLE} TO anon")
-        with C.Relay(db=db.dsn) as relay:
+        with C.Relay(db=db.dsn, args=os.environ.get("BENCH_RESUME_RELAY_ARGS", "").split()) as relay:
             relay.wait_slot()
             result = asyncio.run(scenario(relay, db, clients, missed))
     finally:
