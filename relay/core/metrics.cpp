@@ -15,6 +15,12 @@ void LatencyHistogram::observe_ms(double ms) {
     sum_us_.fetch_add(static_cast<uint64_t>(ms * 1000.0), std::memory_order_relaxed);
 }
 
+std::array<uint64_t, LatencyHistogram::kBoundsMs.size() + 1> LatencyHistogram::counts() const {
+    std::array<uint64_t, kBoundsMs.size() + 1> out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
+    return out;
+}
+
 void LatencyHistogram::render(std::string& out, const char* name, const char* help) const {
     char line[256];
     snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
@@ -68,6 +74,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_rls_check_failures_total", "counter", "Row level security check calls that failed or timed out", rls_check_failures);
     metric(out, "realtime_rls_check_waiting", "gauge", "Documents the slot holder holds for a check, or behind one", rls_check_waiting);
     metric(out, "realtime_broadcasts_total", "counter", "Broadcasts fanned out on this node", broadcasts);
+    metric(out, "realtime_broadcast_deliveries_total", "counter", "Broadcast frames queued to members", broadcast_deliveries);
     metric(out, "realtime_changes_received_total", "counter", "Change documents received from the slot or the mesh", changes_received);
     metric(out, "realtime_changes_delivered_total", "counter", "postgres_changes messages queued to clients", changes_delivered);
     metric(out, "realtime_changes_duplicate_total", "counter", "Change documents dropped as already delivered", changes_duplicate);
@@ -95,6 +102,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_resume_handed_over_total", "counter", "Slot holder: changes kept for a dead node's subscription, handed to the node it moved to", resume_handed_over);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
+    metric(out, "realtime_slot_lag_ms", "gauge", "How long the oldest position received from the slot has waited for its acknowledgement", slot_lag_ms);
     metric(out, "realtime_peers_up", "gauge", "Cluster peers currently up", peers_up);
     decode_to_send.render(out, "realtime_decode_to_send_seconds",
                           "From a change document's arrival on this node to its frames being queued");

@@ -14,6 +14,8 @@ public:
     static constexpr std::array<double, 12> kBoundsMs = {0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
     void observe_ms(double ms);
     void render(std::string& out, const char* name, const char* help) const;
+    // Observations per bucket (not cumulative), the last one above every bound.
+    std::array<uint64_t, kBoundsMs.size() + 1> counts() const;
 
 private:
     std::array<std::atomic<uint64_t>, kBoundsMs.size() + 1> buckets_{};
@@ -41,6 +43,7 @@ struct Metrics {
     Counter slow_client_disconnects{0};
     Counter dropped_messages{0};   // could not be delivered (slow client, encoding, overflow)
     Counter broadcasts{0};
+    Counter broadcast_deliveries{0};  // broadcast frames queued to members
     Counter changes_received{0};   // documents this node got from the slot or the mesh
     Counter changes_delivered{0};  // postgres_changes frames queued to clients
     Counter changes_duplicate{0};
@@ -71,6 +74,7 @@ struct Metrics {
     Counter resume_handed_over{0};      // slot holder: kept changes handed to the node a subscription moved to
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
+    Gauge slot_lag_ms{0};
     Gauge peers_up{0};
     LatencyHistogram decode_to_send;
 

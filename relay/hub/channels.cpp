@@ -106,7 +106,9 @@ void Channels::publish(const BroadcastMsg& msg, const Member* skip, bool to_peer
 // its policies let it read them, and never one it already got from its join's replay.
 void Channels::fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip) {
     metrics_.broadcasts++;
+    ch.broadcasts++;
     BroadcastFrames frames(msg);
+    uint64_t queued = 0;  // counted once, not per member
     for (Member* m : ch.members) {
         if (m == skip || !m->reads_broadcasts() || replayed(*m, msg.id)) continue;
         const FrameRef* frame = frames.for_vsn(m->conn->vsn);
@@ -115,7 +117,9 @@ void Channels::fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip) 
             continue;
         }
         out_.enqueue(*m->conn, *frame);
+        ++queued;
     }
+    metrics_.broadcast_deliveries += queued;
     for (Member* m : ch.replaying) {
         if (m == skip || !m->reads_broadcasts()) continue;
         if (const FrameRef* frame = frames.for_vsn(m->conn->vsn)) keep(*m, msg, *frame);

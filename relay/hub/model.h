@@ -121,6 +121,7 @@ struct Channel {
     std::vector<Member*> replaying; // joins whose replay runs: their broadcasts are held (Member::held)
     bool interest = false;          // this node listens to the channel on the mesh
     bool routed = true;             // every peer delivers the channel's broadcasts here
+    uint64_t broadcasts = 0;        // fanned out to its members here (the inspector's "busiest")
 };
 
 inline const Claims& Member::claims() const { return own_claims ? *own_claims : conn->claims; }

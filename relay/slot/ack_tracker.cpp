@@ -52,6 +52,13 @@ uint64_t AckTracker::confirm(int64_t now_ms) {
     return ack;
 }
 
+// After confirm() at most the first entry is at or below the confirmed position.
+int64_t AckTracker::waiting_ms(int64_t now_ms) const {
+    for (const auto& [at, lsn] : reached_)
+        if (lsn > last_sent_) return now_ms > at ? now_ms - at : 0;
+    return 0;
+}
+
 void AckTracker::processed(uint64_t commit_lsn, uint64_t held_floor) {
     if (commit_lsn) done_lsn_.store(commit_lsn);
     held_floor_.store(held_floor);

@@ -46,6 +46,9 @@ public:
     // The position to confirm in a status update sent now (and remembered as sent).
     uint64_t confirm(int64_t now_ms);
     uint64_t last_confirmed() const { return last_sent_; }
+    // How long the oldest position reached but not yet confirmed has waited (0: none):
+    // the slot's lag in time, beside its lag in bytes.
+    int64_t waiting_ms(int64_t now_ms) const;
 
     // -- the loop thread --------------------------------------------------------------
     void processed(uint64_t commit_lsn, uint64_t held_floor) override;

@@ -204,6 +204,7 @@ void SlotStream::stream(PGconn* c) {
     router_.restart();  // what still waits comes again to whoever streams next
     holding_ = false;
     metrics_.slot_holder = 0;
+    metrics_.slot_lag_ms = 0;
     report_state(true, false);
     LOG_INFO("released replication slot %s", cfg_.slot.c_str());
 }
@@ -272,6 +273,7 @@ bool SlotStream::send_status(PGconn* c) {
     msg[33] = 0;
     last_status_ms_ = mono_ms();
     metrics_.slot_lag_bytes = server_wal_end_ > ack ? static_cast<int64_t>(server_wal_end_ - ack) : 0;
+    metrics_.slot_lag_ms = ack_.waiting_ms(last_status_ms_);
     if (PQputCopyData(c, msg, sizeof msg) != 1 || PQflush(c) != 0) {
         LOG_WARN("sending a standby status update failed: %s", pg_error_message(c).c_str());
         return false;

@@ -81,3 +81,15 @@ TEST(AckTracker, ConfirmingDropsPositionsItPassed) {
     EXPECT_EQ(a.position(kT0 + 4 + kSettle), 0x400u);
     EXPECT_EQ(a.position(kT0 + 5 + kSettle), 0x500u);
 }
+
+TEST(AckTracker, WaitingIsTheAgeOfTheOldestUnconfirmedPosition) {
+    AckTracker a;
+    EXPECT_EQ(a.waiting_ms(kT0), 0);
+    a.reached(0x100, kT0);
+    a.reached(0x200, kT0 + 30);
+    EXPECT_EQ(a.waiting_ms(kT0 + 100), 100);
+    EXPECT_EQ(a.confirm(kT0 + 60), 0x100u);  // 0x200 has not settled yet
+    EXPECT_EQ(a.waiting_ms(kT0 + 100), 70);
+    EXPECT_EQ(a.confirm(kT0 + 100), 0x200u);
+    EXPECT_EQ(a.waiting_ms(kT0 + 100), 0);
+}
