@@ -63,6 +63,7 @@ void Membership::on_heartbeat(const Header& h, const Heartbeat& hb, int64_t now_
     p.competes = hb.competes;
     p.slot_holder = hb.slot_holder;
     if (hb.slot_holder) p.last_held_slot_ms = now_ms;
+    p.reading = hb.reading;
     // Deltas are published before the heartbeat that counts them: a higher count means
     // we lost the last ones.
     if (p.presence_synced && hb.presence_seq > p.presence_seq) {
@@ -207,6 +208,24 @@ std::string Membership::peers_json() const {
     }
     json.push_back(']');
     return json;
+}
+
+std::vector<NodeView> Membership::views(int64_t now_ms) const {
+    std::vector<NodeView> out;
+    out.reserve(peers_.size());
+    for (const auto& [node, p] : peers_) {
+        NodeView v;
+        v.node = node;
+        v.up = p.state == PeerState::Up;
+        v.region = p.region;
+        v.endpoint = p.endpoint;
+        v.incarnation = p.incarnation;
+        v.slot_holder = v.up && p.slot_holder;
+        v.heard_ms_ago = p.last_heard_ms ? now_ms - p.last_heard_ms : -1;
+        v.reading = p.reading;
+        out.push_back(std::move(v));
+    }
+    return out;
 }
 
 size_t Membership::up_count() const {

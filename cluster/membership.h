@@ -34,6 +34,7 @@ struct Peer {
     bool slot_holder = false;
     int64_t last_heard_ms = 0;
     int64_t last_held_slot_ms = 0;
+    NodeReading reading;  // from its last heartbeat
 
     // presence replication
     bool presence_synced = false;
@@ -93,6 +94,8 @@ public:
     size_t up_count() const;
     // {"node_id","state","region","endpoint","slot_holder"} per peer, as a JSON array.
     std::string peers_json() const;
+    // Every peer as the inspector lists it, with its last heartbeat's reading.
+    std::vector<NodeView> views(int64_t now_ms) const;
     // Most recent time an up peer of region said it held the slot (0: never).
     int64_t last_slot_holder_in(const std::string& region) const;
     // An up peer says it holds the slot.

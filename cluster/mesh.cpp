@@ -78,6 +78,7 @@ void Mesh::bind_sockets() {
     sub_->set(zmq::sockopt::reconnect_ivl_max, 1000);
     sub_->set(zmq::sockopt::subscribe, routing_heartbeat());
     sub_->set(zmq::sockopt::subscribe, routing_presence());
+    sub_->set(zmq::sockopt::subscribe, routing_inspect());
     sub_->set(zmq::sockopt::subscribe, routing_node(cfg_.node_id));
 
     pull_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::pull);
@@ -161,6 +162,11 @@ bool Mesh::holder_returned_after(int64_t gap_ms) {
 std::string Mesh::peers_json() {
     std::lock_guard<std::mutex> lock(mu_);
     return peers_json_;
+}
+
+std::vector<NodeView> Mesh::node_views() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return node_views_;
 }
 
 void Mesh::run() {
@@ -283,6 +289,8 @@ void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& 
         case MsgType::Change: on_change(h, body); break;
         case MsgType::HandOverBase: on_base_notice(h, body); break;
         case MsgType::HandOverAck: on_hand_over_ack(h, body); break;
+        case MsgType::InspectQuery:
+        case MsgType::InspectAnswer: on_inspect(h, body); break;
     }
 }
 
@@ -364,6 +372,19 @@ void Mesh::confirm_changes(int64_t now) {
     }
 }
 
+// Questions come on "Q" (no gap counting: a lost one is only an answer missing from an
+// admin's page); answers on this node's own stream.
+void Mesh::on_inspect(const Header& h, std::string_view body) {
+    if (h.type == MsgType::InspectQuery) {
+        InspectQuery q;
+        if (decode(body, q)) loop_.inspect_query(h.node, std::move(q));
+        return;
+    }
+    membership_.node_stream_gap(h);
+    InspectAnswer a;
+    if (decode(body, a)) loop_.inspect_answer(h.node, std::move(a));
+}
+
 // -- from this node's threads -----------------------------------------------------------
 
 void Mesh::forward() {
@@ -427,8 +448,26 @@ void Mesh::publish(const std::string& routing, MsgType type, std::string body, u
 }
 
 void Mesh::heartbeat() {
-    Heartbeat hb{endpoint_, cfg_.region, presence_seq_, competes_.load(), holding_.load()};
+    int64_t now = mono_ms();
+    Heartbeat hb{endpoint_, cfg_.region, presence_seq_, competes_.load(), holding_.load(), read_node(metrics_, now)};
     publish(routing_heartbeat(), MsgType::Heartbeat, encode(hb), ++heartbeat_seq_);
+    self_view_.node = cfg_.node_id;
+    self_view_.self = self_view_.up = true;
+    self_view_.region = cfg_.region;
+    self_view_.endpoint = endpoint_;
+    self_view_.incarnation = incarnation_;
+    self_view_.slot_holder = hb.slot_holder;
+    self_view_.reading = std::move(hb.reading);
+    refresh_node_views(now);
+}
+
+// The inspector's list: at each heartbeat (peers' readings), and as soon as a peer's
+// state changes (refresh_views), so that a question asks every peer that is up.
+void Mesh::refresh_node_views(int64_t now) {
+    std::vector<NodeView> views = membership_.views(now);
+    if (!self_view_.node.empty()) views.insert(views.begin(), self_view_);  // after the first heartbeat
+    std::lock_guard<std::mutex> lock(mu_);
+    node_views_ = std::move(views);
 }
 
 void Mesh::apply(RouteChecks::Out& out) {
@@ -468,14 +507,19 @@ void Mesh::refresh_views() {
     std::string json = membership_.peers_json();
     metrics_.peers_up = static_cast<int64_t>(membership_.up_count());
     int64_t now = mono_ms();
+    bool changed;
+    {
     std::lock_guard<std::mutex> lock(mu_);
     if (holding_.load() || membership_.holder_up()) {
         holder_gap_ms_ = std::max(holder_gap_ms_, now - (holder_heard_ms_ ? holder_heard_ms_ : started_ms_));
         holder_heard_ms_ = now;
     }
+    changed = json != peers_json_;
     peers_json_ = std::move(json);
     last_region_holder_ms_ = membership_.last_slot_holder_in(cfg_.slot_region());
     region_competitor_up_ = membership_.competitor_up_in(cfg_.slot_region());
+    }
+    if (changed) refresh_node_views(now);
 }
 
 }  // namespace rt::cluster

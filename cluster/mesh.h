@@ -65,6 +65,9 @@ public:
 
     // {"node_id","state","region","slot_holder","endpoint"} per peer, as a JSON array.
     std::string peers_json();
+    // This node, then every peer, as the inspector lists them (any thread; peers as of
+    // the last heartbeat period).
+    std::vector<NodeView> node_views();
 
 private:
     void bind_sockets();
@@ -79,9 +82,11 @@ private:
     void on_hand_over_ack(const Header& h, std::string_view body);
     void changes_lost(const std::string& holder);
     void confirm_changes(int64_t now);
+    void on_inspect(const Header& h, std::string_view body);
     void forward();
     void control(const std::string& key, bool subscribe);
     void heartbeat();
+    void refresh_node_views(int64_t now);
     void apply(Actions& actions);
     void apply(RouteChecks::Out& out);
     void publish(const std::string& routing, MsgType type, std::string body, uint64_t seq);
@@ -137,6 +142,8 @@ private:
     std::vector<std::string> new_expected_;
     bool registry_seen_ = false;
     std::string peers_json_ = "[]";
+    std::vector<NodeView> node_views_;
+    NodeView self_view_;  // the mesh thread's, as of the last heartbeat
     int64_t last_region_holder_ms_ = 0;
     bool region_competitor_up_ = false;
     int64_t holder_heard_ms_ = 0;   // a slot holder (a peer, or this node) was last heard

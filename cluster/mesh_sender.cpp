@@ -36,6 +36,14 @@ bool MeshSender::snapshot(const std::string& to, const PresenceSnapshot& s) {
     return publish(routing_node(to), MsgType::Snapshot, encode(s));
 }
 
+bool MeshSender::inspect_query(const InspectQuery& q) {
+    return publish(routing_inspect(), MsgType::InspectQuery, encode(q));
+}
+
+bool MeshSender::inspect_answer(const std::string& to, const InspectAnswer& a) {
+    return publish(routing_node(to), MsgType::InspectAnswer, encode(a));
+}
+
 bool MeshSender::publish(const std::string& routing, MsgType type, std::string body, uint64_t presence_seq) {
     std::string kind = encode_kind(type, presence_seq);
     // Non-blocking: a saturated mesh loses the message (counted), never the caller's time.

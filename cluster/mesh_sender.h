@@ -30,6 +30,8 @@ public:
     bool base_notice(const std::string& node, const HandOverTag& tag);                    // to one node
     bool presence(const PresenceDelta& delta, uint64_t seq);       // to every node; seq stamped by the loop
     bool snapshot(const std::string& to, const PresenceSnapshot& s);
+    bool inspect_query(const InspectQuery& q);                          // to every node
+    bool inspect_answer(const std::string& to, const InspectAnswer& a);
     // This node starts (true) or stops listening to topic's broadcasts. Never lost: blocks
     // if the mesh thread is that far behind.
     void interest(const std::string& topic, bool on);

@@ -102,9 +102,16 @@ private:
 const auto kEntry = [](auto& io, auto& e) {
     return io.u64(e.owner) && io.str(e.key) && io.str(e.phx_ref) && io.str(e.phx_ref_prev) && io.str(e.meta_json);
 };
+const auto kReading = [](auto& io, auto& r) {
+    return io.i64(r.at_ms) && io.i64(r.connections) && io.i64(r.channels) && io.i64(r.presence_entries) &&
+           io.i64(r.subscriptions) && io.i64(r.slot_lag_bytes) && io.i64(r.slot_lag_ms) && io.u64(r.messages_in) &&
+           io.u64(r.messages_out) && io.u64(r.deliveries) && io.u64(r.broadcasts) && io.u64(r.changes) &&
+           io.u64(r.bytes_in) && io.u64(r.bytes_out) && io.u64(r.change_gaps) && io.u64(r.mesh_dropped) &&
+           io.list(r.latency, [](auto& io2, auto& v) { return io2.u64(v); });
+};
 const auto kHeartbeat = [](auto& io, auto& m) {
     return io.str(m.endpoint) && io.str(m.region) && io.u64(m.presence_seq) && io.flag(m.competes) &&
-           io.flag(m.slot_holder);
+           io.flag(m.slot_holder) && kReading(io, m.reading);
 };
 const auto kBroadcast = [](auto& io, auto& m) {
     return io.str(m.topic) && io.str(m.event) && io.str(m.payload) && io.flag(m.json_payload) &&
@@ -117,6 +124,17 @@ const auto kSnapshot = [](auto& io, auto& m) {
            io.list(m.entries, [](auto& io2, auto& d) { return io2.str(d.topic) && kEntry(io2, d.entry); });
 };
 const auto kRouteCheck = [](auto& io, auto& m) { return io.str(m.topic) && io.str(m.asker) && io.u64(m.token); };
+bool inspect_kind(Out& o, InspectQuery::Kind k) { return o.u8(static_cast<uint8_t>(k)); }
+bool inspect_kind(In& in, InspectQuery::Kind& k) {
+    uint8_t v;
+    if (!in.u8(v) || v < 1 || v > 2) return false;
+    k = static_cast<InspectQuery::Kind>(v);
+    return true;
+}
+const auto kInspectQuery = [](auto& io, auto& m) {
+    return io.u64(m.id) && inspect_kind(io, m.kind) && io.str(m.arg) && io.u32(m.limit);
+};
+const auto kInspectAnswer = [](auto& io, auto& m) { return io.u64(m.id) && io.str(m.json); };
 
 bool change_kind(Out& o, ChangeEvent::Kind k) { return o.u8(static_cast<uint8_t>(k)); }
 bool change_kind(In& in, ChangeEvent::Kind& k) {
@@ -156,6 +174,7 @@ bool decode_with(std::string_view data, M& m, Fields fields) {
 
 std::string routing_heartbeat() { return "H"; }
 std::string routing_presence() { return "P"; }
+std::string routing_inspect() { return "Q"; }
 
 std::string routing_node(std::string_view node) {
     std::string k = "N:";
@@ -242,5 +261,11 @@ bool decode_change(std::string_view data, HandOverTag& tag, ChangeEvent& ev) {
     return kHandOverTag(in, tag) && kChange(in, ev) && in.done();
 }
 bool decode(std::string_view data, RouteCheck& m) { return decode_with(data, m, kRouteCheck); }
+
+std::string encode(const InspectQuery& m) { return encode_with(m, kInspectQuery); }
+bool decode(std::string_view data, InspectQuery& m) { return decode_with(data, m, kInspectQuery); }
+
+std::string encode(const InspectAnswer& m) { return encode_with(m, kInspectAnswer); }
+bool decode(std::string_view data, InspectAnswer& m) { return decode_with(data, m, kInspectAnswer); }
 
 }  // namespace rt::cluster

@@ -1,7 +1,8 @@
 // The messages relays exchange over the ZeroMQ mesh, and their encoding. Pure logic.
 //
 // A mesh message has three frames:
-//   0  routing key: "H" heartbeats, "P" presence, "N:<node>\0" addressed to one node,
+//   0  routing key: "H" heartbeats, "P" presence, "Q" inspectors' questions,
+//      "N:<node>\0" addressed to one node,
 //      "B:<channel key>\0" broadcasts (the key, topic::channel_key, keeps a private channel
 //      apart from its topic's public one). SUB sockets subscribe by prefix, so the publisher
 //      sends a channel's broadcasts only to nodes that have members, and a node's own
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "relay/core/events.h"
+#include "relay/core/inspect.h"
+#include "relay/core/node_stats.h"
 
 namespace rt::cluster {
 
@@ -36,8 +39,10 @@ enum class MsgType : uint8_t {
     RouteAck = 8,    // on the channel's topic: received only once the asker's subscription is in effect
     HandOverAck = 9,   // to the slot holder: what this node processed of its stream (HandOverAck)
     HandOverBase = 10, // to one node: the oldest change the holder can still give it (HandOverTag)
+    InspectQuery = 11,   // to every node ("Q"): an inspector's question about channels
+    InspectAnswer = 12, // to the node that asked
 };
-inline constexpr uint8_t kLastMsgType = 10;
+inline constexpr uint8_t kLastMsgType = 12;
 
 struct Header {
     MsgType type = MsgType::Heartbeat;
@@ -52,6 +57,7 @@ struct Heartbeat {
     uint64_t presence_seq = 0;
     bool competes = false;     // takes part in the slot election
     bool slot_holder = false;
+    NodeReading reading;       // its counters now (the inspector's view of the cluster)
 };
 
 // A node that started listening to a channel asks each peer whether its subscription
@@ -71,6 +77,7 @@ struct PresenceSnapshot {
 
 std::string routing_heartbeat();
 std::string routing_presence();
+std::string routing_inspect();  // "Q": every node subscribes to it
 std::string routing_node(std::string_view node);
 std::string routing_broadcast(std::string_view topic);
 
@@ -94,6 +101,8 @@ std::string encode(const HandOverAck& m);
 std::string encode(const HandOverTag& m);  // a base notice
 // A change as the slot holder hands it to a node: its place in the hand-over, then the event.
 std::string encode_change(const HandOverTag& tag, const ChangeEvent& ev);
+std::string encode(const InspectQuery& m);
+std::string encode(const InspectAnswer& m);
 
 bool decode(std::string_view data, Heartbeat& out);
 bool decode(std::string_view data, BroadcastMsg& out);
@@ -103,5 +112,7 @@ bool decode(std::string_view data, RouteCheck& out);
 bool decode(std::string_view data, HandOverAck& out);
 bool decode(std::string_view data, HandOverTag& out);
 bool decode_change(std::string_view data, HandOverTag& tag, ChangeEvent& ev);
+bool decode(std::string_view data, InspectQuery& out);
+bool decode(std::string_view data, InspectAnswer& out);
 
 }  // namespace rt::cluster

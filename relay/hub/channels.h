@@ -28,6 +28,10 @@ public:
     Channel& get(const std::string& topic, bool is_private);  // created on first use
     Channel* find(const std::string& key) const;               // by topic::channel_key
     size_t count() const { return channels_.size(); }
+    template <typename Fn>
+    void for_each(Fn fn) const {  // fn(const Channel&), in no particular order
+        for (const auto& [topic, ch] : channels_) fn(*ch);
+    }
 
     // -- membership -----------------------------------------------------------------
     void add(Member& m);     // m is joined: it receives the channel's messages

@@ -22,7 +22,8 @@ Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, 
       changes_(out_, metrics, db, replay_, resume_),
       access_(metrics, access),
       stored_(channels_, out_, metrics, access),
-      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, *this}) {}
+      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, *this}),
+      cluster_(cluster) {}
 
 Hub::~Hub() = default;
 
@@ -124,6 +125,18 @@ size_t Hub::drain(size_t max) {
         out_.close(*conn, kServiceRestart, "service restart");
     }
     return open;
+}
+
+// -- the inspector --------------------------------------------------------------------
+
+bool Hub::ask_peers(const InspectQuery& q) {
+    if (!cluster_) return false;
+    cluster_->ask_inspect(q);
+    return true;
+}
+
+void Hub::answer_inspect(const std::string& node, const InspectQuery& q) {
+    if (cluster_) cluster_->answer_inspect(node, InspectAnswer{q.id, inspect_local(q)});
 }
 
 // -- inbound --------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include "relay/hub/auth.h"
 #include "relay/hub/changes.h"
 #include "relay/hub/channels.h"
+#include "relay/hub/inspect.h"
 #include "relay/hub/join.h"
 #include "relay/hub/model.h"
 #include "relay/hub/output.h"
@@ -91,6 +92,19 @@ public:
     void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
     void send_presence_snapshot(const std::string& to) { presence_.send_snapshot(to); }  // a peer asked
 
+    // -- the inspector (an admin's view; relay/inspector) ---------------------------------
+    // This node's part of the answer to q (hub/inspect).
+    std::string inspect_local(const InspectQuery& q) const {
+        return inspect_answer(q, cfg_.node_id, channels_, presence_.store());
+    }
+    // Asks every peer q (false without a cluster); answers reach the inspector as they come.
+    bool ask_peers(const InspectQuery& q);
+    void set_inspector(InspectorPort* inspector) { inspector_ = inspector; }
+    void answer_inspect(const std::string& node, const InspectQuery& q);  // a peer asked
+    void inspect_answered(const std::string& node, InspectAnswer a) {
+        if (inspector_) inspector_->answered(node, std::move(a));
+    }
+
     // -- for the transport and observers ----------------------------------------------
     const Auth& auth() const { return auth_; }
     // The keys of a (re)loaded --jwt-jwks file, for every token checked from now on;
@@ -140,6 +154,8 @@ private:
     Replay stored_;  // replays at join (replay_ is the slot position's guard)
     JoinFlow join_;
 
+    ClusterPort* cluster_;
+    InspectorPort* inspector_ = nullptr;
     uint64_t next_conn_id_ = 1;
     bool draining_ = false;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;

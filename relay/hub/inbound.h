@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "relay/core/events.h"
+#include "relay/core/inspect.h"
 
 namespace rt {
 
@@ -56,6 +57,8 @@ public:
     virtual void peer_presence_gone(std::string node) = 0;  // down, or a new incarnation
     virtual void presence_snapshot_wanted(std::string node) = 0;  // a peer asks for ours
     virtual void channel_routed(std::string key) = 0;  // every peer routes the channel here (its key)
+    virtual void inspect_query(std::string node, InspectQuery q) = 0;     // a peer's inspector asks
+    virtual void inspect_answer(std::string node, InspectAnswer a) = 0;   // a peer answers ours
 
     // -- the node registry --------------------------------------------------------------
     // Which of this node's subscription rows still exist after it was silent long enough

@@ -75,4 +75,12 @@ void MailboxInbound::jwks_loaded(std::shared_ptr<const Jwks> keys) {
     mailbox_.post([keys = std::move(keys)](Hub& hub) { hub.set_jwks(keys); });
 }
 
+void MailboxInbound::inspect_query(std::string node, InspectQuery q) {
+    mailbox_.post([node = std::move(node), q = std::move(q)](Hub& hub) { hub.answer_inspect(node, q); });
+}
+
+void MailboxInbound::inspect_answer(std::string node, InspectAnswer a) {
+    mailbox_.post([node = std::move(node), a = std::move(a)](Hub& hub) mutable { hub.inspect_answered(node, std::move(a)); });
+}
+
 }  // namespace rt

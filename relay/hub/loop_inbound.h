@@ -25,6 +25,8 @@ public:
     void peer_presence_gone(std::string node) override;
     void presence_snapshot_wanted(std::string node) override;
     void channel_routed(std::string key) override;
+    void inspect_query(std::string node, InspectQuery q) override;
+    void inspect_answer(std::string node, InspectAnswer a) override;
     void subscriptions_present(std::unordered_set<int64_t> ids) override;
     void jwks_loaded(std::shared_ptr<const Jwks> keys) override;
 

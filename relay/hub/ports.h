@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "relay/core/events.h"
+#include "relay/core/inspect.h"
 
 namespace rt {
 
@@ -63,6 +64,18 @@ public:
     virtual void publish_presence(const PresenceDelta& delta) = 0;
     // This node's presence entries, for the peer that asked (LoopInbound::presence_snapshot_wanted).
     virtual void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) = 0;
+    // An inspector's question, to every peer; a peer's answer goes back through
+    // LoopInbound::inspect_answer. answer_inspect: this node's answer to the peer that asked.
+    virtual void ask_inspect(const InspectQuery& q) = 0;
+    virtual void answer_inspect(const std::string& to, const InspectAnswer& a) = 0;
+};
+
+// What the hub hands to this node's inspector (relay/inspector): peers' answers to its
+// questions, as they arrive.
+class InspectorPort {
+public:
+    virtual ~InspectorPort() = default;
+    virtual void answered(const std::string& node, InspectAnswer a) = 0;
 };
 
 }  // namespace rt

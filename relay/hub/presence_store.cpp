@@ -172,6 +172,12 @@ void PresenceStore::for_each_of_node(
             if (e.node == node) fn(topic, e);
 }
 
+const std::vector<PresenceEntry>& PresenceStore::of_topic(const std::string& topic) const {
+    static const Entries kNone;
+    auto t = topics_.find(topic);
+    return t == topics_.end() ? kNone : t->second;
+}
+
 const PresenceEntry* PresenceStore::find(const std::string& topic, std::string_view node, uint64_t owner) const {
     auto t = topics_.find(topic);
     if (t == topics_.end()) return nullptr;

@@ -42,6 +42,8 @@ public:
                           const std::function<void(const std::string&, const PresenceEntry&)>& fn) const;
 
     const PresenceEntry* find(const std::string& topic, std::string_view node, uint64_t owner) const;
+    // Every node's entries of topic (none: an empty list).
+    const std::vector<PresenceEntry>& of_topic(const std::string& topic) const;
     std::string state_json(const std::string& topic) const;  // {"key":{"metas":[...]},...}
     size_t entries() const { return count_; }
 

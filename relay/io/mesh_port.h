@@ -1,5 +1,6 @@
-// The loop's ClusterPort on the cluster mesh (broadcasts, channel interest, presence),
-// through the loop thread's own MeshSender. (The slot holder's end is slot/mesh_peers.h.)
+// The loop's ClusterPort on the cluster mesh (broadcasts, channel interest, presence,
+// inspectors' questions and answers), through the loop thread's own MeshSender. (The
+// slot holder's end is slot/mesh_peers.h.)
 #pragma once
 
 #include <memory>
@@ -19,6 +20,8 @@ public:
     void channel_interest(const std::string& topic, bool interested) override { sender_->interest(topic, interested); }
     void publish_presence(const PresenceDelta& delta) override { sender_->presence(delta, ++presence_seq_); }
     void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) override;
+    void ask_inspect(const InspectQuery& q) override { sender_->inspect_query(q); }
+    void answer_inspect(const std::string& to, const InspectAnswer& a) override { sender_->inspect_answer(to, a); }
 
 private:
     std::unique_ptr<cluster::MeshSender> sender_;

@@ -120,6 +120,8 @@ public:
     void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) override {
         snapshots.emplace_back(to, std::move(entries));
     }
+    void ask_inspect(const InspectQuery& q) override { asked.push_back(q); }
+    void answer_inspect(const std::string& to, const InspectAnswer& a) override { answers.emplace_back(to, a); }
 
     Hub* hub = nullptr;
     bool auto_route = true;
@@ -127,6 +129,8 @@ public:
     std::vector<std::pair<std::string, bool>> interest;
     std::vector<PresenceDelta> presence;
     std::vector<std::pair<std::string, std::vector<PresenceDelta>>> snapshots;
+    std::vector<InspectQuery> asked;
+    std::vector<std::pair<std::string, InspectAnswer>> answers;
 };
 
 // Records what other threads hand to the loop; slot messages are reported processed at
@@ -157,6 +161,8 @@ public:
     void channel_routed(std::string topic) override { routed.push_back(std::move(topic)); }
     void subscriptions_present(std::unordered_set<int64_t> ids) override { present.push_back(std::move(ids)); }
     void jwks_loaded(std::shared_ptr<const Jwks> keys) override { jwks.push_back(std::move(keys)); }
+    void inspect_query(std::string node, InspectQuery q) override { inspect_queries.emplace_back(node, q); }
+    void inspect_answer(std::string node, InspectAnswer a) override { inspect_answers.emplace_back(node, a); }
 
     bool process_slot = true;
     uint64_t held_floor = 0;
@@ -174,6 +180,8 @@ public:
     std::vector<std::string> snapshot_wanted;
     std::vector<std::string> routed;
     std::vector<std::unordered_set<int64_t>> present;
+    std::vector<std::pair<std::string, InspectQuery>> inspect_queries;
+    std::vector<std::pair<std::string, InspectAnswer>> inspect_answers;
 };
 
 // One frame the hub queued, as the client would read it.

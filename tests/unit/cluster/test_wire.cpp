@@ -43,6 +43,7 @@ void expect_truncations_refused(const std::string& encoded) {
 
 TEST(WireRouting, Keys) {
     EXPECT_EQ(routing_heartbeat(), "H");
+    EXPECT_EQ(routing_inspect(), "Q");
     EXPECT_EQ(routing_presence(), "P");
     EXPECT_EQ(routing_node("node-a"), std::string("N:node-a\0", 9));
     EXPECT_EQ(routing_broadcast("realtime:room1"), std::string("B:realtime:room1\0", 17));
@@ -64,7 +65,8 @@ TEST(WireRouting, NulTerminatorKeepsPrefixesApart) {
 TEST(WireHeader, RoundTripsEveryType) {
     for (MsgType t : {MsgType::Heartbeat, MsgType::Broadcast, MsgType::PresenceDelta, MsgType::SnapshotRequest,
                       MsgType::Snapshot, MsgType::Change, MsgType::RouteProbe, MsgType::RouteAck,
-                      MsgType::HandOverAck, MsgType::HandOverBase}) {
+                      MsgType::HandOverAck, MsgType::HandOverBase ,
+                      MsgType::InspectQuery, MsgType::InspectAnswer}) {
         Header h{t, "node-é", 0xFEDCBA9876543210ULL, 0x0123456789ABCDEFULL};
         Header out;
         ASSERT_TRUE(decode_header(encode_header(h), out)) << int(t);
@@ -119,6 +121,54 @@ TEST(WireHeartbeat, RoundTrip) {
     EXPECT_FALSE(out.competes);
     EXPECT_TRUE(out.slot_holder);
     EXPECT_EQ(out.endpoint, "");
+}
+
+TEST(WireHeartbeat, CarriesTheNodesReading) {
+    Heartbeat hb{"tcp://h:1", "eu", 3, true, true};
+    hb.reading.at_ms = 123456789;
+    hb.reading.connections = 10000;
+    hb.reading.slot_lag_ms = -1;  // signed fields keep their sign
+    hb.reading.messages_in = 1ULL << 40;
+    hb.reading.deliveries = 77;
+    hb.reading.mesh_dropped = 5;
+    hb.reading.latency = {1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+    Heartbeat out;
+    ASSERT_TRUE(decode(encode(hb), out));
+    EXPECT_EQ(out.reading.at_ms, 123456789);
+    EXPECT_EQ(out.reading.connections, 10000);
+    EXPECT_EQ(out.reading.slot_lag_ms, -1);
+    EXPECT_EQ(out.reading.messages_in, 1ULL << 40);
+    EXPECT_EQ(out.reading.deliveries, 77u);
+    EXPECT_EQ(out.reading.mesh_dropped, 5u);
+    EXPECT_EQ(out.reading.latency, hb.reading.latency);
+    EXPECT_TRUE(out.slot_holder);
+}
+
+TEST(WireInspect, QueryAndAnswerRoundTrip) {
+    InspectQuery q{42, InspectQuery::Kind::Channel, "realtime:room-é", 7};
+    InspectQuery qo;
+    ASSERT_TRUE(decode(encode(q), qo));
+    EXPECT_EQ(qo.id, 42u);
+    EXPECT_EQ(qo.kind, InspectQuery::Kind::Channel);
+    EXPECT_EQ(qo.arg, "realtime:room-é");
+    EXPECT_EQ(qo.limit, 7u);
+    expect_truncations_refused<InspectQuery>(encode(q));
+
+    InspectAnswer a{42, R"({"node":"b","members":3})"};
+    InspectAnswer ao;
+    ASSERT_TRUE(decode(encode(a), ao));
+    EXPECT_EQ(ao.id, 42u);
+    EXPECT_EQ(ao.json, a.json);
+    expect_truncations_refused<InspectAnswer>(encode(a));
+}
+
+TEST(WireInspect, UnknownQueryKindIsRefused) {
+    std::string enc = encode(InspectQuery{1, InspectQuery::Kind::Channels, "", 5});
+    InspectQuery out;
+    enc[8] = 3;  // the kind follows the u64 id
+    EXPECT_FALSE(decode(enc, out));
+    enc[8] = 0;
+    EXPECT_FALSE(decode(enc, out));
 }
 
 TEST(WireHeartbeat, TruncationsRefused) {
