@@ -6,7 +6,8 @@
 //   Registry (cluster/, on a DbPool of its own), JwksFile (io/); the Hub reaches them
 //   back through DbPort (SubscriptionDb), AccessPort (AuthorizationDb) and ClusterPort
 //   (MeshPort, io/mesh_port). MessageRetention runs realtime.maintain_messages on the
-//   clients' pool.
+//   clients' pool. The Inspector (inspector/) serves its endpoints through HttpApi and
+//   hears peers' answers through the Hub.
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "relay/io/registry_db.h"
 #include "relay/io/server.h"
 #include "relay/io/subscription_db.h"
+#include "relay/inspector/inspector.h"
 #include "relay/slot/holder.h"
 #include "relay/slot/mesh_peers.h"
 
@@ -113,6 +115,12 @@ std::function<std::string()> peers_json(rt::cluster::Mesh* mesh) {
     return [mesh] { return mesh->peers_json(); };
 }
 
+// The inspector's view of the cluster (the mesh's; none without a cluster).
+rt::inspector::Inspector::ClusterView node_views(rt::cluster::Mesh* mesh) {
+    if (!mesh) return {};
+    return [mesh] { return mesh->node_views(); };
+}
+
 void build_slot_and_registry(const rt::Config& cfg, rt::Metrics& metrics, rt::LoopInbound& loop, Components& c) {
     if (!c.db) return;
     if (!cfg.no_replication) {
@@ -163,6 +171,10 @@ int main(int argc, char** argv) {
     if (!server.start()) return 1;
     if (c.keys) server.hub().set_jwks(std::move(c.keys));  // before the loop takes its first client
     rt::HttpApi http(cfg, metrics, server.hub(), peers_json(c.mesh.get()));
+    rt::inspector::Inspector inspector(cfg, metrics, server.hub(), node_views(c.mesh.get()));
+    inspector.mount(http);
+    server.hub().set_inspector(&inspector);
+    server.every_second = [&inspector] { inspector.tick(); };
     server.set_http(&http);
     if (!c.orphans.empty()) server.hub().adopt_orphans(std::move(c.orphans));
     build_slot_and_registry(cfg, metrics, server.inbound(), c);

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev
   python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq python3-cryptography
   nginx libnginx-mod-nchan postgresql-15-wal2json python3-matplotlib
+  chromium
 )
 if [ "${1:-}" = bench ]; then
   packages+=(linux-perf)

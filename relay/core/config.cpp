@@ -62,6 +62,10 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--jwt-secret", cfg.jwt_secret, "Secret that signs HS256/384/512 client JWTs");
     option(app, "--jwt-jwks", cfg.jwt_jwks,
            "JWKS file of the keys that sign client JWTs (RS256, ES256, EdDSA, ...), reloaded when it changes");
+    option(app, "--admin-token", cfg.admin_token,
+           "Credential of the inspector (GET /inspector) and its /api/inspector endpoints, at least 16 bytes");
+    option(app, "--admin-role", cfg.admin_role,
+           "A JWT whose role is this one (e.g. service_role) is an admin credential too");
     option(app, "--cluster-bind", cfg.cluster_bind, "tcp://HOST:PORT this node publishes the cluster mesh on");
     option(app, "--peers", raw.peers, "Comma-separated tcp://HOST:PORT of other nodes");
     option(app, "--region", cfg.region, "Region of this node");
@@ -131,6 +135,15 @@ void read_policy_headers(const std::string& names, Config& cfg) {
     }
 }
 
+// The inspector shows every channel, member and subscription of the cluster: its
+// credential must not be guessable, nor one that clients hold anyway.
+void check_admin(const Config& cfg) {
+    if (!cfg.admin_token.empty() && cfg.admin_token.size() < 16)
+        fail("--admin-token must be at least 16 bytes (a random string, e.g. openssl rand -hex 24)");
+    if (cfg.admin_role == "anon" || cfg.admin_role == "authenticated")
+        fail("--admin-role " + cfg.admin_role + " would make every client an admin (use e.g. service_role)");
+}
+
 void check(Config& cfg, const Raw& raw) {
     const Limits& lim = cfg.limits;
     if (!split_host_port(raw.listen, cfg.listen_host, cfg.listen_port))
@@ -139,6 +152,7 @@ void check(Config& cfg, const Raw& raw) {
         fail("--log-level must be debug, info, warn or error, got '" + raw.log_level + "'");
     if (cfg.jwt_secret.empty() && cfg.jwt_jwks.empty())
         fail("--jwt-secret or --jwt-jwks (REALTIME_JWT_SECRET, REALTIME_JWT_JWKS) is required");
+    check_admin(cfg);
     if (cfg.node_id.empty()) cfg.node_id = default_node_id(cfg.listen_port);
     if (cfg.node_id.size() > 200) fail("--node-id is longer than 200 bytes");
     read_peers(raw.peers, cfg);

@@ -37,6 +37,8 @@ struct Config {
     bool no_replication = false;
     std::string jwt_secret;              // HS256/384/512 tokens; empty: none
     std::string jwt_jwks;                // path of a JWKS file (RS*, ES*, EdDSA, oct keys); empty: none
+    std::string admin_token;             // the inspector's credential; empty: none
+    std::string admin_role;              // a JWT with this role is an admin too; empty: none
     std::string cluster_bind;            // tcp://HOST:PORT, empty: single node
     std::vector<std::string> peers;
     std::string region;

@@ -13,7 +13,7 @@ struct InspectQuery {
     enum class Kind : uint8_t { Channels = 1, Channel = 2 };
     uint64_t id = 0;  // the asker's, echoed by the answers
     Kind kind = Kind::Channels;
-    std::string arg;  // Channels: the text topics must contain; Channel: the topic
+    std::string arg;  // Channels: the text topics must contain; Channel: its topic::channel_key
     uint32_t limit = 0;  // Channels: the most to list
 };
 

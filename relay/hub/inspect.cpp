@@ -31,8 +31,8 @@ bool contains_folded(std::string_view text, std::string_view part) {
                        [&](char a, char b) { return fold(a) == fold(b); }) != text.end();
 }
 
-size_t own_presence(const PresenceStore& presence, const std::string& topic) {
-    const auto& entries = presence.of_topic(topic);
+size_t own_presence(const PresenceStore& presence, const std::string& key) {
+    const auto& entries = presence.of_topic(key);
     return static_cast<size_t>(std::count_if(entries.begin(), entries.end(),
                                              [](const PresenceEntry& e) { return e.node.empty(); }));
 }
@@ -80,9 +80,12 @@ std::string channels_answer(const InspectQuery& q, const std::string& node, cons
     w.StartArray();
     for (const Channel* ch : top) {
         w.StartObject();
+        field(w, "key", ch->key);
         field(w, "topic", ch->topic);
+        w.Key("private");
+        w.Bool(ch->is_private);
         field(w, "members", ch->members.size());
-        field(w, "presence", own_presence(presence, ch->topic));
+        field(w, "presence", own_presence(presence, ch->key));
         field(w, "bindings", binding_count(*ch));
         field(w, "broadcasts", ch->broadcasts);
         w.EndObject();
@@ -133,10 +136,10 @@ void subscriptions_json(Writer& w, const Channel& ch) {
     w.EndArray();
 }
 
-void presence_json(Writer& w, const PresenceStore& presence, const std::string& topic) {
+void presence_json(Writer& w, const PresenceStore& presence, const std::string& key) {
     w.StartArray();
     size_t n = 0;
-    for (const PresenceEntry& e : presence.of_topic(topic)) {
+    for (const PresenceEntry& e : presence.of_topic(key)) {
         if (!e.node.empty()) continue;
         if (n++ == kInspectListed) break;
         w.StartObject();
@@ -157,7 +160,7 @@ std::string channel_answer(const InspectQuery& q, const std::string& node, const
     Writer w(buf);
     w.StartObject();
     field(w, "node", node);
-    field(w, "topic", q.arg);
+    field(w, "key", q.arg);
     field(w, "members", ch ? ch->members.size() : 0);
     field(w, "broadcasts", ch ? ch->broadcasts : 0);
     field(w, "presence", own_presence(presence, q.arg));

@@ -1,4 +1,4 @@
-// HTTP endpoints: broadcast, health and metrics.
+// HTTP endpoints: broadcast, health and metrics; mounted handlers first.
 #include "relay/io/http_api.h"
 
 #include <strings.h>
@@ -24,18 +24,11 @@ HttpResponse json_response(int status, std::string body) {
     return r;
 }
 
-HttpResponse message_response(int status, std::string_view message) {
-    std::string body = "{\"message\":";
-    json::append_string(body, message);
-    body.push_back('}');
-    return json_response(status, body);
-}
+HttpResponse message_response(int status, std::string_view message) { return json_response(status, message_json(message)); }
 
 std::string bearer_token(const HttpRequest& req) {
-    std::string_view auth = req.authorization;
-    if (auth.size() > 7 && auth[6] == ' ' && strncasecmp(auth.data(), "bearer", 6) == 0)
-        return std::string(auth.substr(7));
-    return req.apikey;
+    std::string_view token = bearer_credential(req.authorization);
+    return token.empty() ? req.apikey : std::string(token);
 }
 
 // The media type of a Content-Type header, without its parameters, in lower case.
@@ -48,12 +41,39 @@ std::string media_type(std::string_view content_type) {
 
 }  // namespace
 
+std::string message_json(std::string_view message) {
+    std::string body = "{\"message\":";
+    json::append_string(body, message);
+    body.push_back('}');
+    return body;
+}
+
+std::string_view bearer_credential(std::string_view authorization) {
+    if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
+        return authorization.substr(7);
+    return {};
+}
+
 HttpApi::HttpApi(const Config& cfg, Metrics& metrics, Hub& hub, std::function<std::string()> peers_json)
     : cfg_(cfg), metrics_(metrics), hub_(hub), peers_json_(std::move(peers_json)) {}
 
 HttpResponse HttpApi::unavailable() { return message_response(503, errors::kShuttingDown); }
 
 HttpResponse HttpApi::handle(const HttpRequest& req) {
+    for (const auto& [prefix, handler] : mounts_)
+        if (req.path.rfind(prefix, 0) == 0) return handler(req);
+    return builtin(req);
+}
+
+std::pair<HttpResponse, HttpReply> HttpApi::defer() {
+    HttpResponse later;
+    later.deferred = next_deferred_++;
+    return {later, [this, id = later.deferred](HttpResponse answer) {
+                if (answer_later_) answer_later_(id, std::move(answer));
+            }};
+}
+
+HttpResponse HttpApi::builtin(const HttpRequest& req) {
     if (req.method == "OPTIONS") {
         HttpResponse r = json_response(204, "");
         r.headers.emplace_back("access-control-allow-methods:", "GET, POST, OPTIONS");
@@ -178,15 +198,14 @@ HttpResponse HttpApi::broadcast_event(const HttpRequest& req, std::string_view s
     }
     // A private message is answered once the caller's write check is: 202, or Supabase's
     // refusal (403 Unauthorized when the policies do not let it write).
-    HttpResponse later;
-    later.deferred = next_deferred_++;
+    std::pair<HttpResponse, HttpReply> later = defer();
     hub_.authorize_http_broadcast(caller, req.headers_json, std::string(sub_topic),
-                                  [this, id = later.deferred, b = std::move(b)](const AccessResult& r) {
+                                  [this, reply = std::move(later.second), b = std::move(b)](const AccessResult& r) {
                                       HttpResponse answer = private_answer(r);
                                       if (answer.status == 202) hub_.publish_broadcast(b);
-                                      if (answer_later_) answer_later_(id, std::move(answer));
+                                      reply(std::move(answer));
                                   });
-    return later;
+    return later.first;
 }
 
 HttpResponse HttpApi::private_answer(const AccessResult& r) {

@@ -55,6 +55,22 @@ std::string lws_headers_json(lws* wsi, const std::vector<std::string>& names) {
     return out;
 }
 
+std::vector<std::pair<std::string, std::string>> lws_url_args(lws* wsi) {
+    std::vector<std::pair<std::string, std::string>> args;
+    char buf[4096];
+    for (int n = 0;; ++n) {
+        int len = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, n);
+        if (len < 0) break;
+        std::string_view arg(buf, static_cast<size_t>(len));
+        size_t eq = arg.find('=');
+        if (eq == std::string_view::npos)
+            args.emplace_back(std::string(arg), std::string());
+        else
+            args.emplace_back(std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)));
+    }
+    return args;
+}
+
 std::string lws_url_arg(lws* wsi, const char* name) {
     char buf[4096];
     const char* v = lws_get_urlarg_by_name(wsi, name, buf, sizeof buf);

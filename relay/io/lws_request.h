@@ -5,6 +5,7 @@
 #include <libwebsockets.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rt {
@@ -18,5 +19,8 @@ std::string lws_custom_header(lws* wsi, const char* name);
 std::string lws_headers_json(lws* wsi, const std::vector<std::string>& names);
 // name includes its '=' ("vsn="), as lws matches the raw "name=value" argument.
 std::string lws_url_arg(lws* wsi, const char* name);
+// Every "name=value" argument of the query, as lws decoded them (an argument without
+// '=' has an empty value).
+std::vector<std::pair<std::string, std::string>> lws_url_args(lws* wsi);
 
 }  // namespace rt

@@ -408,6 +408,7 @@ void Server::on_wake() {
 void Server::on_tick() {
     refresh_clock();
     hub_->tick();
+    if (every_second) every_second();
     if (!shutting_down_) schedule(*tick_timer_, LWS_US_PER_SEC);
 }
 

@@ -51,6 +51,8 @@ public:
     void set_http(HttpApi* http);
     // Called on the loop thread once stop() was requested, before connections close.
     std::function<void()> on_shutdown;
+    // Called on the loop thread once a second, after the hub's tick (the inspector's sampling).
+    std::function<void()> every_second;
 
     // Transport
     void request_write(Connection& conn) override;

@@ -87,6 +87,7 @@ int Server::on_http(lws* wsi, Session* session, const char* in, size_t len) {
     req.content_type = lws_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     req.private_query = lws_url_arg(wsi, "private=") == "true";
     req.headers_json = lws_headers_json(wsi, cfg_.policy_headers);
+    req.args = lws_url_args(wsi);
     if (post && !shutting_down_) {
         BodyVerdict body = check_request_body(lws_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
                                               lws_header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING),
