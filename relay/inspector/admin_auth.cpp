@@ -3,14 +3,13 @@
 
 #include <openssl/crypto.h>
 
+#include "relay/io/http_api.h"
+
 namespace rt::inspector {
 
 bool AdminAuth::admits(std::string_view authorization, int64_t now_s) const {
-    constexpr std::string_view kBearer = "Bearer ";
-    if (authorization.size() <= kBearer.size()) return false;
-    std::string_view scheme = authorization.substr(0, kBearer.size());
-    if (scheme != kBearer && scheme != "bearer ") return false;
-    std::string_view credential = authorization.substr(kBearer.size());
+    std::string_view credential = bearer_credential(authorization);  // never the apikey header
+    if (credential.empty()) return false;
     // Compared in constant time, so the answer's timing tells nothing of the token.
     if (!token_.empty() && credential.size() == token_.size() &&
         CRYPTO_memcmp(credential.data(), token_.data(), token_.size()) == 0)

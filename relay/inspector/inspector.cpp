@@ -34,12 +34,7 @@ HttpResponse json_answer(int status, std::string body) {
     return r;
 }
 
-HttpResponse message(int status, std::string_view text) {
-    std::string body = "{\"message\":";
-    json::append_string(body, text);
-    body.push_back('}');
-    return json_answer(status, std::move(body));
-}
+HttpResponse message(int status, std::string_view text) { return json_answer(status, message_json(text)); }
 
 HttpResponse unauthorized(bool enabled) {
     HttpResponse r = message(401, enabled ? "Unauthorized"

@@ -48,8 +48,9 @@ std::string message_json(std::string_view message) {
     return body;
 }
 
+// The scheme is case-insensitive (RFC 7235), as Supabase reads it.
 std::string_view bearer_credential(std::string_view authorization) {
-    if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
+    if (authorization.size() > 7 && authorization[6] == ' ' && strncasecmp(authorization.data(), "bearer", 6) == 0)
         return authorization.substr(7);
     return {};
 }
