@@ -85,13 +85,16 @@ def test_channels_and_channel_detail_for_a_known_set(admin_relay):
         row = next(x for x in ch["list"] if x["topic"] == big)
         assert row["members"] == {r.node_id: 3} and row["total"] == 3
         assert row["presence"] == 1 and row["broadcasts"] == 1
+        assert row["key"] == big and row["private"] is False
 
         status, ch = inspect(r, "channels", q=big.split(":")[1])
         assert [x["topic"] for x in ch["list"]] == [big]
 
         status, d = inspect(r, "channel", topic=big.split(":")[1])  # "realtime:" is added
         assert status == 200, d
-        assert d["topic"] == big and d["total"] == 3 and d["broadcasts"] == 1
+        assert d["topic"] == big and d["private"] is False and d["total"] == 3 and d["broadcasts"] == 1
+        status, priv = inspect(r, "channel", topic=big, private="true")  # its private channel: another one
+        assert status == 200 and priv["private"] is True and priv["total"] == 0
         assert sorted(m["vsn"] for m in d["member_list"]) == ["1.0.0", "2.0.0", "2.0.0"]
         assert all(m["node"] == r.node_id and m["role"] == "anon" for m in d["member_list"])
         assert sorted(m["presence_key"] for m in d["member_list"]) == ["user0", "user1", "user2"]
