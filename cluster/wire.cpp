@@ -8,7 +8,7 @@ namespace {
 
 // 2: changes carry groups and notices (row level security); 3: changes carry their
 // hand-over tag, acknowledgements and base notices (issue 14).
-constexpr uint8_t kVersion = 3;
+constexpr uint8_t kVersion = 4;  // 4: heartbeats carry node counters; inspector questions
 
 // Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
