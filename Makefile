@@ -4,16 +4,21 @@
 #   make install    the extension and plugin into the Postgres that $(PG_CONFIG) names
 #   make run        quick start: a local Postgres under .local/ and a relay on :4000
 #   make test       every test suite (C++ unit, pytest, realtime-js compatibility)
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each (tests/fuzz/)
 #   make bench      every benchmark, results under bench/results/
 
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 BUILD_TYPE ?= RelWithDebInfo
 BUILD_DIR := build
+# The sanitizer build (clang): unit tests under AddressSanitizer + UBSan, fuzz targets.
+ASAN_DIR := build-asan
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 15
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all plugin relay install deps deps-bench run test test-unit test-py test-js bench clean
+.PHONY: all plugin relay install deps deps-bench run test test-unit test-sanitize sanitize fuzz test-py test-js bench clean
 
 all: plugin relay
 
@@ -44,6 +49,21 @@ test: deps all install
 test-unit: relay
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
+$(ASAN_DIR)/CMakeCache.txt: CMakeLists.txt
+	CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DRT_SANITIZE=ON
+
+sanitize: $(ASAN_DIR)/CMakeCache.txt
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# The unit tests under ASan + UBSan, then each fuzz target over its seeds and for
+# FUZZ_TEST_SECONDS.
+test-sanitize: sanitize
+	cd $(ASAN_DIR) && ctest -j $(JOBS) --output-on-failure
+	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
+fuzz: sanitize
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 # realtime-js tests (tests/js, the cluster's and the compatibility suite's) need
 # tests/js/node_modules, installed from the committed lockfile; a few realtime-js cases
 # live beside the raw-client ones of their feature (tests/relay/test_resume.py), so
@@ -65,4 +85,4 @@ bench: deps deps-bench all install
 
 clean:
 	$(MAKE) -C pg_plugin PG_CONFIG=$(PG_CONFIG) clean
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

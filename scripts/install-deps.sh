@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh          build, run and test
 #   scripts/install-deps.sh bench    also perf, for profiling benchmark runs
 # The benchmark peers (nginx + nchan, wal2json) are base packages: make test runs every
-# benchmark at a tiny size.
+# benchmark at a tiny size. clang, libclang-rt-14-dev (libFuzzer, ASan and UBSan
+# runtimes) and llvm (llvm-symbolizer, for readable sanitizer reports) build build-asan/.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-ev libev-dev libzmq3-dev cppzmq-dev rapidjson-dev libpq-dev
   libssl-dev libcli11-dev
   libgtest-dev
+  clang libclang-rt-14-dev llvm
   python3 python3-pytest python3-websockets python3-psycopg2 python3-zmq python3-cryptography
   nginx libnginx-mod-nchan postgresql-15-wal2json python3-matplotlib
   chromium

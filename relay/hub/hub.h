@@ -39,7 +39,7 @@
 
 namespace rt {
 
-class Hub : private MemberExit {
+class Hub final : private MemberExit {
 public:
     Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, ClusterPort* cluster,
         AccessPort* access = nullptr);
