@@ -338,6 +338,30 @@ std::string compact(std::string_view t) {
     return out;
 }
 
+bool is_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+        if (c < 0xC2 || c > 0xF4 || static_cast<size_t>(end - p) <= n) return false;
+        unsigned lo = 0x80, hi = 0xBF;  // the second byte's range (RFC 3629's table)
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (size_t i = 2; i <= n; ++i)
+            if ((p[i] & 0xC0) != 0x80) return false;
+        p += n + 1;
+    }
+    return true;
+}
+
 std::string stringify(const Value& v) {
     rapidjson::StringBuffer buf;
     Writer w(buf);

@@ -62,6 +62,10 @@ std::optional<std::string_view> raw_member(std::string_view text, std::string_vi
 // 1814.7000000029802 into another double, and integers past 64 bits into doubles.
 std::string compact(std::string_view text);
 
+// Whether s is UTF-8 (shortest forms, no surrogates, at most U+10FFFF): what the relay
+// may put into a JSON string it sends in a text frame.
+bool is_utf8(std::string_view s);
+
 // Compact JSON text of a value.
 std::string stringify(const Value& v);
 // Appends s as a JSON string literal (quotes and escapes included).

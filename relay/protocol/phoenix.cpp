@@ -134,6 +134,15 @@ bool decode_binary(std::string_view frame, Inbound& out, std::string& error) {
     out.topic.assign(take(topic_len));
     out.user_event.assign(take(event_len));
     out.metadata.assign(take(meta_len));
+    // The fields go out again inside JSON text frames (replies, vsn 1.0.0 members): bytes
+    // that are not UTF-8 would make the receiving client close its socket. Found by
+    // fuzz_hub.
+    for (std::string_view field : {join_ref, ref, std::string_view(out.topic), std::string_view(out.user_event),
+                                   std::string_view(out.metadata)})
+        if (!json::is_utf8(field)) {
+            error = "binary frame: join_ref, ref, topic, event and metadata must be UTF-8";
+            return false;
+        }
     out.user_payload.assign(frame.substr(pos));
     out.json_payload = encoding == 1;
     out.event = "broadcast";

@@ -109,6 +109,7 @@ def truncated_frames(topic):
         "topic-cut": good[:7 + 2 + len(t) // 2],
         "bad-encoding": bytes([3, 0, 0, len(t), len(e), 0, 9]) + t + e + b"{}",
         "bad-json-payload": bytes([3, 0, 0, len(t), len(e), 0, 1]) + t + e + b"{oops",
+        "event-not-utf8": bytes([3, 0, 0, len(t), 2, 0, 1]) + t + b"\xff\xfe" + b"{}",
         "unknown-kind": bytes([9, 0, 0, 0, 0, 0, 0]),
         "server-kind": bytes([4, len(t), len(e), 0, 1]) + t + e + b"{}",
     }

@@ -195,6 +195,31 @@ TEST(PhoenixDecodeBinary, EmptyBinaryPayloadIsAllowed) {
     EXPECT_TRUE(in.user_payload.empty());
 }
 
+// Found by fuzz_hub: the fields were echoed in JSON text frames (the reply's topic, the
+// event to vsn 1.0.0 members) whatever their bytes.
+TEST(PhoenixDecodeBinary, FieldsThatAreNotUtf8AreRefused) {
+    const std::string bad[] = {"\xff", "a\xc3", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80"};
+    for (const std::string& b : bad) {
+        EXPECT_TRUE(binary_refused(kind3(b, "2", "realtime:r", "e", "", 0, ""))) << b;
+        EXPECT_TRUE(binary_refused(kind3("1", b, "realtime:r", "e", "", 0, ""))) << b;
+        EXPECT_TRUE(binary_refused(kind3("1", "2", "realtime:" + b, "e", "", 0, ""))) << b;
+        EXPECT_TRUE(binary_refused(kind3("1", "2", "realtime:r", b, "", 0, ""))) << b;
+        EXPECT_TRUE(binary_refused(kind3("1", "2", "realtime:r", "e", b, 0, ""))) << b;
+    }
+    Inbound in;
+    std::string error;
+    EXPECT_TRUE(phoenix::decode_binary(kind3("1", "2", "realtime:\xc3\xa9", "\xf0\x9f\x98\x80", "", 0, "\xff"), in, error))
+        << error;
+}
+
+TEST(JsonIsUtf8, ShortestFormsOnly) {
+    EXPECT_TRUE(json::is_utf8(""));
+    EXPECT_TRUE(json::is_utf8("a\xc3\xa9\xe2\x82\xac\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf"));
+    for (const char* bad : {"\x80", "\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+                            "\xf5\x80\x80\x80", "\xe2\x82", "\xe2\x28\xa1"})
+        EXPECT_FALSE(json::is_utf8(bad)) << bad;
+}
+
 TEST(PhoenixDecodeBinary, EmptyFrameIsRefused) { EXPECT_TRUE(binary_refused("")); }
 
 TEST(PhoenixDecodeBinary, OtherKindsAreRefused) {
