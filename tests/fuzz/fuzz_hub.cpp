@@ -5,6 +5,7 @@
 // be well-formed: every text frame it sends parses as JSON.
 //
 // The script is records of [op byte][length byte][that many bytes].
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -29,7 +30,8 @@ public:
 class Db : public DbPort {
 public:
     bool available() const override { return true; }
-    void subscribe(uint64_t, uint64_t member_id, std::vector<BindingSpec> bindings, std::string) override {
+    void subscribe(uint64_t, uint64_t member_id, std::vector<BindingSpec> bindings, std::string,
+                   AdoptAs) override {
         pending.push_back({member_id, bindings.size()});
     }
     void unsubscribe(std::vector<int64_t>) override {}
@@ -45,6 +47,8 @@ public:
     }
     void publish_presence(const PresenceDelta&) override {}
     void send_presence_snapshot(const std::string&, std::vector<PresenceDelta>) override {}
+    void ask_inspect(const InspectQuery&) override {}
+    void answer_inspect(const std::string&, const InspectAnswer&) override {}
     std::vector<std::string> routed;
 };
 
@@ -94,12 +98,15 @@ void World::step(uint8_t op, std::string_view bytes) {
     switch ((op >> 1) % 8) {
         case 0: case 1: hub->receive(*conns[i], bytes, false); break;
         case 2: hub->receive(*conns[i], bytes, true); break;
-        case 3:  // the database answers the oldest join (ok, or refused)
+        case 3:  // the database answers the oldest join (ok, adopted, elsewhere, or refused)
             if (!db.pending.empty()) {
                 SubscribeResult r;
                 r.member_id = db.pending.front().first;
-                r.ok = !bytes.empty() && bytes[0] & 1;
-                if (r.ok)
+                uint8_t how = bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
+                r.elsewhere = how & 4;  // rows of a node that still beats: ok, nothing made
+                r.ok = r.elsewhere || (how & 1);
+                r.adopted = !r.elsewhere && r.ok && (how & 2);
+                if (r.ok && !r.elsewhere)
                     for (size_t k = 0; k < db.pending.front().second; ++k) r.ids.push_back(next_id++);
                 else
                     r.error = "refused";
@@ -110,17 +117,19 @@ void World::step(uint8_t op, std::string_view bytes) {
         case 4: {  // a change for some of the ids handed out
             ChangeEvent ev;
             ev.pos.commit_lsn = static_cast<uint64_t>(next_id) * 16 + static_cast<uint64_t>(bytes.size());
-            ev.kind = bytes.size() % 3 == 0 ? ChangeEvent::Kind::Subscribed : ChangeEvent::Kind::Row;
+            static constexpr ChangeEvent::Kind kKinds[] = {ChangeEvent::Kind::Subscribed, ChangeEvent::Kind::Row,
+                                                           ChangeEvent::Kind::Row, ChangeEvent::Kind::Recovered};
+            ev.kind = kKinds[bytes.size() % 4];
             ChangeGroup group;
             for (char c : bytes) {
                 int64_t id = 1 + static_cast<uint8_t>(c) % (next_id + 1);
-                bool row = ev.kind == ChangeEvent::Kind::Row;
+                bool row = ev.kind != ChangeEvent::Kind::Subscribed;
                 if (row && (c & 0x40))  // some ids get a notice instead (a check failed, or the binding ended)
                     ev.notices.push_back({id, "check failed", (c & 0x20) != 0});
                 else
                     group.ids.push_back(id);
             }
-            if (ev.kind == ChangeEvent::Kind::Row) group.payload = R"({"ids":[1],"data":{"type":"INSERT","record":{}}})";
+            if (ev.kind != ChangeEvent::Kind::Subscribed) group.payload = R"({"ids":[1],"data":{"type":"INSERT","record":{}}})";
             ev.groups.push_back(std::move(group));
             hub->deliver_change(ev);
             break;
@@ -163,6 +172,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         w.step(op, std::string_view(reinterpret_cast<const char*>(data + p + 2), len));
         p += 2 + len;
     }
-    w.hub->shutdown();
+    // SIGTERM: the node drains (1012 to every socket), and the sockets go.
+    w.hub->begin_drain();
+    w.hub->drain(SIZE_MAX);
+    for (Connection* c : w.conns) {
+        drain(*c);
+        w.hub->closed(*c);
+    }
     return 0;
 }
