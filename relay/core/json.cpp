@@ -229,27 +229,36 @@ size_t skip_string(std::string_view t, size_t i) {
     return std::string_view::npos;
 }
 
-// Index just past the value starting at t[i], or npos.
+// Index just past the object or array starting at t[i], or npos. Each closing bracket
+// must be its opener's: "{...]" is not one value, and its span would go out as a record
+// that is not JSON (found by fuzz_plugin_doc). The open ones are a stack, not recursion:
+// a record nests as deep as jsonb allows, so there is no nesting bound here either.
+size_t skip_container(std::string_view t, size_t i) {
+    std::string open;  // the closing bracket each open one expects
+    for (; i < t.size(); ++i) {
+        char d = t[i];
+        if (d == '"') {
+            i = skip_string(t, i);
+            if (i == std::string_view::npos) return i;
+            --i;
+        } else if (d == '{' || d == '[') {
+            open.push_back(d == '{' ? '}' : ']');
+        } else if (d == '}' || d == ']') {
+            if (open.back() != d) return std::string_view::npos;
+            open.pop_back();
+            if (open.empty()) return i + 1;
+        }
+    }
+    return std::string_view::npos;
+}
+
+// Index just past the value starting at t[i], or npos. A scan, not a check: what is
+// inside strings, containers and scalars is the writer's (Postgres's, for records).
 size_t skip_value(std::string_view t, size_t i) {
     if (i >= t.size()) return std::string_view::npos;
     char c = t[i];
     if (c == '"') return skip_string(t, i);
-    if (c == '{' || c == '[') {
-        int depth = 0;
-        for (; i < t.size(); ++i) {
-            char d = t[i];
-            if (d == '"') {
-                i = skip_string(t, i);
-                if (i == std::string_view::npos) return i;
-                --i;
-            } else if (d == '{' || d == '[') {
-                ++depth;
-            } else if (d == '}' || d == ']') {
-                if (--depth == 0) return i + 1;
-            }
-        }
-        return std::string_view::npos;
-    }
+    if (c == '{' || c == '[') return skip_container(t, i);
     size_t start = i;
     while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n' &&
            t[i] != '\r' && t[i] != '\t')

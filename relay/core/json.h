@@ -45,7 +45,9 @@ bool bool_or(const Value* v, bool fallback);
 // The members of a JSON object as raw text spans of the input, without decoding the
 // values: lets a document be re-assembled with numbers and strings exactly as written
 // (numeric precision), and without building a DOM for large values. Keys are returned
-// raw (between their quotes, escapes untouched). False if text is not an object.
+// raw (between their quotes, escapes untouched). Keys and values are checked to be JSON
+// (any depth, no recursion), since their spans are sent on as they are. False if text is
+// not an object of such members.
 struct RawMember {
     std::string_view key;
     std::string_view value;

@@ -171,7 +171,26 @@ PluginDoc::Span span_of(const PluginDoc& out, std::string_view value) {
     return {static_cast<size_t>(value.data() - out.text.data()), value.size()};
 }
 
+// The members change_data sends on as written have the shape clients expect: strings,
+// record and old_record objects, columns an array, errors null or an array. The scan
+// (json::object_members) matched their brackets and quotes; what is inside is Postgres's
+// (found by fuzz_plugin_doc: a record "i{...}" went out as the data's record).
+bool row_shaped(const Members& raw) {
+    auto is = [&](const char* key, char first) {
+        std::string_view v = raw(key);
+        return v.empty() || v.front() == first;
+    };
+    std::string_view errors = raw("errors");
+    return is("schema", '"') && is("table", '"') && is("type", '"') && is("commit_timestamp", '"') &&
+           is("record", '{') && is("old_record", '{') && is("columns", '[') &&
+           (errors.empty() || errors == "null" || errors.front() == '[');
+}
+
 bool read_row(const Members& raw, PluginDoc& out, std::string& error) {
+    if (!row_shaped(raw)) {
+        error = "a row member of the wrong kind (record, old_record, columns, errors or a name)";
+        return false;
+    }
     out.type = PluginDoc::Type::Row;
     PluginDoc::RowSpans& r = out.row;
     r.schema = span_of(out, raw("schema"));

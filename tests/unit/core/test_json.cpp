@@ -97,6 +97,26 @@ TEST(JsonObjectMembers, MalformedInputsAreRefused) {
     }
 }
 
+// Found by fuzz_plugin_doc: a record "{...]" was one value to the scan, and its span
+// would have gone to clients as the record, which is not JSON.
+TEST(JsonObjectMembers, ClosingBracketMustMatchItsOpener) {
+    for (const char* bad : {"{\"a\":{\"b\":1]}", "{\"a\":[1}}", "{\"a\":{\"b\":[1}]}", "{\"a\":[{]}]}",
+                            "{\"a\":[[{}]}"}) {
+        EXPECT_TRUE(members_fail(bad)) << "accepted: " << bad;
+    }
+    auto m = members_ok(R"({"a":[{"b":[]},{"c":{"d":[[]]}}],"s":"]}"})");
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].value, R"([{"b":[]},{"c":{"d":[[]]}}])");
+    EXPECT_EQ(m[1].value, R"("]}")");
+}
+
+TEST(JsonObjectMembers, DeepValuesAreOneSpanWithoutRecursion) {
+    std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    auto m = members_ok("{\"d\":" + deep + "}");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].value.size(), deep.size());
+}
+
 TEST(JsonAppendString, EscapesQuotesBackslashesAndControls) {
     std::string out = "prefix:";
     json::append_string(out, std::string("a\"b\\c\n\r\t\b\f") + '\x01' + '\x1f' + "/é");

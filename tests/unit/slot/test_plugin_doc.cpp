@@ -176,12 +176,32 @@ TEST(ChangeDoc, RefusedDocuments) {
                             R"({"schema":"p","table":"t"})",
                             R"({"type":"INSERT","schema":"p","table":"t","targets":[1,2]})",
                             R"({"type":"INSERT","schema":"p","table":"t","targets":{"n":5}})",
-                            R"({"type":"INSERT","schema":"p","table":"t","targets":{"n":[1})"}) {
+                            R"({"type":"INSERT","schema":"p","table":"t","targets":{"n":[1})",
+                            // found by fuzz_plugin_doc: records that are not JSON objects
+                            R"({"type":"INSERT","schema":"p","table":"t","record":{"id":[1},"x":2]})",
+                            R"({"type":"INSERT","schema":"p","table":"t","record":i{"d":46},"errors":null})"}) {
         PluginDoc doc;
         std::string error;
         EXPECT_FALSE(rt::parse_plugin_doc(bad, doc, error)) << "accepted: " << bad;
         EXPECT_FALSE(error.empty()) << bad;
     }
+}
+
+// What change_data sends on as written must be of the kind clients expect (found by
+// fuzz_plugin_doc): the document is refused, not delivered malformed.
+TEST(ChangeDoc, RowMembersOfTheWrongKindAreRefused) {
+    const std::string head = R"({"type":"INSERT","schema":"p","table":"t","targets":{"n":[1]})";
+    for (const char* member : {R"("record":7)", R"("record":[1])", R"("old_record":"x")", R"("columns":{})",
+                               R"("errors":nul)", R"("errors":"e")", R"("commit_timestamp":5)"}) {
+        std::string bad = head + "," + member + "}";
+        PluginDoc doc;
+        std::string error;
+        EXPECT_FALSE(rt::parse_plugin_doc(bad, doc, error)) << "accepted: " << bad;
+        EXPECT_FALSE(error.empty());
+    }
+    for (const char* member : {R"("errors":null)", R"("errors":["Error 413: Payload Too Large"])",
+                               R"("record":{},"old_record":{"id":1},"columns":[])"})
+        parse_ok(head + "," + member + "}");
 }
 
 TEST(ChangeDoc, ViewsChecksAndFailedAreRead) {
