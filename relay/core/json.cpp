@@ -1,7 +1,6 @@
 // JSON conveniences over rapidjson.
 #include "relay/core/json.h"
 
-#include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
@@ -156,8 +155,10 @@ bool parse(Document& doc, std::string_view text, std::string* error, Keys keys) 
     // come as their text, for Builder::RawNumber to convert.
     constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
                                 rapidjson::kParseNumbersAsStringsFlag;
-    rapidjson::MemoryStream stream(text.data(), text.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(stream);
+    // The bytes as they are: rapidjson's EncodedInputStream would skip a byte order mark,
+    // and any text starting with 0xEF, so "\xEF{}" was {} here while the raw scan
+    // (object_members) and other readers saw no object (found by fuzz_json).
+    rapidjson::MemoryStream input(text.data(), text.size());
     rapidjson::Reader reader;
     Builder handler(doc, keys);
     rapidjson::ParseResult result;

@@ -180,6 +180,21 @@ TEST(JsonParse, RefusesTrailingContentAndInvalidUtf8) {
     EXPECT_TRUE(json::parse(d, " {\"a\":[1,2]} "));
 }
 
+// Found by fuzz_json: rapidjson's input stream skipped a leading 0xEF (a byte order mark's
+// first byte, or all of one), so "\xEF{}" was an object to the parser and none to the raw
+// scan of the same text (object_members), which readers of raw spans rely on.
+TEST(JsonParse, RefusesALeadingByteOrderMarkOrItsFirstByte) {
+    json::Document d;
+    std::string error;
+    for (const char* text : {"\xEF{}", "\xEF{\n\n\n}", "\xEF\xBB{}", "\xEF\xBB\xBF{\"a\":1}", "\xEF\xBB\xBF[1]"}) {
+        EXPECT_FALSE(json::parse(d, text, &error)) << "accepted: " << text;
+        EXPECT_FALSE(error.empty());
+        std::vector<RawMember> members;
+        EXPECT_FALSE(json::object_members(text, members));
+    }
+    EXPECT_TRUE(json::parse(d, "{\"\xEF\xBB\xBF\":\"\xEF\xBB\xBF\"}"));  // U+FEFF inside strings is text
+}
+
 // Found by fuzz_json: rapidjson decoded a lone low-surrogate escape into bytes that are
 // not UTF-8, and the relay would have sent them on in text frames.
 TEST(JsonParse, RefusesALoneSurrogateEscape) {
