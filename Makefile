@@ -61,10 +61,10 @@ sanitize: $(ASAN_DIR)/CMakeCache.txt
 # FUZZ_TEST_SECONDS.
 test-sanitize: sanitize
 	$(ASAN_DIR)/unit_tests --gtest_brief=1
-	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+	FUZZ_BUILD_DIR=$(ASAN_DIR) scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 
 fuzz: sanitize
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	FUZZ_BUILD_DIR=$(ASAN_DIR) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # realtime-js tests (tests/js, the cluster's and the compatibility suite's) need
 # tests/js/node_modules, installed from the committed lockfile; a few realtime-js cases
