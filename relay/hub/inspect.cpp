@@ -187,7 +187,14 @@ std::string channel_answer(const InspectQuery& q, const std::string& node, const
 
 std::string inspect_answer(const InspectQuery& q, const std::string& node, const Channels& channels,
                            const PresenceStore& presence) {
-    if (q.kind == InspectQuery::Kind::Channel) return channel_answer(q, node, channels, presence);
+    if (q.kind == InspectQuery::Kind::Channel) {
+        // A key that is not UTF-8 (a peer's question: the mesh takes any bytes) names no
+        // channel, every topic being UTF-8, and is not echoed: the writer copies bytes as
+        // they are, and the asker could not read the answer (found by fuzz_hub).
+        if (!json::is_utf8(q.arg))
+            return channel_answer(InspectQuery{q.id, q.kind, "", q.limit}, node, channels, presence);
+        return channel_answer(q, node, channels, presence);
+    }
     return channels_answer(q, node, channels, presence);
 }
 

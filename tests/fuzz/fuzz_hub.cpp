@@ -1,6 +1,7 @@
 // Fuzz target: the hub (the loop's protocol state) driven by a client script: frames of
 // two connections, the database's answers to their joins, changes and broadcasts from
-// the slot and from peers, time passing, connections closing and reopening. Whatever
+// the slot and from peers, time passing, connections closing and reopening, peers'
+// inspector questions (whose answers must be JSON objects). Whatever
 // the order, the hub must neither crash nor leak (ASan), and the frames it queues must
 // be well-formed: every text frame it sends parses as JSON.
 //
@@ -48,7 +49,14 @@ public:
     void publish_presence(const PresenceDelta&) override {}
     void send_presence_snapshot(const std::string&, std::vector<PresenceDelta>) override {}
     void ask_inspect(const InspectQuery&) override {}
-    void answer_inspect(const std::string&, const InspectAnswer&) override {}
+    // This node's answer to a peer's inspector: a JSON object.
+    void answer_inspect(const std::string&, const InspectAnswer& a) override {
+        json::Document d;
+        if (!json::parse(d, a.json) || !d.IsObject()) {
+            fprintf(stderr, "inspector answer not a JSON object: %s\n", a.json.c_str());
+            std::abort();
+        }
+    }
     std::vector<std::string> routed;
 };
 
@@ -95,7 +103,7 @@ struct World {
 
 void World::step(uint8_t op, std::string_view bytes) {
     int i = op & 1;
-    switch ((op >> 1) % 8) {
+    switch ((op >> 1) % 9) {
         case 0: case 1: hub->receive(*conns[i], bytes, false); break;
         case 2: hub->receive(*conns[i], bytes, true); break;
         case 3:  // the database answers the oldest join (ok, adopted, elsewhere, or refused)
@@ -150,7 +158,17 @@ void World::step(uint8_t op, std::string_view bytes) {
             hub->set_clock(mono, wall);
             hub->tick();
             break;
-        default:  // the socket goes, and a new one comes (the other protocol version)
+        case 8: {  // a peer's inspector asks about channels matching a text, or one channel
+            InspectQuery q;
+            q.id = static_cast<uint64_t>(next_id);
+            bool one = !bytes.empty() && (bytes[0] & 1);
+            q.kind = one ? InspectQuery::Kind::Channel : InspectQuery::Kind::Channels;
+            q.arg = one ? "realtime:" + std::string(bytes.substr(1)) : std::string(bytes);
+            q.limit = bytes.size() % 5;
+            hub->answer_inspect("peer", q);
+            break;
+        }
+        case 7:  // the socket goes, and a new one comes (the other protocol version)
             hub->closed(*conns[i]);
             open(i, bytes.size() & 1 ? phoenix::Vsn::V2 : phoenix::Vsn::V1);
             break;

@@ -97,6 +97,14 @@ TEST_F(InspectTest, UnknownChannelIsEmpty) {
     EXPECT_EQ(json::member(d, "subscriptions")->Size(), 0u);
 }
 
+// Found by fuzz_hub: a peer's question naming a key that is not UTF-8 was echoed as it
+// was, and the answer was not JSON the asker could read.
+TEST_F(InspectTest, AKeyThatIsNotUtf8NamesNoChannelAndIsNotEchoed) {
+    json::Document d = answer(InspectQuery::Kind::Channel, "realtime:\"b\"x\xd3");
+    EXPECT_EQ(json::member(d, "members")->GetUint64(), 0u);
+    EXPECT_STREQ(json::member(d, "key")->GetString(), "");
+}
+
 TEST_F(InspectTest, PeersAreAskedAndAnsweredThroughTheClusterPort) {
     joined(connect(Vsn::V1), "realtime:room1");
     EXPECT_TRUE(hub->ask_peers(InspectQuery{5, InspectQuery::Kind::Channels, "", 3}));
