@@ -299,6 +299,10 @@ void Mesh::on_broadcast(const Header& h, std::string_view body) {
     if (!decode(body, msg)) return;
     if (uint64_t gap = membership_.broadcast_gap(h, topic::channel_key(msg.topic, msg.is_private)))
         metrics_.mesh_dropped += gap;
+    if (msg.sent_ms && wall_ms() - msg.sent_ms > cfg_.broadcast_max_age_ms) {
+        metrics_.broadcasts_stale++;  // queued through a partition: live messages only (issue 14, fault 3)
+        return;
+    }
     loop_.peer_broadcast(std::move(msg));
 }
 

@@ -3,6 +3,7 @@
 
 #include <zmq.hpp>
 
+#include "relay/core/clock.h"
 #include "relay/core/topic.h"
 
 namespace rt::cluster {
@@ -17,7 +18,10 @@ MeshSender::MeshSender(zmq::context_t& ctx, const std::string& endpoint, Metrics
 MeshSender::~MeshSender() = default;
 
 bool MeshSender::broadcast(const BroadcastMsg& msg) {
-    return publish(routing_broadcast(topic::channel_key(msg.topic, msg.is_private)), MsgType::Broadcast, encode(msg));
+    BroadcastMsg stamped = msg;  // receivers drop it once older than --broadcast-max-age-ms
+    stamped.sent_ms = wall_ms();
+    return publish(routing_broadcast(topic::channel_key(msg.topic, msg.is_private)), MsgType::Broadcast,
+                   encode(stamped));
 }
 
 bool MeshSender::change(const std::string& node, const HandOverTag& tag, const ChangeEvent& ev) {

@@ -7,8 +7,9 @@ namespace rt::cluster {
 namespace {
 
 // 2: changes carry groups and notices (row level security); 3: changes carry their
-// hand-over tag, acknowledgements and base notices (issue 14).
-constexpr uint8_t kVersion = 4;  // 4: heartbeats carry node counters; inspector questions
+// hand-over tag, acknowledgements and base notices (issue 14); 4: heartbeats carry node
+// counters, inspector questions; 5: broadcasts carry the sender's wall clock (issue 14).
+constexpr uint8_t kVersion = 5;
 
 // Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
@@ -116,7 +117,7 @@ const auto kHeartbeat = [](auto& io, auto& m) {
 const auto kBroadcast = [](auto& io, auto& m) {
     return io.str(m.topic) && io.str(m.event) && io.str(m.payload) && io.flag(m.json_payload) &&
            io.flag(m.binary_origin) && io.str(m.meta_json) && io.str(m.id) && io.flag(m.is_private) &&
-           io.u64(m.pos.commit_lsn) && io.u32(m.pos.change_index);
+           io.u64(m.pos.commit_lsn) && io.u32(m.pos.change_index) && io.i64(m.sent_ms);
 };
 const auto kPresenceDelta = [](auto& io, auto& m) { return io.flag(m.join) && io.str(m.topic) && kEntry(io, m.entry); };
 const auto kSnapshot = [](auto& io, auto& m) {

@@ -31,4 +31,13 @@ inline std::string iso8601_utc(int64_t wall_s) {
     return buf;
 }
 
+// Wall-clock milliseconds since the epoch: compared across nodes (a broadcast's age),
+// which assumes their clocks agree within a small fraction of --broadcast-max-age-ms
+// (NTP keeps them within milliseconds).
+inline int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace rt

@@ -87,6 +87,7 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--resume-total-bytes", cfg.resume_total_bytes, "Bytes of changes kept for all parked subscriptions of this node");
     option(app, "--heartbeat-ms", cfg.heartbeat_ms, "Cluster heartbeat period in milliseconds");
     option(app, "--peer-down-ms", cfg.peer_down_ms, "Silence after which a peer is down, in milliseconds");
+    option(app, "--broadcast-max-age-ms", cfg.broadcast_max_age_ms, "A broadcast from a peer older than this (its sender's clock) is dropped, in milliseconds");
     option(app, "--handover-backlog-bytes", cfg.handover_backlog_bytes, "Bytes of unconfirmed changes the slot holder keeps per node before declaring it gone");
     option(app, "--region-takeover", cfg.region_takeover_s, "Seconds without a slot holder in the database's region before another region takes the slot");
     app.add_flag("--private-only", cfg.private_only, "Refuse joins of public channels (only private channels, authorized by realtime.messages' policies)")

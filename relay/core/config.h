@@ -61,6 +61,7 @@ struct Config {
     // The request headers private channels' policies see as request.headers (lowercase
     // names). lws 4.1 cannot list a request's headers, so they are named here.
     std::vector<std::string> policy_headers;
+    int broadcast_max_age_ms = 5000;     // a peer's broadcast older than this is dropped (live messages)
 
     // The region whose relays take the slot first.
     const std::string& slot_region() const { return db_region.empty() ? region : db_region; }

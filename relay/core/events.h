@@ -30,6 +30,7 @@ struct BroadcastMsg {
     std::string id;            // realtime.messages' id of a message from the database, else empty
     bool is_private = false;   // for the private channel of topic (topic::channel_key)
     ChangePos pos;             // set for broadcasts read from the slot
+    int64_t sent_ms = 0;       // the sending node's wall clock when it went to the mesh; 0: local
 };
 
 // What a member of a private channel may do, as its user's policies on realtime.messages

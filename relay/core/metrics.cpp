@@ -91,6 +91,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_handover_resent_total", "counter", "Changes the slot holder sent a node again (unconfirmed, or asked for)", handover_resent);
     metric(out, "realtime_handover_dropped_total", "counter", "Unconfirmed changes dropped past the backlog's bounds (bytes or time)", handover_dropped);
     metric(out, "realtime_handover_gone_total", "counter", "Nodes declared gone by the hand-over (backlog past its bounds)", handover_gone);
+    metric(out, "realtime_broadcasts_stale_total", "counter", "Broadcasts from peers dropped as older than --broadcast-max-age-ms", broadcasts_stale);
     metric(out, "realtime_handover_lost_total", "counter", "Times this node learned the slot holder dropped changes for it (its clients rejoin)", handover_lost);
     metric(out, "realtime_resume_parked", "gauge", "postgres_changes subscriptions parked for their clients to resume", resume_parked);
     metric(out, "realtime_resume_kept_changes", "gauge", "Changes kept for parked subscriptions", resume_kept_changes);

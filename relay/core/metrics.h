@@ -72,6 +72,7 @@ struct Metrics {
     Counter resume_overflows{0};        // parked subscriptions that missed more than they could keep
     Counter resume_expired{0};          // parked subscriptions whose window passed
     Counter resume_handed_over{0};      // slot holder: kept changes handed to the node a subscription moved to
+    Counter broadcasts_stale{0};        // peers' broadcasts dropped as older than --broadcast-max-age-ms
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge slot_lag_ms{0};

@@ -111,6 +111,7 @@ void Channels::fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip) 
     uint64_t queued = 0;  // counted once, not per member
     for (Member* m : ch.members) {
         if (m == skip || !m->reads_broadcasts() || replayed(*m, msg.id)) continue;
+        if (msg.sent_ms && m->joined_wall_ms > msg.sent_ms) continue;  // sent before it joined (fault 3)
         const FrameRef* frame = frames.for_vsn(m->conn->vsn);
         if (!frame) {
             metrics_.dropped_messages++;

@@ -46,7 +46,9 @@ public:
     ~Hub();
 
     // Clock, set by the loop before it calls in (tests set it by hand).
-    void set_clock(int64_t mono_ms, int64_t wall_s) { clock_ = {mono_ms, wall_s}; }
+    void set_clock(int64_t mono_ms, int64_t wall_s, int64_t wall_ms = -1) {
+        clock_ = {mono_ms, wall_s, wall_ms < 0 ? wall_s * 1000 : wall_ms};
+    }
 
     // -- client connections ----------------------------------------------------------
     // headers_json: what the connection's private channels' policies see as request.headers.

@@ -295,6 +295,7 @@ void JoinFlow::on_replay_result(ReplayResult&& r) {
 void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
     Connection& conn = *m.conn;
     m.joined = true;
+    m.joined_wall_ms = p_.clock.wall_ms;
     p_.channels.add(m);
     std::optional<std::string_view> ref;
     if (m.pending_ref) ref = *m.pending_ref;

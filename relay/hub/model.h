@@ -26,6 +26,7 @@ struct Connection;
 struct LoopClock {
     int64_t mono_ms = 0;
     int64_t wall_s = 0;
+    int64_t wall_ms = 0;  // the same, finer: compared with peers' broadcast stamps
 };
 
 // One postgres_changes binding of a membership.
@@ -46,6 +47,7 @@ struct Member {
     size_t slot = 0;        // index in channel->members
     std::string join_ref;
     bool joined = false;    // false while its postgres_changes bindings are being created
+    int64_t joined_wall_ms = 0;  // when its join was answered: a peer's broadcast sent before is not for it
     bool self = false;
     bool ack = false;
     bool replication_ready = false;  // asked for the "Replication connection established" event

@@ -186,7 +186,8 @@ void Server::stop() {
 }
 
 void Server::refresh_clock() {
-    hub_->set_clock(mono_ms(), static_cast<int64_t>(time(nullptr)));
+    const int64_t now_ms = wall_ms();
+    hub_->set_clock(mono_ms(), now_ms / 1000, now_ms);
 }
 
 // -- Transport ------------------------------------------------------------------------

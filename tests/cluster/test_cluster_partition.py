@@ -4,6 +4,7 @@ both sides of the cut and its presence entries leave; the rest of the cluster ke
 working; when the cut heals, the node is up again everywhere, presence converges to the
 same state on every node, and broadcasts flow across the former cut."""
 import asyncio
+import contextlib
 
 import pytest
 
@@ -16,21 +17,30 @@ from support.phoenix import PhoenixClient, join_config, run, unique_topic
 NAMES = ["a", "b", "c"]
 
 
-@pytest.fixture
-def ns_cluster(request, relay_factory):
-    topo = Topology(len(NAMES))
+@contextlib.contextmanager
+def ns_relays(request, mesh=False, db=None, args=()):
+    """One relay per name, each in its own namespace. mesh: the mesh runs on a network
+    of its own (cut_mesh cuts nothing else); db: the relays stream it (through a
+    forwarder on the bridge)."""
+    topo = Topology(len(NAMES), mesh=mesh)
     try:
         topo.create()
     except NamespacesUnavailable as e:
         pytest.skip(f"network namespaces are not available here: {e}")
     relays = {}
     try:
+        dsn = None
+        if db is not None:
+            host, port = topo.forward_db(db.server.port)
+            dsn = f"host={host} port={port} user=postgres dbname={db.name}"
         ports = {n: free_port() for n in NAMES}
-        hosts = {n: topo.nodes[i]["addr"] for i, n in enumerate(NAMES)}
+        key = "mesh_addr" if mesh else "addr"
+        hosts = {n: topo.nodes[i][key] for i, n in enumerate(NAMES)}
         for i, n in enumerate(NAMES):
             peers = ",".join(f"tcp://{hosts[m]}:{ports[m]}" for m in NAMES if m != n)
-            r = NsRelay(topo.nodes[i]["ns"], hosts[n], node_id=n,
-                        args=["--cluster-bind", f"tcp://{hosts[n]}:{ports[n]}", "--peers", peers] + FAST)
+            r = NsRelay(topo.nodes[i]["ns"], topo.nodes[i]["addr"], node_id=n, db_dsn=dsn,
+                        args=["--cluster-bind", f"tcp://{hosts[n]}:{ports[n]}", "--peers", peers]
+                        + FAST + list(args))
             request.node._relays.append(r)  # relay_factory's log report and final stop
             relays[n] = r
         for r in relays.values():
@@ -42,9 +52,24 @@ def ns_cluster(request, relay_factory):
     finally:
         for i in range(len(NAMES)):
             topo.heal(i)
+            if mesh:
+                topo.heal_mesh(i)
         for r in relays.values():
             r.stop()
         topo.destroy()
+
+
+@pytest.fixture
+def ns_cluster(request, relay_factory):
+    with ns_relays(request) as c:
+        yield c
+
+
+@pytest.fixture
+def ns_mesh_cluster(request, relay_factory):
+    """The mesh on a network of its own: a cut leaves clients' sockets alone."""
+    with ns_relays(request, mesh=True) as c:
+        yield c
 
 
 def test_partitioned_node_leaves_and_returns(ns_cluster):
@@ -114,3 +139,67 @@ def test_partitioned_node_leaves_and_returns(ns_cluster):
         for cl in clients.values():
             await cl.close()
     run(body(), timeout=120)
+
+
+def test_broadcasts_queued_through_a_partition_are_not_delivered_stale(ns_mesh_cluster):
+    """Issue 14, fault 3: broadcasts sent to a node whose mesh is cut off arrive in a
+    burst after the cut heals. A receiving node drops those older than
+    --broadcast-max-age-ms (5 s) and never gives a member one sent before it joined:
+    counted per client by id, each message's age taken when it reaches the client (the
+    clients' sockets do not cross the cut)."""
+    import time
+    topo, relays = ns_mesh_cluster
+    a, b = relays["a"], relays["b"]
+    bound_s = 5.0
+
+    async def read(cl, topic, got, stop):
+        while not stop.is_set():
+            try:
+                m = await cl.recv(timeout=0.1)
+            except asyncio.TimeoutError:
+                continue
+            if m["topic"] == topic and m["event"] == "broadcast":
+                p = m["payload"]
+                got.append((p["event"], p["payload"].get("i"), time.time() - p["payload"].get("ts", 0)))
+
+    async def body():
+        topic = unique_topic("stale")
+        early = await PhoenixClient.open(a, "2.0.0")
+        assert (await early.join(topic))["status"] == "ok"
+        sender = await PhoenixClient.open(b, "2.0.0")
+        assert (await sender.join(topic))["status"] == "ok"
+        await warm_up(sender, topic, [early])
+        got = {"early": [], "late": []}
+        stop = asyncio.Event()
+        readers = [asyncio.create_task(read(early, topic, got["early"], stop))]
+
+        topo.cut_mesh(0)
+        sent = 0
+        t_end = time.monotonic() + 12
+        while time.monotonic() < t_end:
+            await sender.broadcast(topic, "during", {"i": sent, "ts": time.time()})
+            sent += 1
+            await asyncio.sleep(0.05)
+        topo.heal_mesh(0)
+        await asyncio.to_thread(wait_mesh, [a, b], 30)
+        late = await PhoenixClient.open(a, "1.0.0")
+        assert (await late.join(topic))["status"] == "ok"
+        readers.append(asyncio.create_task(read(late, topic, got["late"], stop)))
+        await asyncio.sleep(3)
+        # After the heal, live broadcasts flow again to both.
+        await sender.broadcast(topic, "after", {"i": -1, "ts": time.time()})
+        deadline = time.monotonic() + 15
+        while not all(any(e == "after" for e, _, _ in got[n]) for n in got):
+            assert time.monotonic() < deadline, f"a live broadcast after the heal did not reach both: {got}"
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.gather(*readers)
+
+        during = {n: [(i, age) for e, i, age in got[n] if e == "during"] for n in got}
+        assert during["late"] == [], f"a member joined after the heal got {len(during['late'])} older broadcasts"
+        too_old = [(i, round(age, 1)) for i, age in during["early"] if age > bound_s + 1]
+        assert not too_old, f"delivered older than the bound: {too_old[:10]}"
+        assert len({i for i, _ in during["early"]}) == len(during["early"]), "duplicates"
+        stale = a.metrics().get("realtime_broadcasts_stale_total", 0)
+        print(f"{sent} sent during the cut: {len(during['early'])} delivered within the bound, {stale} dropped as stale")
+    run(body(), timeout=180)

@@ -14,11 +14,11 @@ import threading
 
 
 class CutProxy:
-    def __init__(self, target_port, host="127.0.0.1"):
+    def __init__(self, target_port, host="127.0.0.1", listen_host=None):
         self.target = (host, target_port)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, 0))
+        self.listener.bind((listen_host or host, 0))
         self.listener.listen(512)
         self.port = self.listener.getsockname()[1]
         self.down = False

@@ -186,8 +186,10 @@ TEST(WireBroadcast, RoundTripWithBinaryPayload) {
     m.id = "x";
     m.is_private = true;
     m.pos = {0x16B374D848ULL, 77};
+    m.sent_ms = 1764590000123;
     BroadcastMsg out;
     ASSERT_TRUE(decode(encode(m), out));
+    EXPECT_EQ(out.sent_ms, 1764590000123);
     EXPECT_EQ(out.id, "x");
     EXPECT_EQ(out.topic, m.topic);
     EXPECT_EQ(out.event, m.event);

@@ -1,6 +1,7 @@
 // relay/hub/channels: membership, the cluster routing of a channel, and the one broadcast path
 // (client pushes, the REST API, the slot, peers) with its fan-out per protocol version.
 #include "hub_fixture.h"
+#include "relay/core/clock.h"
 
 using namespace rt;
 using namespace rt::testing;
@@ -265,4 +266,26 @@ TEST_F(ChannelsTest, APayloadOverTheLimitIsDroppedAndTheSocketStays) {
     EXPECT_TRUE(transport.closes.empty());
     broadcast(a, "realtime:room1", "small", "{}", "8");
     EXPECT_EQ(take(*b).size(), 1u);
+}
+
+TEST_F(ChannelsTest, APeersBroadcastSentBeforeAMemberJoinedIsNotForIt) {
+    Connection* a = connect(Vsn::V2);
+    Connection* b = connect(Vsn::V1);
+    joined(a, "realtime:room1");
+    joined(b, "realtime:room1");
+    BroadcastMsg msg;
+    msg.topic = "realtime:room1";
+    msg.event = "old";
+    msg.payload = "{}";
+    msg.sent_ms = wall() * 1000 - 60000;  // sent before both joined, delivered late (a healed partition)
+    hub->deliver_broadcast(msg);
+    EXPECT_TRUE(take(*a).empty());
+    EXPECT_TRUE(take(*b).empty());
+    msg.sent_ms = wall() * 1000 + 1000;  // sent after they joined
+    hub->deliver_broadcast(msg);
+    EXPECT_EQ(take(*a).size(), 1u);
+    EXPECT_EQ(take(*b).size(), 1u);
+    msg.sent_ms = 0;  // not through the mesh (the slot, this node)
+    hub->deliver_broadcast(msg);
+    EXPECT_EQ(take(*a).size(), 1u);
 }
