@@ -52,6 +52,16 @@ std::string advertised(const std::string& bound) {
 
 }  // namespace
 
+// ZeroMQ's connection heartbeats (issue 14, fault 4): a link through a partition is
+// closed after the peer-down period instead of waiting on TCP's retransmissions (which
+// back off to many seconds), so once the partition heals the SUB socket dials again
+// within its reconnect interval (500 ms at most) and the link is back within a second.
+void Mesh::set_heartbeats(zmq::socket_t& s) const {
+    s.set(zmq::sockopt::heartbeat_ivl, cfg_.heartbeat_ms);
+    s.set(zmq::sockopt::heartbeat_timeout, cfg_.peer_down_ms);
+    s.set(zmq::sockopt::heartbeat_ttl, cfg_.peer_down_ms);
+}
+
 Mesh::Mesh(const Config& cfg, Metrics& metrics, LoopInbound& loop)
     : cfg_(cfg),
       metrics_(metrics),
@@ -68,6 +78,7 @@ void Mesh::bind_sockets() {
     pub_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::pub);
     pub_->set(zmq::sockopt::sndhwm, kHighWaterMark);
     pub_->set(zmq::sockopt::linger, 0);
+    set_heartbeats(*pub_);
     pub_->bind(cfg_.cluster_bind);
     endpoint_ = advertised(pub_->get(zmq::sockopt::last_endpoint));
 
@@ -75,7 +86,9 @@ void Mesh::bind_sockets() {
     sub_->set(zmq::sockopt::rcvhwm, kHighWaterMark);
     sub_->set(zmq::sockopt::linger, 0);
     sub_->set(zmq::sockopt::reconnect_ivl, 100);
-    sub_->set(zmq::sockopt::reconnect_ivl_max, 1000);
+    sub_->set(zmq::sockopt::reconnect_ivl_max, 500);
+    sub_->set(zmq::sockopt::connect_timeout, 1000);  // a dial into a partition gives up and tries again
+    set_heartbeats(*sub_);
     sub_->set(zmq::sockopt::subscribe, routing_heartbeat());
     sub_->set(zmq::sockopt::subscribe, routing_presence());
     sub_->set(zmq::sockopt::subscribe, routing_inspect());
@@ -122,15 +135,18 @@ void Mesh::add_endpoints(const std::vector<std::string>& endpoints, bool expecte
 
 // A node beats every second: one heard within the down period (and a beat) is live.
 void Mesh::registry_view(const std::vector<ListedPeer>& peers) {
-    std::vector<std::string> all, live;
+    std::vector<std::string> all, live, live_nodes;
     for (const ListedPeer& p : peers) {
         all.push_back(p.endpoint);
-        if (p.age_s * 1000 <= cfg_.peer_down_ms + 1500) live.push_back(p.endpoint);
+        if (p.age_s * 1000 > cfg_.peer_down_ms + 1500) continue;
+        live.push_back(p.endpoint);
+        live_nodes.push_back(p.node);
     }
     add_endpoints(all, false);
     add_endpoints(live, true);
     std::lock_guard<std::mutex> lock(mu_);
     registry_seen_ = true;
+    registry_live_ = std::move(live_nodes);
 }
 
 void Mesh::set_slot_state(bool competes, bool holding) {
@@ -138,18 +154,20 @@ void Mesh::set_slot_state(bool competes, bool holding) {
     holding_ = holding;
 }
 
+// Under mu_.
+ElectionFacts Mesh::election_facts() const {
+    return {cfg_.region == cfg_.slot_region(), mono_ms(),           started_ms_, last_region_holder_ms_,
+            region_competitor_up_,             static_cast<int64_t>(cfg_.region_takeover_s) * 1000, majority_};
+}
+
 bool Mesh::may_take_slot() {
     std::lock_guard<std::mutex> lock(mu_);
-    ElectionFacts f{cfg_.region == cfg_.slot_region(), mono_ms(), started_ms_, last_region_holder_ms_,
-                    region_competitor_up_, static_cast<int64_t>(cfg_.region_takeover_s) * 1000};
-    return may_take(f);
+    return may_take(election_facts());
 }
 
 bool Mesh::should_release_slot() {
     std::lock_guard<std::mutex> lock(mu_);
-    ElectionFacts f{cfg_.region == cfg_.slot_region(), mono_ms(), started_ms_, last_region_holder_ms_,
-                    region_competitor_up_, static_cast<int64_t>(cfg_.region_takeover_s) * 1000};
-    return must_release(f);
+    return must_release(election_facts());
 }
 
 bool Mesh::holder_returned_after(int64_t gap_ms) {
@@ -522,6 +540,12 @@ void Mesh::refresh_views() {
     peers_json_ = std::move(json);
     last_region_holder_ms_ = membership_.last_slot_holder_in(cfg_.slot_region());
     region_competitor_up_ = membership_.competitor_up_in(cfg_.slot_region());
+    bool majority = sees_majority(cfg_.node_id, registry_live_, membership_.up_peers());
+    if (majority != majority_)
+        LOG_INFO("cluster: this node %s a majority of the %zu live nodes (%zu up peers)%s",
+                 majority ? "sees" : "no longer sees", registry_live_.size() + 1, membership_.up_count(),
+                 majority ? "" : ": it does not stream the slot");
+    majority_ = majority;
     }
     if (changed) refresh_node_views(now);
 }

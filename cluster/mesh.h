@@ -27,6 +27,7 @@
 #include "cluster/membership.h"
 #include "cluster/mesh_sender.h"  // and zmq's forward declarations
 #include "cluster/route_checks.h"
+#include "cluster/slot_election.h"
 #include "cluster/wire.h"
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
@@ -71,6 +72,8 @@ public:
 
 private:
     void bind_sockets();
+    void set_heartbeats(zmq::socket_t& s) const;
+    ElectionFacts election_facts() const;
     void run();
     void receive();
     void handle(const Header& h, std::string_view body, int64_t now, Actions& actions);
@@ -146,6 +149,8 @@ private:
     NodeView self_view_;  // the mesh thread's, as of the last heartbeat
     int64_t last_region_holder_ms_ = 0;
     bool region_competitor_up_ = false;
+    std::vector<std::string> registry_live_;  // the other nodes the registry lists as beating
+    bool majority_ = true;                    // sees_majority, as of the last refresh
     int64_t holder_heard_ms_ = 0;   // a slot holder (a peer, or this node) was last heard
     int64_t holder_gap_ms_ = 0;     // the longest time without one, until taken
 };

@@ -164,7 +164,8 @@ void SlotStream::stream(PGconn* c) {
         if (election_.should_release && mono_ms() >= next_release_check_ms) {
             next_release_check_ms = mono_ms() + 500;
             if (election_.should_release()) {
-                LOG_INFO("a relay of the database's region is up: giving the slot back");
+                LOG_INFO("the slot election asks for the slot back (no majority of the cluster in sight, or a "
+                         "relay of the database's region is up): giving it back");
                 send_status(c);
                 break;
             }
