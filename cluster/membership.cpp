@@ -62,6 +62,7 @@ void Membership::on_heartbeat(const Header& h, const Heartbeat& hb, int64_t now_
     p.region = hb.region;
     p.competes = hb.competes;
     p.slot_holder = hb.slot_holder;
+    p.held_at_last_beat = hb.slot_holder;
     if (hb.slot_holder) p.last_held_slot_ms = now_ms;
     p.reading = hb.reading;
     // Deltas are published before the heartbeat that counts them: a higher count means
@@ -250,6 +251,23 @@ bool Membership::holder_up() const {
 bool Membership::competitor_up_in(const std::string& region) const {
     for (const auto& [node, p] : peers_)
         if (p.state == PeerState::Up && p.region == region && p.competes) return true;
+    return false;
+}
+
+std::vector<std::string> Membership::hung_holders(int64_t now_ms, int64_t silence_ms) const {
+    std::vector<std::string> hung;
+    for (const auto& [node, p] : peers_) {
+        if (!p.held_at_last_beat) continue;
+        if (now_ms - p.last_heard_ms <= silence_ms) return {};  // a holder is heard
+        hung.push_back(node);
+    }
+    return hung;
+}
+
+bool Membership::other_holder_heard(const std::string& node, int64_t now_ms, int64_t within_ms) const {
+    for (const auto& [id, p] : peers_)
+        if (id != node && p.state == PeerState::Up && p.slot_holder && now_ms - p.last_heard_ms <= within_ms)
+            return true;
     return false;
 }
 

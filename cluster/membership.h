@@ -32,6 +32,7 @@ struct Peer {
     PeerState state = PeerState::Down;
     bool competes = false;
     bool slot_holder = false;
+    bool held_at_last_beat = false;  // its last heartbeat said it holds the slot (kept when it goes down)
     int64_t last_heard_ms = 0;
     int64_t last_held_slot_ms = 0;
     NodeReading reading;  // from its last heartbeat
@@ -100,6 +101,11 @@ public:
     int64_t last_slot_holder_in(const std::string& region) const;
     // An up peer says it holds the slot.
     bool holder_up() const;
+    // Peers whose last heartbeat said they hold the slot, silent for silence_ms, while no
+    // peer saying it holds the slot was heard within it (hung holders, issue 14, fault 5).
+    std::vector<std::string> hung_holders(int64_t now_ms, int64_t silence_ms) const;
+    // An up peer other than node, heard within within_ms, says it holds the slot.
+    bool other_holder_heard(const std::string& node, int64_t now_ms, int64_t within_ms) const;
     // An up peer of region takes part in the election.
     bool competitor_up_in(const std::string& region) const;
 

@@ -201,6 +201,7 @@ void Mesh::run() {
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) LOG_ERROR("mesh poll failed: %s", e.what());
         }
+        notice_stall(mono_ms());
         if (items[0].revents & ZMQ_POLLIN) receive();
         if (items[1].revents & ZMQ_POLLIN) forward();
 
@@ -219,6 +220,21 @@ void Mesh::run() {
         apply(actions);
         refresh_views();
     }
+}
+
+// A node stopped (SIGSTOP, swapping) past the stall period may have been taken over
+// meanwhile (issue 14, fault 5): its heartbeats stop saying it holds the slot before the
+// next one goes out; the slot stream notices too and lets go before it acts as holder.
+void Mesh::notice_stall(int64_t now) {
+    if (last_turn_ms_ && now - last_turn_ms_ > cfg_.stall_ms() && holding_.exchange(false))
+        LOG_WARN("cluster: the mesh did not run for %lld ms: this node may have lost the slot meanwhile",
+                 static_cast<long long>(now - last_turn_ms_));
+    last_turn_ms_ = now;
+}
+
+std::vector<std::string> Mesh::hung_holders() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hung_;
 }
 
 void Mesh::take_new_endpoints(Actions& actions) {
@@ -283,7 +299,12 @@ void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& 
     switch (h.type) {
         case MsgType::Heartbeat: {
             Heartbeat hb;
-            if (decode(body, hb)) membership_.on_heartbeat(h, hb, now, actions);
+            if (!decode(body, hb)) break;
+            if (hb.slot_holder && (holding_.load() || membership_.other_holder_heard(h.node, now, 2 * cfg_.heartbeat_ms))) {
+                metrics_.slot_holder_conflicts++;  // what a stalled holder must never cause (fault 5)
+                LOG_WARN("cluster: node %s says it holds the slot while another node does", h.node.c_str());
+            }
+            membership_.on_heartbeat(h, hb, now, actions);
             break;
         }
         case MsgType::PresenceDelta: {
@@ -546,6 +567,7 @@ void Mesh::refresh_views() {
                  majority ? "sees" : "no longer sees", registry_live_.size() + 1, membership_.up_count(),
                  majority ? "" : ": it does not stream the slot");
     majority_ = majority;
+    hung_ = majority ? membership_.hung_holders(now, cfg_.holder_silence_ms()) : std::vector<std::string>{};
     }
     if (changed) refresh_node_views(now);
 }

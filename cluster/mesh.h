@@ -62,6 +62,9 @@ public:
     // The slot election, asked by the slot stream.
     bool may_take_slot();
     bool should_release_slot();
+    // Peers that held the slot and went silent past Config::holder_silence_ms while this
+    // node sees a majority and hears no other holder: their walsenders may be ended.
+    std::vector<std::string> hung_holders();
     void set_slot_state(bool competes, bool holding);
 
     // {"node_id","state","region","slot_holder","endpoint"} per peer, as a JSON array.
@@ -95,6 +98,7 @@ private:
     void publish(const std::string& routing, MsgType type, std::string body, uint64_t seq);
     uint64_t next_seq(const std::string& routing);
     void take_new_endpoints(Actions& actions);
+    void notice_stall(int64_t now);
     std::vector<std::string> route_peers(int64_t now);
     std::string resolve(const std::string& name, int64_t now);
     void refresh_views();
@@ -151,6 +155,8 @@ private:
     bool region_competitor_up_ = false;
     std::vector<std::string> registry_live_;  // the other nodes the registry lists as beating
     bool majority_ = true;                    // sees_majority, as of the last refresh
+    std::vector<std::string> hung_;           // Membership::hung_holders, as of the last refresh
+    int64_t last_turn_ms_ = 0;                // the mesh thread's last wake (a stall shows as a gap)
     int64_t holder_heard_ms_ = 0;   // a slot holder (a peer, or this node) was last heard
     int64_t holder_gap_ms_ = 0;     // the longest time without one, until taken
 };

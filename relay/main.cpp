@@ -106,7 +106,8 @@ rt::SlotElection election(Components& c) {
             [mesh](bool competes, bool holding) { mesh->set_slot_state(competes, holding); },
             [&c](const std::string& node) {
                 if (c.registry) c.registry->remove_node(node);
-            }};
+            },
+            [mesh] { return mesh->hung_holders(); }};
 }
 
 // The peer list of /api/health (the mesh's view; none without a cluster).

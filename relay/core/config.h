@@ -69,6 +69,15 @@ struct Config {
     // subscriptions and stops keeping changes for it. Past the mesh's down period and past
     // --resume-grace, so a crashed node restarted quickly resumes its clients with
     // everything; 2 s for the registry's beats.
+    // A slot holder silent this long is hung (issue 14, fault 5): a standby with a majority
+    // terminates its walsender and takes over. Well under --peer-down-ms by default (1.5 s).
+    int64_t holder_silence_ms() const {
+        int64_t beats = 3 * static_cast<int64_t>(heartbeat_ms), least = heartbeat_ms + 800;
+        return beats > least ? beats : least;
+    }
+    // A holder's thread that did not run for this long may have been taken over meanwhile
+    // (a standby counts the silence from its last heartbeat, up to a beat earlier).
+    int64_t stall_ms() const { return holder_silence_ms() - heartbeat_ms; }
     int64_t gone_after_ms() const {
         int64_t down = peer_down_ms + 2000, resume = static_cast<int64_t>(resume_grace_s) * 1000 + 2000;
         return down > resume ? down : resume;

@@ -101,6 +101,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_resume_overflows_total", "counter", "Parked subscriptions that missed more changes than they could keep", resume_overflows);
     metric(out, "realtime_resume_expired_total", "counter", "Parked subscriptions removed when their window passed", resume_expired);
     metric(out, "realtime_resume_handed_over_total", "counter", "Slot holder: changes kept for a dead node's subscription, handed to the node it moved to", resume_handed_over);
+    metric(out, "realtime_slot_holder_conflicts_total", "counter", "Heartbeats of a peer saying it holds the slot while this node or another peer did", slot_holder_conflicts);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);
     metric(out, "realtime_slot_lag_ms", "gauge", "How long the oldest position received from the slot has waited for its acknowledgement", slot_lag_ms);

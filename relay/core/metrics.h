@@ -73,6 +73,7 @@ struct Metrics {
     Counter resume_expired{0};          // parked subscriptions whose window passed
     Counter resume_handed_over{0};      // slot holder: kept changes handed to the node a subscription moved to
     Counter broadcasts_stale{0};        // peers' broadcasts dropped as older than --broadcast-max-age-ms
+    Counter slot_holder_conflicts{0};   // a peer said it holds the slot while this node or another did
     Gauge slot_holder{0};
     Gauge slot_lag_bytes{0};
     Gauge slot_lag_ms{0};

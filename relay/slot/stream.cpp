@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "relay/core/bytes.h"
@@ -43,6 +45,41 @@ std::string quote_ident(const std::string& s) {
 void nap(const std::atomic<bool>& running, int ms) {
     for (int slept = 0; running.load() && slept < ms; slept += 50)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+std::string replication_app_name(const std::string& node) { return "realtime-relay " + node + " replication"; }
+
+// Ends the walsenders of hung holders (issue 14, fault 5), found by the application name
+// their relay gave its replication connection, on a session of its own: the slot is free
+// once they exit instead of after wal_sender_timeout. The trade-off: a holder that was
+// only slow (its heartbeats late by Config::holder_silence_ms) loses the slot too; it
+// notices (SlotStream::stream's stall check, the hand-over's replay guards) and nothing
+// is lost, but a new holder replays from the confirmed position. Needs the relay's role
+// to be the walsenders' (or pg_signal_backend). The number ended.
+int end_walsenders(const Config& cfg, const std::vector<std::string>& nodes) {
+    std::unique_ptr<PGconn, void (*)(PGconn*)> c(pg_connect(cfg.db, "realtime-relay " + cfg.node_id + " takeover", false),
+                                                  PQfinish);
+    if (PQstatus(c.get()) != CONNECTION_OK) return 0;
+    std::string names = "{";
+    for (const std::string& node : nodes) {
+        names += names.size() > 1 ? ",\"" : "\"";
+        for (char ch : replication_app_name(node)) {
+            if (ch == '"' || ch == '\\') names.push_back('\\');
+            names.push_back(ch);
+        }
+        names += "\"";
+    }
+    names += "}";
+    PgResult r = pg_exec_params(c.get(),
+                                "SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid)) FROM pg_replication_slots s "
+                                "JOIN pg_stat_activity a ON a.pid = s.active_pid "
+                                "WHERE s.slot_name = $1 AND a.application_name = ANY ($2::text[])",
+                                {cfg.slot, names});
+    if (PQresultStatus(r.res) != PGRES_TUPLES_OK) {
+        LOG_WARN("cannot end a hung slot holder's walsender: %s", pg_error_message(c.get(), r.res).c_str());
+        return 0;
+    }
+    return atoi(PQgetvalue(r.res, 0, 0));
 }
 
 // The slot exists with our plugin, or is created (permanent, so no committed change is
@@ -102,7 +139,7 @@ void SlotStream::run() {
             if (!announced_wait) LOG_INFO("slot %s is held by another relay; trying again every second", cfg_.slot.c_str());
             announced_wait = true;
             backoff_ms = 0;
-            nap(running_, 1000);
+            wait_while_busy();
         } else {
             announced_wait = false;
             backoff_ms = backoff_ms ? std::min(backoff_ms * 2, 5000) : 500;
@@ -111,8 +148,24 @@ void SlotStream::run() {
     }
 }
 
+// A second before trying the busy slot again, or less when a holder hung: its walsender
+// is ended (at most once a second) and the slot tried every 100 ms for the next two.
+void SlotStream::wait_while_busy() {
+    for (int waited = 0; running_ && waited < 1000; waited += 100) {
+        std::vector<std::string> hung = election_.hung_holders ? election_.hung_holders() : std::vector<std::string>{};
+        int64_t now = mono_ms();
+        if (!hung.empty() && now - last_takeover_ms_ >= 1000) {
+            last_takeover_ms_ = now;
+            int ended = end_walsenders(cfg_, hung);
+            LOG_INFO("the slot holder %s went silent: ended %d walsender(s) of it to take over", hung[0].c_str(), ended);
+        }
+        if (!hung.empty() && now - last_takeover_ms_ < 2000) return;
+        nap(running_, 100);
+    }
+}
+
 bool SlotStream::stream_once() {
-    PGconn* c = pg_connect(cfg_.db, "realtime-relay " + cfg_.node_id + " replication", true);
+    PGconn* c = pg_connect(cfg_.db, replication_app_name(cfg_.node_id), true);
     struct Closer {
         PGconn* c;
         ~Closer() { PQfinish(c); }
@@ -160,7 +213,16 @@ void SlotStream::stream(PGconn* c) {
 
     bool ok = true;
     int64_t next_release_check_ms = mono_ms() + 500;
+    int64_t last_turn_ms = mono_ms();
     while (running_ && ok) {
+        if (mono_ms() - last_turn_ms > cfg_.stall_ms()) {
+            // Stopped (SIGSTOP, swapping) long enough for a standby to have taken over: let
+            // go before routing or acknowledging anything (issue 14, fault 5).
+            LOG_WARN("this relay did not run for %lld ms: another may hold the slot now; letting it go",
+                     static_cast<long long>(mono_ms() - last_turn_ms));
+            break;
+        }
+        last_turn_ms = mono_ms();
         if (election_.should_release && mono_ms() >= next_release_check_ms) {
             next_release_check_ms = mono_ms() + 500;
             if (election_.should_release()) {
@@ -201,7 +263,7 @@ void SlotStream::stream(PGconn* c) {
         }
         ok = false;
     }
-    if (!running_ && ok) send_status(c);  // a last acknowledgement before letting go
+    if (!running_ && ok) send_status(c);  // a last acknowledgement before letting go (not after a stall)
     router_.restart();  // what still waits comes again to whoever streams next
     holding_ = false;
     metrics_.slot_holder = 0;

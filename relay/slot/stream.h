@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
@@ -30,6 +31,7 @@ struct SlotElection {
     std::function<bool()> should_release;  // a holder must give it back (a relay of the database's region is up)
     std::function<void(bool competes, bool holding)> report;  // reaches the database to compete; holds the slot
     std::function<void(const std::string& node)> node_gone;   // the hand-over gave up on node: remove its rows
+    std::function<std::vector<std::string>()> hung_holders;   // peers holding the slot that went silent
 };
 
 class SlotStream {
@@ -46,6 +48,7 @@ private:
     enum class Opened { Streaming, Busy, Failed };
 
     void run();
+    void wait_while_busy();
     bool stream_once();  // one connection's life; false when the slot was busy
     Opened open_slot(pg_conn* c);
     void stream(pg_conn* c);
@@ -67,6 +70,7 @@ private:
     uint64_t server_wal_end_ = 0;
     int64_t last_status_ms_ = 0;
     int64_t last_hand_over_ms_ = 0;
+    int64_t last_takeover_ms_ = 0;  // hung holders' walsenders were last ended
 };
 
 }  // namespace rt

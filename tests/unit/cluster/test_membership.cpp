@@ -425,3 +425,31 @@ TEST_F(MembershipTest, AnExpectedEndpointIsUnheardUntilAPeerIsHeardThereOrItsTim
     EXPECT_TRUE(m.unheard(now + 5000).empty()) << "the startup window is over";
     EXPECT_EQ(m.node_at("tcp://c:1"), "");
 }
+
+TEST_F(MembershipTest, AHolderSilentPastTheSilenceIsHungUntilAnotherHolderIsHeard) {
+    constexpr int64_t kSilence = 1500;
+    heartbeat("b", Heartbeat{"", "eu", 0, true, true});
+    heartbeat("c", Heartbeat{"", "eu", 0, true, false});
+    EXPECT_TRUE(m.hung_holders(now, kSilence).empty());
+    now += kSilence;
+    hear("c");
+    EXPECT_TRUE(m.hung_holders(now, kSilence).empty()) << "not silent past it yet";
+    now += 1;
+    EXPECT_EQ(m.hung_holders(now, kSilence), (std::vector<std::string>{"b"}));
+    now += kDownMs;
+    tick();  // down, and still hung: its walsender may hold the slot until wal_sender_timeout
+    EXPECT_EQ(m.hung_holders(now, kSilence), (std::vector<std::string>{"b"}));
+    heartbeat("c", Heartbeat{"", "eu", 0, true, true});  // c took over
+    EXPECT_TRUE(m.hung_holders(now, kSilence).empty());
+    heartbeat("b", Heartbeat{"", "eu", 0, true, false});  // b resumed, knowing it let go
+    now += kSilence + 1;
+    EXPECT_EQ(m.hung_holders(now, kSilence), (std::vector<std::string>{"c"}));
+}
+
+TEST_F(MembershipTest, OtherHolderHeardIsAPeersRecentClaim) {
+    heartbeat("b", Heartbeat{"", "eu", 0, true, true});
+    EXPECT_TRUE(m.other_holder_heard("c", now, 400));
+    EXPECT_FALSE(m.other_holder_heard("b", now, 400)) << "its own claim";
+    now += 401;
+    EXPECT_FALSE(m.other_holder_heard("c", now, 400)) << "an old claim (a stopped holder) is no conflict";
+}
