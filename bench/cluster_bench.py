@@ -15,10 +15,12 @@ started fresh for every run.
   mesh). Server CPU is the sum of the three relays.
 - Failover: three relays with a database; a writer inserts a row every 10 ms and a
   client on each of the two relays that do not hold the slot receives them. The slot
-  holder gets SIGKILL; failover time = first arrival, at either client, of a row
-  committed after the kill (only the new holder can deliver it) - the kill. Repeated
-  BENCH_FAILOVER_REPEATS times (5 at full size) with a fresh cluster and slot; median and
-  max reported. Relays run with their default --heartbeat-ms (500) and --peer-down-ms (3000).
+  holder gets SIGKILL (a crash) or SIGSTOP (a stall, issue 14 fault 5: continued after
+  6 s); failover time = first arrival, at either client, of a row committed after the
+  signal (only the new holder can deliver it) - the signal. Repeated
+  BENCH_FAILOVER_REPEATS times (5 at full size) each, with a fresh cluster and slot;
+  median and max reported. Relays run with their default --heartbeat-ms (500) and
+  --peer-down-ms (3000).
 
 Usage: BENCH_SIZE=tiny|small|full /usr/bin/python3 bench/cluster_bench.py [--only latency|throughput|failover]
 Writes bench/results/cluster.json and prints a table.
@@ -26,6 +28,7 @@ Writes bench/results/cluster.json and prints a table.
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -113,7 +116,7 @@ class Writer(threading.Thread):
             conn.close()
 
 
-async def failover_once(pg, slot, n):
+async def failover_once(pg, slot, n, how="sigkill"):
     from support.jwt import make_token
     from support.phoenix import PhoenixClient, join_config
     cluster = C.RelayCluster(3, db=pg.dsn, slot=slot)
@@ -152,8 +155,11 @@ async def failover_once(pg, slot, n):
         await asyncio.sleep(1.0)
         flowing = len(arrivals[0])
         t_kill = time.monotonic()
-        holder.kill()
-        new = await asyncio.to_thread(cluster.holder, 30, (holder,))
+        if how == "sigkill":
+            holder.kill()
+        else:
+            os.kill(holder.pid, signal.SIGSTOP)
+        new = await asyncio.to_thread(C.mesh.wait_holder, others, 30)
         t_holder = time.monotonic()
         # until a row committed after the kill arrived at every client, then one more second
         deadline = time.monotonic() + 30
@@ -166,6 +172,10 @@ async def failover_once(pg, slot, n):
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
+        if how == "sigstop":
+            await asyncio.sleep(max(0.0, 6.0 - (time.monotonic() - t_kill)))
+            os.kill(holder.pid, signal.SIGCONT)
+            await asyncio.sleep(2.0)  # its clients' rows come from the new holder's backlog
         writer.halt.set()
         await asyncio.to_thread(writer.join, 10)
         await asyncio.sleep(1.0)
@@ -184,6 +194,8 @@ async def failover_once(pg, slot, n):
                 "rows_committed": len(committed), "rows_missing_per_client": missing,
                 "writer_errors": writer.errors}
     finally:
+        if how == "sigstop" and holder.alive():
+            os.kill(holder.pid, signal.SIGCONT)
         if writer and writer.is_alive():
             writer.halt.set()
             writer.join(10)
@@ -200,24 +212,28 @@ def bench_failover():
     from changes_bench import BenchPostgres
     repeats = int(os.environ.get("BENCH_FAILOVER_REPEATS", C.by_size(1, 3, 5)))
     pg = BenchPostgres(f"rt_bench_failover_{os.getpid()}")
-    runs = []
+    out = {}
     try:
         pg.start()
         pg.execute("CREATE TABLE public.bench_failover (id bigserial PRIMARY KEY, note text);"
                    "GRANT SELECT ON public.bench_failover TO anon, authenticated")
-        for i in range(repeats):
-            r = asyncio.run(asyncio.wait_for(failover_once(pg, f"rt_bench_failover_{os.getpid()}_{i}", i), 180))
-            C.log(f"  failover #{i + 1}: {r['failover_s']} s (holder {r['old_holder']} -> {r['new_holder']}, "
-                  f"in health after {r['new_holder_in_health_s']} s, missing {r['rows_missing_per_client']})")
-            runs.append(r)
+        for how in ("sigkill", "sigstop"):
+            runs = []
+            for i in range(repeats):
+                slot = f"rt_bench_failover_{os.getpid()}_{how}_{i}"
+                r = asyncio.run(asyncio.wait_for(failover_once(pg, slot, i, how), 180))
+                C.log(f"  {how} #{i + 1}: {r['failover_s']} s (holder {r['old_holder']} -> {r['new_holder']}, "
+                      f"in health after {r['new_holder_in_health_s']} s, missing {r['rows_missing_per_client']})")
+                runs.append(r)
+            times = [r["failover_s"] for r in runs if r["failover_s"] is not None]
+            out[how] = {"repeats": repeats, "runs": runs, "median_s": statistics.median(times) if times else None,
+                        "max_s": max(times) if times else None, "min_s": min(times) if times else None,
+                        "all_delivered": all(not any(r["rows_missing_per_client"]) for r in runs)}
     finally:
         C.stop_all()
         pg.destroy()
-    times = [r["failover_s"] for r in runs if r["failover_s"] is not None]
-    return {"repeats": repeats, "runs": runs, "median_s": statistics.median(times) if times else None,
-            "max_s": max(times) if times else None, "min_s": min(times) if times else None,
-            "all_delivered": all(not any(r["rows_missing_per_client"]) for r in runs),
-            "relay_flags": "defaults: --heartbeat-ms 500 --peer-down-ms 3000"}
+    out["relay_flags"] = "defaults: --heartbeat-ms 500 --peer-down-ms 3000"
+    return out
 
 
 def main():
@@ -240,9 +256,12 @@ def main():
         targets["cross_node_hop_under_1ms_at_p50"] = {"hop_p50_ms": out["latency"]["hop_p50_ms"],
                                                       "pass": out["latency"]["hop_p50_ms"] < 1}
     if "failover" in out:
-        f = out["failover"]
+        f = out["failover"]["sigkill"]
         targets["failover_under_3s"] = {"median_s": f["median_s"], "max_s": f["max_s"],
                                         "pass": f["median_s"] is not None and f["max_s"] < 3}
+        s = out["failover"]["sigstop"]
+        targets["stalled_holder_takeover_under_2s"] = {"median_s": s["median_s"], "max_s": s["max_s"],
+                                                       "pass": s["median_s"] is not None and s["max_s"] < 2}
     C.write_result("cluster", dict(out, targets=targets))
     if "latency" in out:
         lat = out["latency"]
@@ -258,9 +277,9 @@ def main():
                 [[k, t[k]["deliveries_per_s"], t[k]["server_cpu_util"], t[k]["cpu_us_per_delivery"],
                   t[k]["p50_ms"], t[k]["p99_ms"], t[k]["loss_ratio"], t[k]["disturbed"]]
                  for k in ("one_node", "three_nodes")])
-    if "failover" in out:
-        f = out["failover"]
-        print(f"\nFailover (SIGKILL of the slot holder -> first change from the new holder), {f['repeats']} runs")
+    for how in ("sigkill", "sigstop") if "failover" in out else ():
+        f = out["failover"][how]
+        print(f"\nFailover ({how.upper()} of the slot holder -> first change from the new holder), {f['repeats']} runs")
         C.table(["run", "old", "new", "health s", "failover s", "missing"],
                 [[i + 1, r["old_holder"], r["new_holder"], r["new_holder_in_health_s"], r["failover_s"],
                   r["rows_missing_per_client"]] for i, r in enumerate(f["runs"])])
