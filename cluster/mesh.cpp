@@ -1,5 +1,6 @@
 // The mesh thread: ZeroMQ sockets, heartbeats, stream sequence numbers, one handler per
-// message type from peers, and what producer threads hand over.
+// message type from peers, and what producer threads hand over (the slot election's
+// facts are in mesh_slot.cpp).
 #include "cluster/mesh.h"
 
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "cluster/slot_election.h"
 #include "relay/core/clock.h"
 #include "relay/core/log.h"
 #include "relay/core/topic.h"
@@ -149,34 +149,6 @@ void Mesh::registry_view(const std::vector<ListedPeer>& peers) {
     registry_live_ = std::move(live_nodes);
 }
 
-void Mesh::set_slot_state(bool competes, bool holding) {
-    competes_ = competes;
-    holding_ = holding;
-}
-
-// Under mu_.
-ElectionFacts Mesh::election_facts() const {
-    return {cfg_.region == cfg_.slot_region(), mono_ms(),           started_ms_, last_region_holder_ms_,
-            region_competitor_up_,             static_cast<int64_t>(cfg_.region_takeover_s) * 1000, majority_};
-}
-
-bool Mesh::may_take_slot() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return may_take(election_facts());
-}
-
-bool Mesh::should_release_slot() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return must_release(election_facts());
-}
-
-bool Mesh::holder_returned_after(int64_t gap_ms) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (holder_gap_ms_ <= gap_ms) return false;
-    holder_gap_ms_ = 0;
-    return true;
-}
-
 std::string Mesh::peers_json() {
     std::lock_guard<std::mutex> lock(mu_);
     return peers_json_;
@@ -220,21 +192,6 @@ void Mesh::run() {
         apply(actions);
         refresh_views();
     }
-}
-
-// A node stopped (SIGSTOP, swapping) past the stall period may have been taken over
-// meanwhile (issue 14, fault 5): its heartbeats stop saying it holds the slot before the
-// next one goes out; the slot stream notices too and lets go before it acts as holder.
-void Mesh::notice_stall(int64_t now) {
-    if (last_turn_ms_ && now - last_turn_ms_ > cfg_.stall_ms() && holding_.exchange(false))
-        LOG_WARN("cluster: the mesh did not run for %lld ms: this node may have lost the slot meanwhile",
-                 static_cast<long long>(now - last_turn_ms_));
-    last_turn_ms_ = now;
-}
-
-std::vector<std::string> Mesh::hung_holders() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return hung_;
 }
 
 void Mesh::take_new_endpoints(Actions& actions) {
@@ -561,13 +518,7 @@ void Mesh::refresh_views() {
     peers_json_ = std::move(json);
     last_region_holder_ms_ = membership_.last_slot_holder_in(cfg_.slot_region());
     region_competitor_up_ = membership_.competitor_up_in(cfg_.slot_region());
-    bool majority = sees_majority(cfg_.node_id, registry_live_, membership_.up_peers());
-    if (majority != majority_)
-        LOG_INFO("cluster: this node %s a majority of the %zu live nodes (%zu up peers)%s",
-                 majority ? "sees" : "no longer sees", registry_live_.size() + 1, membership_.up_count(),
-                 majority ? "" : ": it does not stream the slot");
-    majority_ = majority;
-    hung_ = majority ? membership_.hung_holders(now, cfg_.holder_silence_ms()) : std::vector<std::string>{};
+    refresh_election(now);
     }
     if (changed) refresh_node_views(now);
 }

@@ -102,6 +102,7 @@ private:
     std::vector<std::string> route_peers(int64_t now);
     std::string resolve(const std::string& name, int64_t now);
     void refresh_views();
+    void refresh_election(int64_t now);
 
     const Config& cfg_;
     Metrics& metrics_;

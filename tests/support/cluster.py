@@ -226,6 +226,25 @@ class Collector:
             pass
 
 
+async def collectors(relays):
+    """{node id: Collector} of a new postgres_changes client on each relay."""
+    cols = {}
+    for r in relays:
+        c, topic, _ = await subscribe_changes(r)
+        cols[r.node_id] = Collector(c, topic, r.node_id)
+    return cols
+
+
+async def all_received(cols, committed, timeout=60):
+    """Waits until every Collector of cols has every id of committed, stops them, and
+    says what each got ("a: 998 unique of 1003, ...")."""
+    for col in cols.values():
+        await col.wait_for(committed, timeout=timeout)
+    for col in cols.values():
+        await col.stop()
+    return ", ".join(f"{n}: {len(set(c.ids()))} unique of {len(c.ids())}" for n, c in cols.items())
+
+
 class Inserter(threading.Thread):
     """Inserts `rows` rows (one transaction) into table every period seconds on its own
     connection, recording (id, commit time) of each committed row. Database errors (a
