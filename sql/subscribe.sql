@@ -183,21 +183,25 @@ $$;
 
 -- A client resuming on another node than the one it was on (docs/architecture.md,
 -- "Parked subscriptions"): moves to node_id the oldest subscription with these binding
--- and claims (role, sub) that belongs to a node no longer alive (no registry beat for
--- silent_for), and returns its id; NULL when there is none. The move is a row change of
--- realtime.subscription, so the decoder switches the subscription to node_id exactly at
--- the move's place in the WAL. Whole-schema bindings are not adopted (the relay subscribes
--- them anew). live_elsewhere: the same subscription exists on a node
--- that still beats (its client, or another of the same user, may be connected there).
+-- and claims (role, sub, and the whole claims object equal as jsonb) that belongs to a
+-- node no longer alive (no registry beat for silent_for), and returns its id; NULL when
+-- there is none. The move is a row change of realtime.subscription, so the decoder
+-- switches the subscription to node_id exactly at the move's place in the WAL. Whole-schema
+-- bindings are not adopted (the relay subscribes them anew). live_elsewhere: the same
+-- subscription exists on a node that still beats (its client, or another of the same
+-- user, may be connected there). claims_changed_since (epoch seconds, when none was
+-- moved): a dead node's row for the same binding, role and sub was made with other claims
+-- (e.g. another org_id a policy reads): it is not moved, since what the slot holder kept
+-- for it was decided by those claims; the value is that node's last beat, since when the
+-- client missed changes.
 CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text, filter text,
                                claims_role text, claims_sub text, silent_for interval,
-                               select_columns text[],
-                               OUT id bigint, OUT live_elsewhere boolean)
+                               select_columns text[], claims jsonb,
+                               OUT id bigint, OUT live_elsewhere boolean, OUT claims_changed_since bigint)
 LANGUAGE sql AS $$
     WITH candidates AS (
-        SELECT x.id, x.node_id,
-               EXISTS (SELECT 1 FROM realtime.nodes n
-                       WHERE n.node_id = x.node_id AND n.last_heartbeat > now() - adopt.silent_for) AS alive
+        SELECT x.id, x.node_id, x.claims = adopt.claims AS same_claims,
+               (SELECT n.last_heartbeat FROM realtime.nodes n WHERE n.node_id = x.node_id) AS beat
         FROM realtime.subscription x
         WHERE x.node_id <> adopt.node_id AND x.entity = adopt.entity
           AND x.action_filter = adopt.action_filter
@@ -205,11 +209,16 @@ LANGUAGE sql AS $$
           AND coalesce(x.claims->>'role', '') = adopt.claims_role
           AND coalesce(x.claims->>'sub', '') = adopt.claims_sub
           AND x.select_columns IS NOT DISTINCT FROM nullif(adopt.select_columns, '{}')
+    ), judged AS (
+        SELECT c.*, coalesce(c.beat > now() - adopt.silent_for, false) AS alive FROM candidates c
     ), moved AS (
         UPDATE realtime.subscription s SET node_id = adopt.node_id
         -- node_id too: of two resuming at once, the second finds the row moved and takes none.
-        WHERE (s.id, s.node_id) = (SELECT c.id, c.node_id FROM candidates c WHERE NOT c.alive ORDER BY c.id LIMIT 1)
+        WHERE (s.id, s.node_id) = (SELECT j.id, j.node_id FROM judged j WHERE NOT j.alive AND j.same_claims
+                                   ORDER BY j.id LIMIT 1)
         RETURNING s.id
     )
-    SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM candidates c WHERE c.alive);
+    SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM judged j WHERE j.alive),
+           (SELECT extract(epoch FROM min(coalesce(j.beat, now())))::bigint
+            FROM judged j WHERE NOT j.alive AND NOT j.same_claims);
 $$;

@@ -110,6 +110,10 @@ struct SubscribeResult {
     std::vector<std::string> errors;   // the same order, "" for a subscribed binding (or no entries: none failed)
     bool adopted = false;      // ids are another node's rows, moved here (AdoptAs)
     bool elsewhere = false;    // nothing made: the same subscriptions exist on a node that still beats
+    // Subscribed anew because a dead node's rows for these bindings were made with other
+    // claims than the join's (what was kept for them is not handed over): since when the
+    // client missed changes (the dead node's last beat); 0: not so.
+    int64_t claims_changed_since_s = 0;
 };
 
 // Who a join is, for adopting the subscriptions a dead node left (hub/resume): rows with
@@ -120,6 +124,7 @@ struct AdoptAs {
     bool enabled = false;
     std::string role;
     std::string sub;
+    std::string claims_json;  // only rows made with the same claims are moved
     int64_t silent_for_ms = 0;
     bool wait = true;
 };
@@ -130,6 +135,8 @@ struct OrphanRow {
     BindingSpec spec;
     std::string role;
     std::string sub;
+    std::string claims_json;  // the row's claims (jsonb's text)
+    int64_t created_s = 0;    // when the row was made (the crash time is not known)
 };
 
 // Recipients of one change that receive the same payload: the plain targets, or one

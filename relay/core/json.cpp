@@ -372,6 +372,13 @@ bool is_utf8(std::string_view s) {
     return true;
 }
 
+bool same(std::string_view a, std::string_view b) {
+    if (a == b) return true;
+    Document da, db;
+    if (!parse(da, a) || !parse(db, b)) return false;
+    return static_cast<const Value&>(da) == static_cast<const Value&>(db);  // members by name, numbers by value
+}
+
 std::string stringify(const Value& v) {
     rapidjson::StringBuffer buf;
     Writer w(buf);

@@ -68,6 +68,11 @@ std::string compact(std::string_view text);
 // may put into a JSON string it sends in a text frame.
 bool is_utf8(std::string_view s);
 
+// Whether the texts a and b are the same JSON value: object members in any order, numbers
+// by value (claims as a token carries them and as jsonb writes them back). Text that does
+// not parse is the same only as itself.
+bool same(std::string_view a, std::string_view b);
+
 // Compact JSON text of a value.
 std::string stringify(const Value& v);
 // Appends s as a JSON string literal (quotes and escapes included).

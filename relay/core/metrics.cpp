@@ -100,6 +100,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_resume_recovered_changes_total", "counter", "Kept changes delivered to clients that resumed", resume_recovered_changes);
     metric(out, "realtime_resume_overflows_total", "counter", "Parked subscriptions that missed more changes than they could keep", resume_overflows);
     metric(out, "realtime_resume_expired_total", "counter", "Parked subscriptions removed when their window passed", resume_expired);
+    metric(out, "realtime_resume_claims_changed_total", "counter", "Parked subscriptions not adopted because the rejoining token's claims differ (their kept changes dropped)", resume_claims_changed);
     metric(out, "realtime_resume_handed_over_total", "counter", "Slot holder: changes kept for a dead node's subscription, handed to the node it moved to", resume_handed_over);
     metric(out, "realtime_slot_holder_conflicts_total", "counter", "Heartbeats of a peer saying it holds the slot while this node or another peer did", slot_holder_conflicts);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);

@@ -71,6 +71,7 @@ struct Metrics {
     Counter resume_recovered_changes{0};
     Counter resume_overflows{0};        // parked subscriptions that missed more than they could keep
     Counter resume_expired{0};          // parked subscriptions whose window passed
+    Counter resume_claims_changed{0};   // parked subscriptions not adopted: the rejoin's claims differ
     Counter resume_handed_over{0};      // slot holder: kept changes handed to the node a subscription moved to
     Counter broadcasts_stale{0};        // peers' broadcasts dropped as older than --broadcast-max-age-ms
     Counter slot_holder_conflicts{0};   // a peer said it holds the slot while this node or another did

@@ -173,6 +173,7 @@ void JoinFlow::subscribe(Member& m, const Claims& claims) {
     if (as.enabled) {
         as.role = claims.role;
         as.sub = claims.sub;
+        as.claims_json = claims.json;
         as.silent_for_ms = std::max<int64_t>(p_.cfg.peer_down_ms, kRegistrySilenceMs);
         auto w = adopt_waits_.try_emplace(m.id, AdoptWait{0, p_.clock.mono_ms + as.silent_for_ms + kAdoptMarginMs});
         as.wait = p_.clock.mono_ms < w.first->second.deadline_ms;
@@ -225,6 +226,10 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
     }
     pending_.erase(it);
     adopt_waits_.erase(m.id);
+    if (r.claims_changed_since_s && !r.adopted) {
+        m.missed_since_s = r.claims_changed_since_s;
+        m.missed_why = Member::Missed::Claims;
+    }
     if (r.adopted) {
         p_.metrics.resume_recovered += r.ids.size();
         LOG_INFO("connection %llu resumed %zu subscriptions of a dead node",
@@ -325,9 +330,10 @@ void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
 void JoinFlow::tell_missed(Member& m) {
     if (!m.missed_since_s) return;
     std::string since = iso8601_utc(m.missed_since_s);
-    p_.out.system(m, "postgres_changes", "error",
-                  m.missed_window ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
-                                  : errors::resume_overflowed(since));
+    std::string message = m.missed_why == Member::Missed::Window   ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
+                          : m.missed_why == Member::Missed::Claims ? errors::resume_claims_changed(since)
+                                                                   : errors::resume_overflowed(since);
+    p_.out.system(m, "postgres_changes", "error", message);
     m.missed_since_s = 0;
 }
 

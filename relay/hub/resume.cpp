@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "relay/core/json.h"
 #include "relay/core/log.h"
 #include "relay/protocol/payloads.h"
 
@@ -91,9 +92,11 @@ void Resume::adopt_orphans(std::vector<OrphanRow> rows) {
     for (OrphanRow& row : rows) {
         Parked p;
         p.key = binding_key("", row.role, row.sub, row.spec);
+        p.claims = std::move(row.claims_json);
+        // Since when its client may have missed changes: the crash's time is not known.
+        p.parked_s = row.created_s ? row.created_s : clock_.wall_s;
         p.row = std::move(row);
         p.deadline_ms = deadline;
-        p.parked_s = clock_.wall_s;
         add(std::move(p));
     }
     if (!parked_.empty())
@@ -118,6 +121,7 @@ bool Resume::park(const Member& m, const Claims& claims, std::vector<ChangeEvent
         p.row.role = claims.role;
         p.row.sub = claims.sub;
         p.key = binding_key(m.channel->topic, claims.role, claims.sub, b.spec);
+        p.claims = claims.json;
         p.group = group;
         p.live = b.live;
         p.deadline_ms = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_window_s) * 1000;
@@ -204,19 +208,31 @@ void Resume::overflow(Parked& p) {
              static_cast<long long>(p.row.id));
 }
 
-// The parked ids m's bindings would adopt, in binding order; false unless all match.
-bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const {
+// The parked ids m's bindings would adopt, in binding order; false unless all match. Of
+// several that match a binding, one parked with the same claims is taken first; stale:
+// some chosen one was parked with other claims.
+bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const {
     for (const Binding& b : m.bindings) {
         if (b.failed()) {
             chosen.push_back(0);  // it never had a row
             continue;
         }
         int64_t found = 0;
+        int64_t other = 0;  // one parked with other claims
         for (std::string_view topic : {std::string_view(m.channel->topic), std::string_view()}) {
             auto range = by_key_.equal_range(binding_key(topic, claims.role, claims.sub, b.spec));
-            for (auto k = range.first; k != range.second && !found; ++k)
-                if (std::find(chosen.begin(), chosen.end(), k->second) == chosen.end()) found = k->second;
+            for (auto k = range.first; k != range.second && !found; ++k) {
+                if (std::find(chosen.begin(), chosen.end(), k->second) != chosen.end()) continue;
+                if (json::same(parked_.at(k->second).claims, claims.json))
+                    found = k->second;
+                else if (!other)
+                    other = k->second;
+            }
             if (found) break;
+        }
+        if (!found && other) {
+            found = other;
+            stale = true;
         }
         if (!found) return false;
         chosen.push_back(found);
@@ -226,9 +242,14 @@ bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& 
 
 bool Resume::try_adopt(Member& m, const Claims& claims) {
     m.missed_since_s = 0;
-    m.missed_window = false;
+    m.missed_why = Member::Missed::Overflow;
     std::vector<int64_t> chosen;
-    if (!parked_.empty() && match(m, claims, chosen)) {
+    bool stale = false;
+    if (!parked_.empty() && match(m, claims, chosen, stale)) {
+        if (stale) {
+            discard(m, chosen);
+            return false;
+        }
         take(m, chosen);
         return true;
     }
@@ -236,11 +257,31 @@ bool Resume::try_adopt(Member& m, const Claims& claims) {
         auto it = lapsed_.find(member_key(m, claims));
         if (it != lapsed_.end()) {
             m.missed_since_s = it->second.since_s;
-            m.missed_window = true;
+            m.missed_why = Member::Missed::Window;
             lapsed_.erase(it);  // told once
         }
     }
     return false;
+}
+
+// The chosen parked ids were made with other claims than m's token has now: whether the
+// new claims may see what they kept cannot be told without deciding each change again,
+// so none of it is delivered (never deliver on doubt). Their rows go; m is subscribed
+// anew with its claims and told it missed changes since the earliest of them parked.
+void Resume::discard(Member& m, const std::vector<int64_t>& chosen) {
+    std::vector<int64_t> ids;
+    for (int64_t id : chosen) {
+        if (id == 0) continue;
+        const Parked& p = parked_.at(id);
+        if (!m.missed_since_s || p.parked_s < m.missed_since_s) m.missed_since_s = p.parked_s;
+        remove(id, true, &ids);
+    }
+    m.missed_why = Member::Missed::Claims;
+    metrics_.resume_claims_changed += ids.size();
+    publish_gauges();
+    LOG_INFO("connection %llu rejoined with other claims than its %zu parked subscriptions had: not resumed, "
+             "subscribed anew", static_cast<unsigned long long>(m.conn->id), ids.size());
+    if (db_ && !ids.empty()) db_->unsubscribe(std::move(ids));
 }
 
 // m adopts the chosen parked ids: their kept changes, once each and in commit order.

@@ -41,6 +41,9 @@ public:
     // m's bindings take the ids of matching parked subscriptions (all or none) and m.replay
     // their kept changes; m.missed_since_s says whether some were missed. False when some
     // binding has nothing to adopt; then m.missed_since_s says whether m's window lapsed.
+    // Parked ones whose claims differ from claims (the new token's, e.g. another org_id a
+    // policy reads) are not adopted: what they kept was decided by the old claims. They
+    // are unsubscribed, m is subscribed anew and told it missed changes since they parked.
     bool try_adopt(Member& m, const Claims& claims);
     bool holds(int64_t id) const { return parked_.count(id) > 0; }
     void mark_live(int64_t id);  // the decoder has parked id (a SUBSCRIBED document)
@@ -62,6 +65,7 @@ private:
     struct Parked {
         OrphanRow row;
         std::string key;         // who and what it is (binding_key)
+        std::string claims;      // the claims its row was made with (its kept changes decided by)
         std::string topic;       // "" for orphans (any topic)
         uint64_t group = 0;      // parked together (one membership; 0 for orphans)
         size_t index = 0;        // its binding's place in the membership
@@ -80,8 +84,9 @@ private:
 
     void add(Parked p);
     void remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids);
-    bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen) const;
+    bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const;
     void take(Member& m, const std::vector<int64_t>& chosen);
+    void discard(Member& m, const std::vector<int64_t>& chosen);
     void share(const ChangeEvent& ev, const ChangeGroup& group);
     void overflow(Parked& p);
     void remember_lapsed(const std::vector<const Parked*>& group);

@@ -34,7 +34,11 @@ void SubscriptionDb::subscribe(uint64_t client, uint64_t member_id, std::vector<
                        adopt = std::move(adopt)](SqlSession& s) {
         SubscribeResult r;
         if (adopt.enabled) r = subscription_sql::adopt(s, node_id_, bindings, adopt);
-        if (!r.adopted && !(r.elsewhere && adopt.wait)) r = subscription_sql::subscribe(s, node_id_, bindings, claims);
+        if (!r.adopted && !(r.elsewhere && adopt.wait)) {
+            const int64_t since = r.claims_changed_since_s;
+            r = subscription_sql::subscribe(s, node_id_, bindings, claims);
+            r.claims_changed_since_s = since;
+        }
         r.member_id = member_id;
         loop_.subscribe_result(std::move(r));
     });

@@ -54,6 +54,12 @@ bool subscribe_one(SqlSession& tx, const std::string& node_id, const BindingSpec
     return true;
 }
 
+// A dead node's row for a binding was made with other claims than the join's: the
+// earliest such row's since is what the client is told.
+void changed_since(SubscribeResult& r, int64_t since_s) {
+    if (!r.claims_changed_since_s || since_s < r.claims_changed_since_s) r.claims_changed_since_s = since_s;
+}
+
 // A JSON array of strings (array_to_json of a text[]), as a list.
 std::vector<std::string> text_list(const std::string& json_text) {
     std::vector<std::string> out;
@@ -126,15 +132,17 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
     DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
         for (const BindingSpec& b : bindings) {
             SqlRows rows;
-            if (!tx.exec("SELECT id, live_elsewhere FROM realtime.adopt($1, format('%I.%I', $2::text, $3::text)::regclass, "
-                         "$4, NULLIF($5, ''), $6, $7, make_interval(secs => $8::float8 / 1000), $9::text[])",
+            if (!tx.exec("SELECT id, live_elsewhere, claims_changed_since FROM realtime.adopt($1, "
+                         "format('%I.%I', $2::text, $3::text)::regclass, $4, NULLIF($5, ''), $6, $7, "
+                         "make_interval(secs => $8::float8 / 1000), $9::text[], $10::jsonb)",
                          {node_id, b.schema, b.table, b.event, b.filter, as.role, as.sub,
-                          std::to_string(as.silent_for_ms), pg_array::text(b.select)},
+                          std::to_string(as.silent_for_ms), pg_array::text(b.select), as.claims_json},
                          &rows, error))
                 return false;
             if (rows.empty() || rows[0].is_null(0)) {
                 all = false;
                 if (!rows.empty() && rows[0][1] == "t") r.elsewhere = true;
+                if (!rows.empty() && !rows[0].is_null(2)) changed_since(r, std::stoll(rows[0][2]));
                 continue;
             }
             r.ids.push_back(std::stoll(rows[0][0]));
@@ -144,6 +152,7 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
     r.ok = true;
     r.adopted = !e && all;
     if (!r.adopted) r.ids.clear();
+    if (r.adopted || e) r.claims_changed_since_s = 0;
     if (e && all) r.elsewhere = false;  // a failed statement: subscribe as usual
     return r;
 }
@@ -158,7 +167,8 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
     // A whole-schema row has no entity: its table is "*".
     if (!s.exec("SELECT s.id, n.nspname, coalesce(c.relname, '*'), s.action_filter, coalesce(s.filter, ''), "
                 "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', ''), "
-                "coalesce(array_to_json(s.select_columns)::text, '[]') "
+                "coalesce(array_to_json(s.select_columns)::text, '[]'), s.claims::text, "
+                "extract(epoch FROM s.created_at)::bigint "
                 "FROM realtime.subscription s LEFT JOIN pg_class c ON c.oid = s.entity "
                 "JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, s.entity_schema) WHERE s.node_id = $1",
                 {node_id}, &rows, error))
@@ -173,6 +183,8 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
         o.role = row[5];
         o.sub = row[6];
         o.spec.select = text_list(row[7]);
+        o.claims_json = row[8];
+        o.created_s = std::stoll(row[9]);
         out.push_back(std::move(o));
     }
     return true;

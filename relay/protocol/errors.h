@@ -103,6 +103,11 @@ inline std::string resume_overflowed(const std::string& since) {
     return "Changes were missed: more changed while the connection was away than the server keeps; fetch what "
            "changed since " + since;
 }
+// Changes kept for it were decided with its old token's claims: they are not delivered.
+inline std::string resume_claims_changed(const std::string& since) {
+    return "Changes were missed: the token's claims changed while the connection was away, so the changes kept "
+           "under the old ones are not delivered; fetch what changed since " + since;
+}
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
 // A join (or check) whose statement ran past --db-statement-timeout-ms.
 inline std::string database_timeout(int timeout_ms) {

@@ -20,10 +20,11 @@ BINDING = {"event": "*", "schema": "public", "table": "items"}
 CLIENTS = 3
 
 
-async def rejoin(relay, vsn, topic, sids, timeout=30):
-    """A new client of relay joining topic with the binding again; it must adopt one of
-    sids (the clients' bindings and claims are the same, so any of their rows will do)."""
-    c = await PhoenixClient.open(relay, vsn)
+async def rejoin(relay, vsn, topic, sids, token, timeout=30):
+    """A new client of relay joining topic with the binding again and the same token (a
+    rejoin adopts only with the same claims); it must adopt one of sids (the clients'
+    bindings and claims are the same, so any of their rows will do)."""
+    c = await PhoenixClient.open(relay, vsn, token=token)
     reply = await c.join(topic, join_config(changes=[BINDING]), timeout=timeout)
     assert reply["status"] == "ok", reply
     assert reply["response"]["postgres_changes"][0]["id"] in sids, "not adopted: a new subscription row"
@@ -46,9 +47,10 @@ def test_node_restarted_within_grace_loses_nothing(items, slot, relay_factory, v
 
     async def body():
         returning = []  # (vsn, topic, sid, collector before the kill)
+        token = node.token()
         for i in range(CLIENTS):
             vsn = ("1.0.0", "2.0.0")[i % 2]
-            c, topic, sid = await subscribe_changes(node, vsn=vsn)
+            c, topic, sid = await subscribe_changes(node, vsn=vsn, token=token)
             returning.append((vsn, topic, sid, Collector(c, topic, f"{node.node_id}/{i}")))
         cc, ct, _ = await subscribe_changes(control)
         steady = Collector(cc, ct, f"{control.node_id} (control)")
@@ -68,7 +70,7 @@ def test_node_restarted_within_grace_loses_nothing(items, slot, relay_factory, v
             after = []
             sids = {sid for _, _, sid, _ in returning}
             for vsn, topic, sid, col in returning:
-                c = await rejoin(node, vsn, topic, sids)
+                c = await rejoin(node, vsn, topic, sids, token)
                 after.append(Collector(c, topic, col.name + " after restart"))
             n_back = len(inserter.committed)
             await asyncio.to_thread(wait_until, lambda: len(inserter.committed) > n_back + 500, 60)

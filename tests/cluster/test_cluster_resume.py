@@ -25,7 +25,8 @@ def test_a_client_whose_node_died_resumes_on_another_node_with_every_row(relay_f
     victim, rescuer = [r for r in cluster if r is not holder]
 
     async def body():
-        c, topic, sid = await subscribe_changes(victim, vsn="2.0.0")
+        token = victim.token()  # the rejoin carries the same token (the same claims)
+        c, topic, sid = await subscribe_changes(victim, vsn="2.0.0", token=token)
         before = Collector(c, topic, f"{victim.node_id} before the kill")
         inserter = Inserter(db.dsn, period=0.005, rows=5)  # about 500 rows/s
         inserter.start()
@@ -36,7 +37,7 @@ def test_a_client_whose_node_died_resumes_on_another_node_with_every_row(relay_f
             t_kill = time.monotonic()
             await asyncio.sleep(0.5)
             await before.stop()
-            c2 = await PhoenixClient.open(rescuer, "2.0.0")
+            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
             reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
             assert reply["status"] == "ok", reply
             assert reply["response"]["postgres_changes"][0]["id"] == sid, "the dead node's subscription adopted"

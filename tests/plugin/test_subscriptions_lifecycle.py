@@ -1,5 +1,6 @@
 """The index follows realtime.subscription exactly: in commit order within a session,
 and across sessions (each pg_logical_slot_get_changes call is a new session)."""
+import json
 import time
 
 from .helpers import opts, rows, subscribe, targets_of
@@ -350,9 +351,10 @@ def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
     live = subscribe(db, "live", "t", claims={"sub": "u1"})
     other = subscribe(db, "dead", "t", claims={"sub": "u2"})
 
-    def adopt(sub="u1", node="new", select=None):
+    def adopt(sub="u1", node="new", select=None, claims=None):
+        claims = claims if claims is not None else {"sub": sub}
         return db.execute("SELECT id, live_elsewhere FROM realtime.adopt(%s, 't'::regclass, '*', NULL, '', %s, "
-                          "interval '3 seconds', %s)", (node, sub, select))[0]
+                          "interval '3 seconds', %s, %s::jsonb)", (node, sub, select, json.dumps(claims)))[0]
 
     assert adopt() == (dead, True)
     assert adopt() == (gone, True)
@@ -367,3 +369,24 @@ def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
                        ('{"sub": "u4"}', ["id"]))
     assert adopt(sub="u4") == (None, False)
     assert adopt(sub="u4", select=["id"]) == (narrow, False)
+
+
+def test_adopt_moves_no_row_made_with_other_claims_and_says_since_when(db, slot):
+    """A dead node's row for the same binding, role and sub but other claims (an org a
+    policy reads) is not moved: what was kept for it was decided by those claims. The
+    join is told since when it missed changes (the dead node's last beat); the same
+    claims, in any key order, adopt it."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO realtime.nodes (node_id, last_heartbeat) VALUES ('dead', now() - interval '1 minute')")
+    beat = db.scalar("SELECT extract(epoch FROM last_heartbeat)::bigint FROM realtime.nodes WHERE node_id = 'dead'")
+    row = subscribe(db, "dead", "t", claims={"sub": "u1", "org": "a", "n": 1})
+
+    def adopt(claims):
+        return db.execute("SELECT id, live_elsewhere, claims_changed_since FROM realtime.adopt('new', 't'::regclass, "
+                          "'*', NULL, '', 'u1', interval '3 seconds', NULL, %s::jsonb)", (claims,))[0]
+
+    assert adopt('{"sub": "u1", "org": "b", "n": 1}') == (None, False, beat)
+    assert adopt('{"sub": "u1", "org": "a"}') == (None, False, beat)
+    assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (row,)) == "dead"
+    assert adopt('{"n": 1.0, "org": "a", "sub": "u1"}') == (row, False, None)
+    assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (row,)) == "new"

@@ -196,7 +196,8 @@ def restart_and_count(db, relay, stop_relay, closed_with=None, total=400):
     inserter = Inserter(db.dsn, total)
 
     async def body():
-        c = await PhoenixClient.open(relay, "2.0.0")
+        token = relay.token()  # the rejoin carries the same token (the same claims)
+        c = await PhoenixClient.open(relay, "2.0.0", token=token)
         topic = unique_topic("resume")
         reply = await c.join(topic, join_config(changes=[BINDING]))
         sid = reply["response"]["postgres_changes"][0]["id"]
@@ -217,7 +218,7 @@ def restart_and_count(db, relay, stop_relay, closed_with=None, total=400):
 
             await asyncio.get_running_loop().run_in_executor(None, relay.start)
             restarted_at = len(inserter.inserted)
-            c = await PhoenixClient.open(relay, "2.0.0")
+            c = await PhoenixClient.open(relay, "2.0.0", token=token)
             reply = await c.join(topic, join_config(changes=[BINDING]))
             assert reply["status"] == "ok", reply
             assert reply["response"]["postgres_changes"][0]["id"] == sid  # adopted, not a new row

@@ -89,14 +89,15 @@ def test_a_dropped_client_rejoining_gets_every_row_once_and_in_order(items, rela
 
     async def body():
         topic = unique_topic("resume")
-        c, sid = await joined(proxy.url(relay, vsn=vsn), vsn, topic)
+        token = relay.token()  # a rejoin with the same claims (a token made later has another exp)
+        c, sid = await joined(proxy.url(relay, token, vsn), vsn, topic)
         inserter.start()
         first = await receive(c, topic, 200)
         first += [m for m in await drop(c, proxy, topic) if m not in first]
         wait_until(lambda: metric(relay, "realtime_resume_parked") == 1, timeout=10, what="the subscription parked")
         await asyncio.sleep(5)
         proxy.restore()
-        c2 = await PhoenixClient.connect(proxy.url(relay, vsn=vsn), vsn)
+        c2 = await PhoenixClient.connect(proxy.url(relay, token, vsn), vsn)
         reply = await c2.join(topic, join_config(changes=[BINDING]))
         assert reply["status"] == "ok", reply
         assert reply["response"]["postgres_changes"][0]["id"] == sid, "adopted, not subscribed again"
@@ -156,6 +157,14 @@ def parse_since(message):
     return datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
 
 
+async def told_missed(c, topic, why, left):
+    """The system error of a rejoin that missed changes: why, and since about when it left."""
+    err = await c.expect_event(topic, "system", where=lambda p: p["status"] == "error")
+    p = err["payload"]
+    assert p["extension"] == "postgres_changes" and why in p["message"], p
+    assert abs((parse_since(p["message"]) - left).total_seconds()) < 5
+
+
 def test_a_rejoin_after_the_window_is_told_it_missed_changes_since_it_left(items, relay_factory, proxies):
     relay = relay_factory(db_dsn=items.dsn, args=["--resume-window", "2"]).wait_slot()
     proxy = proxies(relay)
@@ -173,10 +182,7 @@ def test_a_rejoin_after_the_window_is_told_it_missed_changes_since_it_left(items
         c2 = await PhoenixClient.connect(proxy.url(relay, vsn="2.0.0"), "2.0.0")
         reply = await c2.join(topic, join_config(changes=[BINDING]))
         assert reply["status"] == "ok" and reply["response"]["postgres_changes"][0]["id"] != sid
-        err = await c2.expect_event(topic, "system", where=lambda p: p["status"] == "error")
-        p = err["payload"]
-        assert p["extension"] == "postgres_changes" and "resume window (2 s)" in p["message"], p
-        assert abs((parse_since(p["message"]) - left).total_seconds()) < 5
+        await told_missed(c2, topic, "resume window (2 s)", left)
         # Subscribed again: live changes flow, nothing of the missed one.
         await c2.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
         items.execute("INSERT INTO items (n) VALUES (1)")
@@ -190,7 +196,8 @@ def test_an_overflowed_subscription_delivers_what_it_kept_then_the_error(items, 
 
     async def body():
         topic = unique_topic("resume")
-        c, sid = await joined(proxy.url(relay, vsn="2.0.0"), "2.0.0", topic)
+        token = relay.token()
+        c, sid = await joined(proxy.url(relay, token, "2.0.0"), "2.0.0", topic)
         await drop(c, proxy, topic)
         received = metric(relay, "realtime_changes_received_total")
         for n in range(20):
@@ -199,7 +206,7 @@ def test_an_overflowed_subscription_delivers_what_it_kept_then_the_error(items, 
                    what="the 20 changes to reach the relay")
         assert metric(relay, "realtime_resume_overflows_total") == 1
         proxy.restore()
-        c2 = await PhoenixClient.connect(proxy.url(relay, vsn="2.0.0"), "2.0.0")
+        c2 = await PhoenixClient.connect(proxy.url(relay, token, "2.0.0"), "2.0.0")
         reply = await c2.join(topic, join_config(changes=[BINDING]))
         assert reply["response"]["postgres_changes"][0]["id"] == sid
         err = await c2.expect_event(topic, "system", where=lambda p: p["status"] == "error")
@@ -209,6 +216,61 @@ def test_an_overflowed_subscription_delivers_what_it_kept_then_the_error(items, 
         c2.inbox.clear()
         items.execute("INSERT INTO items (n) VALUES (100)")
         assert [n_of(m) for m in await receive(c2, topic, 1)] == [100]
+    run(body(), timeout=90)
+
+
+DOCS = """
+CREATE TABLE public.docs (id bigserial PRIMARY KEY, org text NOT NULL, n int NOT NULL);
+GRANT SELECT ON public.docs TO authenticated;
+ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY same_org ON public.docs FOR SELECT TO authenticated USING (org = auth.jwt() ->> 'org_id');
+"""
+DOCS_BINDING = {"event": "INSERT", "schema": "public", "table": "docs"}
+
+
+def test_a_rejoin_whose_token_has_other_claims_gets_nothing_decided_with_the_old_ones(app_db, relay_factory, proxies):
+    """Same role and sub, another org_id, which the policy reads: what the parked
+    subscription kept was decided with the old org, so none of it is delivered; the join
+    is subscribed anew with the new claims and told since when it missed changes."""
+    items = app_db
+    items.execute(DOCS)
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    proxy = proxies(relay)
+
+    async def body():
+        topic = unique_topic("resume")
+        acme = relay.token(sub="user-a", role="authenticated", org_id="acme")
+        c = await PhoenixClient.connect(proxy.url(relay, acme, "2.0.0"), "2.0.0")
+        reply = await c.join(topic, join_config(changes=[DOCS_BINDING]))
+        assert reply["status"] == "ok", reply
+        sid = reply["response"]["postgres_changes"][0]["id"]
+        await c.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+        items.execute("INSERT INTO docs (org, n) VALUES ('globex', 0), ('acme', 1)")
+        assert [n_of(m) for m in await receive(c, topic, 1)] == [1], "the policy reads org_id"
+        left = datetime.datetime.now(datetime.timezone.utc)
+        await drop(c, proxy, topic)
+        wait_until(lambda: metric(relay, "realtime_resume_parked") == 1, timeout=10, what="the subscription parked")
+        items.execute("INSERT INTO docs (org, n) VALUES ('acme', 2), ('globex', 3), ('acme', 4)")
+        wait_until(lambda: metric(relay, "realtime_resume_kept_changes") == 2, timeout=15,
+                   what="the 2 changes acme may see kept")
+
+        proxy.restore()
+        globex = relay.token(sub="user-a", role="authenticated", org_id="globex")
+        c2 = await PhoenixClient.connect(proxy.url(relay, globex, "2.0.0"), "2.0.0")
+        reply = await c2.join(topic, join_config(changes=[DOCS_BINDING]))
+        assert reply["status"] == "ok", reply
+        assert reply["response"]["postgres_changes"][0]["id"] != sid, "subscribed anew, not adopted"
+        await told_missed(c2, topic, "claims changed", left)
+        await c2.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+        items.execute("INSERT INTO docs (org, n) VALUES ('acme', 5), ('globex', 6)")
+        got = await receive(c2, topic, 1)
+        assert [n_of(m) for m in got] == [6] and not got[0]["payload"].get("recovered")
+        await c2.assert_silent(1, lambda m: m["event"] == "postgres_changes")
+        assert metric(relay, "realtime_resume_claims_changed_total") == 1
+        assert metric(relay, "realtime_resume_recovered_total") == 0
+        assert metric(relay, "realtime_resume_parked") == 0 and metric(relay, "realtime_resume_kept_changes") == 0
+        wait_until(lambda: not items.scalar("SELECT count(*) FROM realtime.subscription WHERE id = %s", (sid,)),
+                   timeout=10, what="the old claims' row to go")
     run(body(), timeout=90)
 
 

@@ -405,3 +405,15 @@ TEST(JsonBool, StringsInAnyCase) {
     EXPECT_TRUE(json::bool_or(&d[2], true));  // not a boolean: the fallback
     EXPECT_TRUE(json::bool_or(&d[3], false));
 }
+
+// Claims as a token carries them and as jsonb writes them back are the same value.
+TEST(JsonSame, MembersInAnyOrderNumbersByValueAnythingElseDiffers) {
+    EXPECT_TRUE(json::same(R"({"sub":"u","role":"r","exp":1})", R"({"exp": 1.0, "role": "r", "sub": "u"})"));
+    EXPECT_TRUE(json::same(R"({"a":{"x":[1,2]}})", R"({"a": {"x": [1, 2]}})"));
+    EXPECT_FALSE(json::same(R"({"a":{"x":[1,2]}})", R"({"a":{"x":[2,1]}})")) << "arrays in order";
+    EXPECT_FALSE(json::same(R"({"org_id":"acme","sub":"u"})", R"({"org_id":"globex","sub":"u"})"));
+    EXPECT_FALSE(json::same(R"({"sub":"u"})", R"({"sub":"u","org_id":null})")) << "a member more";
+    EXPECT_FALSE(json::same(R"({"n":"1"})", R"({"n":1})"));
+    EXPECT_FALSE(json::same("", R"({})"));
+    EXPECT_TRUE(json::same("not json", "not json"));
+}

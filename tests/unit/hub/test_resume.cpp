@@ -6,20 +6,22 @@
 using namespace rt;
 using namespace rt::testing;
 
-using ResumeTest = HubTest;
-
-namespace {
-OrphanRow orphan(int64_t id, std::string table, std::string role = "authenticated", std::string sub = "user-1") {
-    OrphanRow r;
-    r.id = id;
-    r.spec.event = "*";
-    r.spec.schema = "public";
-    r.spec.table = std::move(table);
-    r.role = std::move(role);
-    r.sub = std::move(sub);
-    return r;
-}
-}  // namespace
+// Orphans are made with the claims connect() gives the same role and sub (the rows keep
+// the claims they were made with; only the same claims adopt them).
+class ResumeTest : public HubTest {
+protected:
+    OrphanRow orphan(int64_t id, std::string table, std::string role = "authenticated", std::string sub = "user-1") {
+        OrphanRow r;
+        r.id = id;
+        r.spec.event = "*";
+        r.spec.schema = "public";
+        r.spec.table = std::move(table);
+        r.claims_json = "{\"role\":\"" + role + "\",\"exp\":" + std::to_string(wall() + 3600) + ",\"sub\":\"" + sub + "\"}";
+        r.role = std::move(role);
+        r.sub = std::move(sub);
+        return r;
+    }
+};
 
 TEST_F(ResumeTest, OrphanIsAdoptedAndHeldChangesReplayedAfterTheReply) {
     hub->adopt_orphans({orphan(55, "todos")});
@@ -273,6 +275,70 @@ TEST_F(ParkTest, PastTheWindowTheRowsGoAndALateRejoinIsToldWhatItMissedSinceWhen
     EXPECT_NE(sys[0].payload.find("\"extension\":\"postgres_changes\""), std::string::npos);
 }
 
+// A token of the same role and sub with other claims (here: another exp; in an app,
+// another org_id a policy reads): what was kept was decided by the old claims, so it is
+// dropped, not delivered; the join is subscribed anew and told since when it missed.
+TEST_F(ParkTest, ARejoinWithOtherClaimsAdoptsNothingAndIsToldItMissedChangesSinceItLeft) {
+    Connection* c = live_client();
+    const std::string since = iso8601_utc(wall());
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    Connection* d = connect(Vsn::V2, "user-1", 7200);
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    EXPECT_TRUE(join(d, kRoom, o, "1").empty()) << "waits for a subscription of its own";
+    ASSERT_EQ(db.subscribes.size(), 2u) << "subscribed anew";
+    EXPECT_EQ(db.subscribes.back().claims_json, d->claims.json) << "with the new claims";
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{77}));
+    EXPECT_EQ(hub->orphan_count(), 0u);
+    EXPECT_EQ(hub->held_floor(), 0u) << "the kept change is dropped";
+    EXPECT_EQ(metrics.resume_kept_changes.load(), 0);
+    EXPECT_EQ(metrics.resume_claims_changed.load(), 1u);
+    EXPECT_EQ(metrics.resume_recovered.load(), 0u);
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {78};
+    hub->on_subscribe_result(std::move(r));
+    auto out = take(*d);
+    EXPECT_TRUE(records(out).empty()) << "nothing decided with the old claims is delivered";
+    auto sys = with_event(out, "system");
+    ASSERT_EQ(sys.size(), 1u);
+    EXPECT_NE(sys[0].payload.find("\"status\":\"error\""), std::string::npos) << sys[0].payload;
+    EXPECT_NE(sys[0].payload.find("claims changed"), std::string::npos) << sys[0].payload;
+    EXPECT_NE(sys[0].payload.find(since), std::string::npos) << sys[0].payload;
+}
+
+// The same claims in another order (as jsonb writes a crash orphan's back) still adopt.
+TEST_F(ResumeTest, OrphanMadeWithTheSameClaimsInAnotherOrderIsAdoptedAndOtherClaimsAreNot) {
+    Connection* probe = connect(Vsn::V2, "user-1");
+    json::Document d;
+    ASSERT_TRUE(json::parse(d, probe->claims.json));
+    std::string reordered = "{";
+    for (auto it = d.MemberEnd(); it != d.MemberBegin();) {
+        --it;
+        if (reordered.size() > 1) reordered += ",";
+        reordered += "\"" + std::string(it->name.GetString()) + "\":" + json::stringify(it->value);
+    }
+    reordered += "}";
+    ASSERT_NE(reordered, probe->claims.json);
+    OrphanRow same = orphan(55, "todos");
+    same.claims_json = reordered;
+    OrphanRow other = orphan(56, "notes");
+    other.claims_json = R"({"role":"authenticated","sub":"user-1","org_id":"acme"})";
+    hub->adopt_orphans({same, other});
+
+    Connection* c = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    join(c, "realtime:room1", o, "1");
+    EXPECT_TRUE(db.subscribes.empty()) << "adopted";
+    o.postgres_changes = R"([{"event":"*","schema":"public","table":"notes"}])";
+    join(c, "realtime:room2", o, "2");
+    EXPECT_EQ(db.subscribes.size(), 1u) << "other claims: subscribed anew";
+    EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{56}));
+}
+
 TEST_F(ParkTest, AnOverflowedSubscriptionDeliversWhatItKeptThenTheError) {
     cfg.resume_max_changes = 2;
     Connection* c = live_client();
@@ -430,6 +496,28 @@ TEST_F(MoveTest, AnAdoptedRowGetsWhatTheHolderKeptBeforeTheMoveThenLiveChanges) 
     EXPECT_EQ(pcs[2].payload.find("recovered"), std::string::npos);
     EXPECT_EQ(with_event(out, "system").size(), 1u) << "Subscribed to PostgreSQL at the move";
     EXPECT_EQ(metrics.resume_recovered.load(), 1u);
+}
+
+TEST_F(MoveTest, ADeadNodesRowsMadeWithOtherClaimsAreNotMovedAndTheJoinIsToldSinceWhen) {
+    rejoin("user-1");
+    EXPECT_EQ(db.subscribes[0].adopt.claims_json, rejoined->claims.json) << "only rows of these claims move";
+    const int64_t beat = wall() - 10;
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {92};  // subscribed anew
+    r.claims_changed_since_s = beat;
+    hub->on_subscribe_result(std::move(r));
+    hub->deliver_change(subscribed({92}, 0x950, 0));
+    auto out = take(*rejoined);
+    EXPECT_NE(out[0].payload.find("\"id\":92"), std::string::npos);
+    auto errors = with_event(out, "system");
+    bool told = std::any_of(errors.begin(), errors.end(), [&](const Out& o) {
+        return o.payload.find("claims changed") != std::string::npos &&
+               o.payload.find(iso8601_utc(beat)) != std::string::npos;
+    });
+    EXPECT_TRUE(told) << (errors.empty() ? "no system message" : errors[0].payload);
+    EXPECT_EQ(metrics.resume_recovered.load(), 0u);
 }
 
 TEST_F(MoveTest, ASingleNodeDoesNotAskToAdopt) {
