@@ -18,11 +18,25 @@ BINDING = {"event": "*", "schema": "public", "table": "items"}
 
 
 def test_a_client_whose_node_died_resumes_on_another_node_with_every_row(relay_factory, items, slot):
+    resume_after_a_kill(relay_factory, items, slot, kill_the_holder=False)
+
+
+def test_a_client_whose_node_was_the_slot_holder_resumes_on_another_node_with_every_row(relay_factory, items, slot):
+    """The dead node streamed the slot: another node takes the slot over from its confirmed
+    position (below what the dead holder's own clients were kept or delivered), keeps what
+    it decodes for the dead node's subscription in its hand-over backlog, and hands it over
+    when the rejoin moves the row. The seam is wider (from the slot's confirmed position),
+    still only the tail of what arrived before."""
+    resume_after_a_kill(relay_factory, items, slot, kill_the_holder=True)
+
+
+def resume_after_a_kill(relay_factory, items, slot, kill_the_holder):
     db = items
     cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
                             args=FAST + ["--resume-grace", "30"])
     holder = cluster.holder()
-    victim, rescuer = [r for r in cluster if r is not holder]
+    others = [r for r in cluster if r is not holder]
+    victim, rescuer = (holder, others[0]) if kill_the_holder else others
 
     async def body():
         token = victim.token()  # the rejoin carries the same token (the same claims)
@@ -61,7 +75,8 @@ def test_a_client_whose_node_died_resumes_on_another_node_with_every_row(relay_f
         overlap = [i for i in after.ids() if i in seen_before]
         assert overlap == before.ids()[len(before.ids()) - len(overlap):], "doubled rows are the seam's only"
         assert doubled == len(overlap)
-        print(f"\n{victim.node_id} killed; rejoined on {rescuer.node_id} after {t_rejoined - t_kill:.1f}s; "
+        what = "the holder" if kill_the_holder else "a node"
+        print(f"\n{victim.node_id} ({what}) killed; rejoined on {rescuer.node_id} after {t_rejoined - t_kill:.1f}s; "
               f"{len(committed)} rows, {len(before.ids())} before, {len(after.ids())} after, {doubled} doubled")
         assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (sid,)) == rescuer.node_id
         await after.stop()

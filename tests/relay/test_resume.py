@@ -274,6 +274,64 @@ def test_a_rejoin_whose_token_has_other_claims_gets_nothing_decided_with_the_old
     run(body(), timeout=90)
 
 
+ALICE = "11111111-1111-4111-8111-111111111111"
+MEMBERS_READ = """
+CREATE TABLE public.rooms_users (user_id uuid NOT NULL, room_topic text NOT NULL);
+GRANT SELECT ON public.rooms_users TO authenticated;
+CREATE POLICY "members read" ON realtime.messages FOR SELECT TO authenticated
+  USING (EXISTS (SELECT 1 FROM public.rooms_users
+                  WHERE user_id = (SELECT auth.uid()) AND room_topic = (SELECT realtime.topic())));
+"""
+
+
+def test_a_private_rejoin_runs_the_read_check_again_and_a_user_who_lost_access_is_refused(app_db, relay_factory,
+                                                                                         proxies):
+    """Adoption on a private channel comes after the join's read check, run again with the
+    rejoin's token: a member resumes (same id, the kept changes recovered); once removed
+    from the room, the same user's rejoin is refused and gets nothing kept."""
+    db = app_db
+    db.execute(ITEMS + MEMBERS_READ)
+    relay = relay_factory(db_dsn=db.dsn).wait_slot()
+    proxy = proxies(relay)
+    topic = unique_topic("private")
+    room = topic.split(":", 1)[1]
+    db.execute("INSERT INTO rooms_users VALUES (%s, %s)", (ALICE, room))
+    token = relay.token(sub=ALICE, role="authenticated")
+    config = join_config(private=True, changes=[BINDING])
+
+    async def rejoin():
+        proxy.restore()
+        c = await PhoenixClient.connect(proxy.url(relay, token, "2.0.0"), "2.0.0")
+        return c, await c.join(topic, config)
+
+    async def body():
+        c, reply = await rejoin()
+        assert reply["status"] == "ok", reply
+        sid = reply["response"]["postgres_changes"][0]["id"]
+        await c.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+        await drop(c, proxy, topic)
+        db.execute("INSERT INTO items (n) VALUES (1), (2)")
+        wait_until(lambda: metric(relay, "realtime_resume_kept_changes") == 2, timeout=15, what="2 kept changes")
+
+        checks = metric(relay, "realtime_authorization_checks_total")
+        c, reply = await rejoin()
+        assert reply["status"] == "ok" and reply["response"]["postgres_changes"][0]["id"] == sid, reply
+        assert metric(relay, "realtime_authorization_checks_total") > checks, "the read check ran again"
+        got = await receive(c, topic, 2)
+        assert [n_of(m) for m in got] == [1, 2] and all(m["payload"]["recovered"] for m in got)
+
+        await drop(c, proxy, topic)
+        db.execute("DELETE FROM rooms_users WHERE user_id = %s", (ALICE,))
+        db.execute("INSERT INTO items (n) VALUES (3)")
+        wait_until(lambda: metric(relay, "realtime_resume_kept_changes") == 1, timeout=15, what="1 kept change")
+        c, reply = await rejoin()
+        assert reply == {"status": "error", "response": {
+            "reason": f"Unauthorized: You do not have permissions to read from this Channel topic: {room}"}}, reply
+        await c.assert_silent(1, lambda m: m["event"] == "postgres_changes")
+        assert metric(relay, "realtime_resume_recovered_total") == 1, "refused, not resumed"
+    run(body(), timeout=90)
+
+
 async def light_join(port, path_and_query, topic):
     """A minimal WebSocket client (5 000 of websockets' would weigh on the test machine):
     upgrade, one vsn 1.0.0 phx_join with BINDING, wait for its ok reply. (reader, writer)."""
