@@ -106,6 +106,7 @@ void HandOver::drop_all(Node& n) {
     bytes_ -= n.bytes;
     n.bytes = 0;
     n.entries.clear();
+    n.places.clear();
     n.gone = true;
 }
 
@@ -169,24 +170,65 @@ std::vector<const HandOver::Entry*> HandOver::for_subscription(const std::string
     return found;
 }
 
-std::vector<ChangeEvent> HandOver::recovered_for(const std::string& to, const std::vector<int64_t>& ids) const {
+// n.places brought up to date with the rows added since the last look. Rebuilt when more
+// than half of the numbers it covers were confirmed meanwhile, so that it stays within
+// about twice the ids kept; numbers below the backlog's front are skipped when read.
+void HandOver::index(Node& n) {
+    if (n.entries.empty()) {
+        n.places.clear();
+        n.indexed_from = n.indexed_to = 0;
+        return;
+    }
+    const uint64_t front = n.entries.front().seq;
+    if (n.indexed_to < front || front - n.indexed_from > n.indexed_to - front) {
+        n.places.clear();
+        n.indexed_from = front;
+        n.indexed_to = front - 1;
+    }
+    auto next = std::partition_point(n.entries.begin(), n.entries.end(),
+                                     [&](const Entry& e) { return e.seq <= n.indexed_to; });
+    for (; next != n.entries.end(); ++next) {
+        if (next->ev.kind != ChangeEvent::Kind::Row) continue;
+        for (size_t g = 0; g < next->ev.groups.size(); ++g)
+            for (int64_t id : next->ev.groups[g].ids)
+                n.places[id].push_back({next->seq, static_cast<uint32_t>(g)});
+    }
+    n.indexed_to = n.entries.back().seq;
+}
+
+std::vector<ChangeEvent> HandOver::recovered_for(const std::string& to, const std::vector<int64_t>& ids) {
+    struct Hit {
+        uint64_t seq;
+        uint32_t group;
+        int64_t id;
+    };
+    std::vector<int64_t> wanted = ids;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     std::vector<ChangeEvent> out;
-    for (const auto& [name, n] : nodes_) {
-        if (name == to) continue;
-        for (const Entry& e : n.entries) {
-            if (e.ev.kind != ChangeEvent::Kind::Row) continue;
-            ChangeEvent r;
-            r.kind = ChangeEvent::Kind::Recovered;
-            r.pos = e.ev.pos;
-            for (const ChangeGroup& g : e.ev.groups) {
-                ChangeGroup own;
-                for (int64_t id : g.ids)
-                    if (std::find(ids.begin(), ids.end(), id) != ids.end()) own.ids.push_back(id);
-                if (own.ids.empty()) continue;
-                own.payload = payloads::recovered_with_ids(g.payload, own.ids);
-                r.groups.push_back(std::move(own));
-            }
-            if (!r.groups.empty()) out.push_back(std::move(r));
+    for (auto& [name, n] : nodes_) {
+        if (name == to || n.entries.empty()) continue;
+        index(n);
+        const uint64_t front = n.entries.front().seq;
+        std::vector<Hit> hits;
+        for (int64_t id : wanted) {
+            auto it = n.places.find(id);
+            if (it == n.places.end()) continue;
+            for (const Node::Place& p : it->second)
+                if (p.seq >= front) hits.push_back({p.seq, p.group, id});
+        }
+        std::stable_sort(hits.begin(), hits.end(),
+                         [](const Hit& a, const Hit& b) { return a.seq != b.seq ? a.seq < b.seq : a.group < b.group; });
+        for (size_t i = 0; i < hits.size(); ++i) {
+            const Hit& h = hits[i];
+            const Entry& e = *std::partition_point(n.entries.begin(), n.entries.end(),
+                                                   [&](const Entry& x) { return x.seq < h.seq; });
+            if (i == 0 || hits[i - 1].seq != h.seq) out.push_back({ChangeEvent::Kind::Recovered, e.ev.pos, {}, {}, 0});
+            ChangeEvent& r = out.back();
+            if (i == 0 || hits[i - 1].seq != h.seq || hits[i - 1].group != h.group) r.groups.emplace_back();
+            r.groups.back().ids.push_back(h.id);
+            if (i + 1 == hits.size() || hits[i + 1].seq != h.seq || hits[i + 1].group != h.group)
+                r.groups.back().payload = payloads::recovered_with_ids(e.ev.groups[h.group].payload, r.groups.back().ids);
         }
     }
     std::stable_sort(out.begin(), out.end(), [](const ChangeEvent& a, const ChangeEvent& b) { return !(b.pos <= a.pos); });

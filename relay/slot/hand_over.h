@@ -84,8 +84,10 @@ public:
     // The kept changes of node that carry subscription id, after position `after`.
     std::vector<const Entry*> for_subscription(const std::string& node, int64_t id, const ChangePos& after) const;
     // Subscriptions ids moved to node `to`: the rows still kept for them on other nodes, as
-    // Recovered events with only those ids (marked "recovered"), in commit order.
-    std::vector<ChangeEvent> recovered_for(const std::string& to, const std::vector<int64_t>& ids) const;
+    // Recovered events with only those ids (marked "recovered"), in commit order. Looked up
+    // by id (Node::places), not by reading every kept group's ids, which name every
+    // client's subscription on that node.
+    std::vector<ChangeEvent> recovered_for(const std::string& to, const std::vector<int64_t>& ids);
 
 private:
     struct Node {
@@ -98,12 +100,22 @@ private:
         bool gone = false;
         bool resend_wanted = false;
         int64_t last_resend_ms = INT64_MIN / 2;
+        // Where each subscription id's kept rows are, for recovered_for: built at its first
+        // look, extended with what was added since at each next one (index()).
+        struct Place {
+            uint64_t seq;
+            uint32_t group;
+        };
+        std::unordered_map<int64_t, std::vector<Place>> places;
+        uint64_t indexed_from = 0;  // the numbers places covers: indexed_from..indexed_to
+        uint64_t indexed_to = 0;
     };
 
     HandOverTag tag(const Node& n, uint64_t seq) const;
     void drop_all(Node& n);
     void resend(const std::string& name, Node& n, int64_t now_ms, Out& out);
     bool past_bounds(const Node& n, int64_t now_ms) const;
+    static void index(Node& n);
 
     HandOverBounds bounds_;
     uint64_t stream_ = 0;

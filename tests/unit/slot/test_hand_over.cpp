@@ -242,3 +242,66 @@ TEST(HandOver, WhatADeadNodeKeptForMovedSubscriptionsIsRecoveredForTheirNewNode)
     EXPECT_EQ(found[1].groups[0].payload, R"({"ids":[8],"recovered":true,"data":{}})");
     EXPECT_TRUE(h.recovered_for("b", {5}).empty());
 }
+
+namespace {
+ChangeGroup ids_group(const std::vector<int64_t>& ids) {
+    std::string p = "{\"ids\":[";
+    for (size_t i = 0; i < ids.size(); ++i) p += (i ? "," : "") + std::to_string(ids[i]);
+    p += "],\"data\":{}}";
+    return ChangeGroup{ids, p};
+}
+size_t groups_of(const std::vector<ChangeEvent>& found) {
+    size_t n = 0;
+    for (const ChangeEvent& ev : found) n += ev.groups.size();
+    return n;
+}
+}  // namespace
+
+// recovered_for looks the moved ids up (an index of the backlog per id, kept up to date),
+// instead of reading each kept group's ids, which name every client's subscription of the
+// node: what it finds stays what the backlog holds through confirmations, later additions
+// and a drop.
+TEST(HandOver, RecoveredForFindsTheMovedIdsAmongManyThroughConfirmationsAndAdditions) {
+    HandOver h(bounds());
+    h.restart(1);
+    std::vector<int64_t> everyone;
+    for (int64_t id = 1; id <= 1000; ++id) everyone.push_back(id);
+    auto add = [&](uint64_t i) {
+        ChangeEvent ev;
+        ev.pos = {0x1000 + i, 0};
+        ev.groups.push_back(ids_group(everyone));
+        if (i % 3 == 0) ev.groups.push_back(ids_group({500, 1001}));  // a column view
+        h.add("a", std::move(ev), 0);
+    };
+    for (uint64_t i = 1; i <= 20; ++i) add(i);
+    ChangeEvent sub;
+    sub.kind = ChangeEvent::Kind::Subscribed;
+    sub.pos = {0x2000, 0};
+    sub.groups.push_back({{500}, ""});
+    h.add("a", sub, 0);  // not a row: not recovered
+
+    auto found = h.recovered_for("b", {500});
+    ASSERT_EQ(found.size(), 20u);
+    EXPECT_EQ(groups_of(found), 26u) << "each of its groups, the column view's too";
+    EXPECT_EQ(found[0].pos.commit_lsn, 0x1001u);
+    EXPECT_EQ(found[2].groups.size(), 2u);
+    EXPECT_EQ(found[2].groups[1].ids, (std::vector<int64_t>{500}));
+    EXPECT_EQ(found[0].groups[0].payload, R"({"ids":[500],"recovered":true,"data":{}})");
+    EXPECT_TRUE(h.recovered_for("a", {500}).empty()) << "a node's own backlog is not recovered for it";
+    EXPECT_TRUE(h.recovered_for("b", {5000}).empty());
+
+    h.confirmed("a", {1, 10, false}, 0);
+    found = h.recovered_for("b", {500, 7, 500});
+    ASSERT_EQ(found.size(), 10u) << "the confirmed ones are gone";
+    EXPECT_EQ(found[0].pos.commit_lsn, 0x100bu);
+    EXPECT_EQ(found[0].groups[0].ids, (std::vector<int64_t>{7, 500})) << "each id once";
+    EXPECT_EQ(found[0].groups[0].payload, R"({"ids":[7,500],"recovered":true,"data":{}})");
+
+    for (uint64_t i = 21; i <= 25; ++i) add(i);
+    EXPECT_EQ(h.recovered_for("b", {7}).size(), 15u) << "what was added since the last look";
+    h.confirmed("a", {1, 25, false}, 0);  // all but the last row: the index is rebuilt
+    found = h.recovered_for("b", {7});
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].pos.commit_lsn, 0x1019u);
+}
+
