@@ -612,17 +612,21 @@ def cluster_section(clu, image):
         out += md_table(["", "deliveries/s", "relays CPU", "µs/delivery", "projected per core",
                          "load generator CPU", "lost"], rows) + "\n"
     if "failover" in clu:
-        f = clu["failover"]
+        failover = clu["failover"]
+        # One run of each signal (bench/cluster_bench.py); older results held SIGKILL only.
+        by_signal = {how: failover[how] for how in ("sigkill", "sigstop") if how in failover} or {"sigkill": failover}
         out += ("### Slot failover\n\nThree relays with a database (default `--heartbeat-ms 500 --peer-down-ms 3000`), "
                 "a row inserted every 10 ms, a client on each relay that does not hold the slot. SIGKILL of the "
-                "holder; failover = first arrival of a row committed after the kill (only the new holder can deliver "
-                "it). Fresh cluster and slot per run.\n\n")
-        rows = [[i + 1, r["old_holder"], r["new_holder"], r["new_holder_in_health_s"], r["failover_s"],
-                 n(r["rows_committed"]), ", ".join(str(x) for x in r["rows_missing_per_client"])]
-                for i, r in enumerate(f["runs"])]
-        out += md_table(["run", "killed", "new holder", "new holder in /api/health, s", "failover s",
-                         "rows written", "rows missing per client"], rows)
-        out += f"\nMedian {f['median_s']} s, max {f['max_s']} s over {f['repeats']} runs.\n\n"
+                "holder, or SIGSTOP (a stalled holder, taken over by a standby); failover = first arrival of a row "
+                "committed after the signal (only the new holder can deliver it). Fresh cluster and slot per run.\n\n")
+        for how, f in by_signal.items():
+            rows = [[i + 1, r["old_holder"], r["new_holder"], r["new_holder_in_health_s"], r["failover_s"],
+                     n(r["rows_committed"]), ", ".join(str(x) for x in r["rows_missing_per_client"])]
+                    for i, r in enumerate(f["runs"])]
+            out += f"{how.upper()} of the holder:\n\n"
+            out += md_table(["run", "signalled", "new holder", "new holder in /api/health, s", "failover s",
+                             "rows written", "rows missing per client"], rows)
+            out += f"\nMedian {f['median_s']} s, max {f['max_s']} s over {f['repeats']} runs.\n\n"
     return out
 
 
