@@ -181,12 +181,24 @@ LANGUAGE sql AS $$
     SELECT count(*)::integer FROM gone;
 $$;
 
+-- What claims grant, for comparing a parked subscription's with a rejoining token's:
+-- the claims without those that only say when a token is valid and which token it is
+-- (exp, iat, nbf, jti), which a refreshed token changes. The relay's same_grant
+-- (relay/protocol/jwt.h) leaves out the same names.
+CREATE FUNCTION realtime._lasting_claims(claims jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT claims - ARRAY['exp', 'iat', 'nbf', 'jti']
+$$;
+
 -- A client resuming on another node than the one it was on (docs/architecture.md,
 -- "Parked subscriptions"): moves to node_id the oldest subscription with these binding
--- and claims (role, sub, and the whole claims object equal as jsonb) that belongs to a
--- node no longer alive (no registry beat for silent_for), and returns its id; NULL when
--- there is none. The move is a row change of realtime.subscription, so the decoder
--- switches the subscription to node_id exactly at the move's place in the WAL. Whole-schema
+-- and claims (role, sub, and the claims object equal as jsonb but for the time claims:
+-- realtime._lasting_claims) that belongs to a node no longer alive (no registry beat for
+-- silent_for), and returns its id; NULL when there is none. The moved row takes claims
+-- (a token refreshed while away has a later exp), in the same row change as the move.
+-- The move is a row change of realtime.subscription, so the decoder switches the
+-- subscription to node_id, and to the new claims, exactly at the move's place in the WAL. Whole-schema
 -- bindings are not adopted (the relay subscribes them anew). live_elsewhere: the same
 -- subscription exists on a node that still beats (its client, or another of the same
 -- user, may be connected there). claims_changed_since (epoch seconds, when none was
@@ -200,7 +212,7 @@ CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text
                                OUT id bigint, OUT live_elsewhere boolean, OUT claims_changed_since bigint)
 LANGUAGE sql AS $$
     WITH candidates AS (
-        SELECT x.id, x.node_id, x.claims = adopt.claims AS same_claims,
+        SELECT x.id, x.node_id, realtime._lasting_claims(x.claims) = realtime._lasting_claims(adopt.claims) AS same_claims,
                (SELECT n.last_heartbeat FROM realtime.nodes n WHERE n.node_id = x.node_id) AS beat
         FROM realtime.subscription x
         WHERE x.node_id <> adopt.node_id AND x.entity = adopt.entity
@@ -212,7 +224,7 @@ LANGUAGE sql AS $$
     ), judged AS (
         SELECT c.*, coalesce(c.beat > now() - adopt.silent_for, false) AS alive FROM candidates c
     ), moved AS (
-        UPDATE realtime.subscription s SET node_id = adopt.node_id
+        UPDATE realtime.subscription s SET node_id = adopt.node_id, claims = coalesce(adopt.claims, s.claims)
         -- node_id too: of two resuming at once, the second finds the row moved and takes none.
         WHERE (s.id, s.node_id) = (SELECT j.id, j.node_id FROM judged j WHERE NOT j.alive AND j.same_claims
                                    ORDER BY j.id LIMIT 1)

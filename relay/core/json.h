@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,9 @@ bool is_utf8(std::string_view s);
 // by value (claims as a token carries them and as jsonb writes them back). Text that does
 // not parse is the same only as itself.
 bool same(std::string_view a, std::string_view b);
+// The same, but for objects a and b the members named in ignored are left out of the
+// comparison (at the top level only, present in one, both or neither).
+bool same_except(std::string_view a, std::string_view b, std::initializer_list<std::string_view> ignored);
 
 // Compact JSON text of a value.
 std::string stringify(const Value& v);

@@ -332,6 +332,7 @@ void JoinFlow::tell_missed(Member& m) {
     std::string since = iso8601_utc(m.missed_since_s);
     std::string message = m.missed_why == Member::Missed::Window   ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
                           : m.missed_why == Member::Missed::Claims ? errors::resume_claims_changed(since)
+                          : m.missed_why == Member::Missed::Expired ? errors::resume_token_expired(since)
                                                                    : errors::resume_overflowed(since);
     p_.out.system(m, "postgres_changes", "error", message);
     m.missed_since_s = 0;

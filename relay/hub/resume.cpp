@@ -7,6 +7,7 @@
 
 #include "relay/core/json.h"
 #include "relay/core/log.h"
+#include "relay/protocol/jwt.h"
 #include "relay/protocol/payloads.h"
 
 namespace rt {
@@ -81,6 +82,14 @@ std::vector<int64_t> own_ids(const ChangeGroup& g, const std::vector<int64_t>& a
     return own;
 }
 
+// The exp of claims (a crash orphan's, as jsonb wrote them), 0 when it has none.
+int64_t exp_of(const std::string& claims) {
+    json::Document d;
+    if (!json::parse(d, claims)) return 0;
+    const json::Value* exp = json::member(d, "exp");
+    return exp && exp->IsNumber() ? static_cast<int64_t>(exp->GetDouble()) : 0;
+}
+
 bool same_change(const ChangePos& a, const ChangePos& b) {
     return b.valid() && a.commit_lsn == b.commit_lsn && a.change_index == b.change_index;
 }
@@ -93,6 +102,7 @@ void Resume::adopt_orphans(std::vector<OrphanRow> rows) {
         Parked p;
         p.key = binding_key("", row.role, row.sub, row.spec);
         p.claims = std::move(row.claims_json);
+        p.token_exp_s = exp_of(p.claims);
         // Since when its client may have missed changes: the crash's time is not known.
         p.parked_s = row.created_s ? row.created_s : clock_.wall_s;
         p.row = std::move(row);
@@ -122,6 +132,7 @@ bool Resume::park(const Member& m, const Claims& claims, std::vector<ChangeEvent
         p.row.sub = claims.sub;
         p.key = binding_key(m.channel->topic, claims.role, claims.sub, b.spec);
         p.claims = claims.json;
+        p.token_exp_s = claims.exp;
         p.group = group;
         p.live = b.live;
         p.deadline_ms = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_window_s) * 1000;
@@ -170,7 +181,7 @@ void Resume::hold(int64_t id, const ChangeEvent& ev, const ChangeGroup& group) {
     auto it = parked_.find(id);
     if (it == parked_.end()) return;
     Parked& p = it->second;
-    if (p.missed_since_s) return;  // it already lacks some: what follows cannot be delivered as complete
+    if (p.missed_since_s || token_expired(p)) return;  // it lacks some: what follows cannot be delivered as complete
     share(ev, group);
     const int64_t c = last_cost_;
     if (static_cast<int64_t>(p.kept.size()) >= cfg_.resume_max_changes || p.bytes + c > cfg_.resume_max_bytes ||
@@ -208,9 +219,22 @@ void Resume::overflow(Parked& p) {
              static_cast<long long>(p.row.id));
 }
 
+// A parked subscription's token expired: what the decoder decides from now on was decided
+// with a token no longer valid (a connected client's subscription would end here), so it
+// keeps nothing more. A refreshed token's rejoin adopts what was kept before and is told
+// it missed changes since the expiry.
+bool Resume::token_expired(Parked& p) {
+    if (!p.token_exp_s || clock_.wall_s < p.token_exp_s) return false;
+    p.missed_since_s = p.token_exp_s;
+    p.missed_why = Member::Missed::Expired;
+    LOG_INFO("the token of parked subscription %lld expired; it keeps nothing more", static_cast<long long>(p.row.id));
+    return true;
+}
+
 // The parked ids m's bindings would adopt, in binding order; false unless all match. Of
-// several that match a binding, one parked with the same claims is taken first; stale:
-// some chosen one was parked with other claims.
+// several that match a binding, one parked with claims that grant the same (same_grant:
+// equal but for exp, iat, nbf, jti) is taken first; stale: some chosen one was parked
+// with other claims.
 bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const {
     for (const Binding& b : m.bindings) {
         if (b.failed()) {
@@ -223,7 +247,7 @@ bool Resume::match(const Member& m, const Claims& claims, std::vector<int64_t>& 
             auto range = by_key_.equal_range(binding_key(topic, claims.role, claims.sub, b.spec));
             for (auto k = range.first; k != range.second && !found; ++k) {
                 if (std::find(chosen.begin(), chosen.end(), k->second) != chosen.end()) continue;
-                if (json::same(parked_.at(k->second).claims, claims.json))
+                if (same_grant(parked_.at(k->second).claims, claims.json))
                     found = k->second;
                 else if (!other)
                     other = k->second;
@@ -250,6 +274,7 @@ bool Resume::try_adopt(Member& m, const Claims& claims) {
             discard(m, chosen);
             return false;
         }
+        refresh(m, chosen, claims);
         take(m, chosen);
         return true;
     }
@@ -262,6 +287,18 @@ bool Resume::try_adopt(Member& m, const Claims& claims) {
         }
     }
     return false;
+}
+
+// A token refreshed while the connection was away (another exp or iat; same_grant): the
+// adopted rows take its claims as a refresh by access_token gives them
+// (realtime.update_claims, in WAL order), so the decoder decides what commits after that
+// with them. What was kept stays: it was decided with claims that grant the same, under a
+// token valid then (docs/architecture.md, "Parked subscriptions").
+void Resume::refresh(const Member& m, const std::vector<int64_t>& chosen, const Claims& claims) {
+    std::vector<int64_t> ids;
+    for (int64_t id : chosen)
+        if (id != 0 && !json::same(parked_.at(id).claims, claims.json)) ids.push_back(id);
+    if (db_ && !ids.empty()) db_->update_claims(m.conn->id, std::move(ids), claims.json);
 }
 
 // The chosen parked ids were made with other claims than m's token has now: whether the
@@ -293,8 +330,10 @@ void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
         m.bindings[i].id = chosen[i];
         m.bindings[i].live = p.live;
         kept.insert(kept.end(), p.kept.begin(), p.kept.end());
-        if (p.missed_since_s && (!m.missed_since_s || p.missed_since_s < m.missed_since_s))
+        if (p.missed_since_s && (!m.missed_since_s || p.missed_since_s < m.missed_since_s)) {
             m.missed_since_s = p.missed_since_s;
+            m.missed_why = p.missed_why;
+        }
         remove(chosen[i], false, nullptr);
     }
     // Several adopted ids may have kept one change: one event per position, each distinct

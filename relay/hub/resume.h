@@ -44,6 +44,8 @@ public:
     // Parked ones whose claims differ from claims (the new token's, e.g. another org_id a
     // policy reads) are not adopted: what they kept was decided by the old claims. They
     // are unsubscribed, m is subscribed anew and told it missed changes since they parked.
+    // Claims that differ only in exp, iat, nbf or jti (a refreshed token) are the same
+    // grant: adopted, and the rows take the new claims.
     bool try_adopt(Member& m, const Claims& claims);
     bool holds(int64_t id) const { return parked_.count(id) > 0; }
     void mark_live(int64_t id);  // the decoder has parked id (a SUBSCRIBED document)
@@ -75,6 +77,8 @@ private:
         std::deque<Kept> kept;
         int64_t bytes = 0;
         int64_t missed_since_s = 0;  // the first change it could not keep (0: none)
+        Member::Missed missed_why = Member::Missed::Overflow;
+        int64_t token_exp_s = 0;     // its token's exp: nothing is kept after it (0: none)
     };
     struct Lapsed {
         std::string key;  // the membership's: topic, who, every binding
@@ -85,10 +89,12 @@ private:
     void add(Parked p);
     void remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids);
     bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const;
+    void refresh(const Member& m, const std::vector<int64_t>& chosen, const Claims& claims);
     void take(Member& m, const std::vector<int64_t>& chosen);
     void discard(Member& m, const std::vector<int64_t>& chosen);
     void share(const ChangeEvent& ev, const ChangeGroup& group);
     void overflow(Parked& p);
+    bool token_expired(Parked& p);
     void remember_lapsed(const std::vector<const Parked*>& group);
     void forget_lapsed(int64_t now_ms);
     void publish_gauges();

@@ -108,6 +108,11 @@ inline std::string resume_claims_changed(const std::string& since) {
     return "Changes were missed: the token's claims changed while the connection was away, so the changes kept "
            "under the old ones are not delivered; fetch what changed since " + since;
 }
+// Its old token expired while it was parked: nothing decided after that was kept.
+inline std::string resume_token_expired(const std::string& since) {
+    return "Changes were missed: the token expired while the connection was away, so the changes after that were "
+           "not kept; fetch what changed since " + since;
+}
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
 // A join (or check) whose statement ran past --db-statement-timeout-ms.
 inline std::string database_timeout(int timeout_ms) {

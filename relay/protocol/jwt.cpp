@@ -136,4 +136,8 @@ std::string sign_hs256(std::string_view claims_json, std::string_view secret) {
     return signing_input + "." + base64url::encode(std::string_view(reinterpret_cast<char*>(mac), len));
 }
 
+bool same_grant(std::string_view claims_a, std::string_view claims_b) {
+    return json::same_except(claims_a, claims_b, {"exp", "iat", "nbf", "jti"});
+}
+
 }  // namespace rt

@@ -68,6 +68,13 @@ private:
     std::shared_ptr<const Jwks> jwks_;
 };
 
+// Whether two claims objects grant the same: equal but for the claims that only say when
+// a token is valid and which token it is (exp, iat, nbf, jti), the ones a refreshed token
+// changes (supabase-js refreshes on wake). A parked subscription is adopted by such a
+// token (docs/architecture.md, "Parked subscriptions"); realtime._lasting_claims in
+// sql/subscribe.sql leaves out the same names.
+bool same_grant(std::string_view claims_a, std::string_view claims_b);
+
 // Signs claims_json with HS256 (tokens for the quick start, tests and benchmarks).
 std::string sign_hs256(std::string_view claims_json, std::string_view secret);
 

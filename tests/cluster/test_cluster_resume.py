@@ -11,6 +11,7 @@ import asyncio
 import time
 
 from support.cluster import FAST, Collector, Inserter, start_cluster, subscribe_changes
+from support.jwt import claims_in
 from support.pg import wait_until
 from support.phoenix import PhoenixClient, join_config, run
 
@@ -30,7 +31,14 @@ def test_a_client_whose_node_was_the_slot_holder_resumes_on_another_node_with_ev
     resume_after_a_kill(relay_factory, items, slot, kill_the_holder=True)
 
 
-def resume_after_a_kill(relay_factory, items, slot, kill_the_holder):
+def test_a_client_whose_token_was_refreshed_while_away_resumes_on_another_node(relay_factory, items, slot):
+    """The rejoin carries a token refreshed while the client was away (a later exp and
+    iat, the same other claims): realtime.adopt moves the row all the same and gives it
+    the new claims in the move."""
+    resume_after_a_kill(relay_factory, items, slot, kill_the_holder=False, refresh=True)
+
+
+def resume_after_a_kill(relay_factory, items, slot, kill_the_holder, refresh=False):
     db = items
     cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
                             args=FAST + ["--resume-grace", "30"])
@@ -39,7 +47,9 @@ def resume_after_a_kill(relay_factory, items, slot, kill_the_holder):
     victim, rescuer = (holder, others[0]) if kill_the_holder else others
 
     async def body():
-        token = victim.token()  # the rejoin carries the same token (the same claims)
+        now = int(time.time())
+        token = victim.token(role="authenticated", sub="user-k", iat=now)
+        rejoin_token = victim.token(role="authenticated", sub="user-k", exp_in=7200, iat=now + 1) if refresh else token
         c, topic, sid = await subscribe_changes(victim, vsn="2.0.0", token=token)
         before = Collector(c, topic, f"{victim.node_id} before the kill")
         inserter = Inserter(db.dsn, period=0.005, rows=5)  # about 500 rows/s
@@ -51,7 +61,7 @@ def resume_after_a_kill(relay_factory, items, slot, kill_the_holder):
             t_kill = time.monotonic()
             await asyncio.sleep(0.5)
             await before.stop()
-            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
+            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=rejoin_token)
             reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
             assert reply["status"] == "ok", reply
             assert reply["response"]["postgres_changes"][0]["id"] == sid, "the dead node's subscription adopted"
@@ -78,7 +88,9 @@ def resume_after_a_kill(relay_factory, items, slot, kill_the_holder):
         what = "the holder" if kill_the_holder else "a node"
         print(f"\n{victim.node_id} ({what}) killed; rejoined on {rescuer.node_id} after {t_rejoined - t_kill:.1f}s; "
               f"{len(committed)} rows, {len(before.ids())} before, {len(after.ids())} after, {doubled} doubled")
-        assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (sid,)) == rescuer.node_id
+        node, claims = db.execute("SELECT node_id, claims FROM realtime.subscription WHERE id = %s", (sid,))[0]
+        assert node == rescuer.node_id
+        assert claims["exp"] == claims_in(rejoin_token)["exp"], "the moved row has the rejoin's claims"
         await after.stop()
         await c2.close()
     run(body(), timeout=240)

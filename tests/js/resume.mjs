@@ -3,10 +3,13 @@
 // parked subscription with what it missed.
 //
 //   RT_TABLE  the table the driver inserts into (rows n = 0, 1, 2, ...), default "items"
+//   RT_REFRESHED_TOKEN  if set, given to setAuth while the socket is down (a token
+//             refreshed on wake: another exp and iat, the same other claims); the rejoin
+//             carries it, and must resume all the same
 //
 // Steps: "start" (the driver starts inserting), "cut" (it drops the connection through
-// its proxy, waits 5 s, and lets connections through again), "stop" (it stops inserting
-// and inserts a last row n = -1 once the channel is back). Asserts: SUBSCRIBED, then
+// its proxy), "restore" (it waits 5 s and lets connections through again), "stop" (it
+// stops inserting and inserts a last row n = -1 once the channel is back). Asserts: SUBSCRIBED, then
 // after the drop SUBSCRIBED again with the same subscription id; the callback got every
 // row n = 0 .. k-1 exactly once and in order, then -1; the rows realtime-js got after
 // the rejoin start with the recovered ones ("recovered": true next to "ids" on the wire,
@@ -14,6 +17,7 @@
 import { assert, env, makeClient, runScenario, step, subscribe, uniqueTopic, waitFor } from './harness.mjs'
 
 const TABLE = env('RT_TABLE', 'items')
+const REFRESHED = process.env.RT_REFRESHED_TOKEN
 
 runScenario('resume', async () => {
   const { client, messages } = makeClient('resumer')
@@ -35,6 +39,9 @@ runScenario('resume', async () => {
   await waitFor('rows before the drop', () => got.length >= 100, 20000)
   const beforeDrop = messages.length
   await step('cut')
+  await waitFor('the socket to close', () => !client.isConnected(), 15000)
+  if (REFRESHED) await client.setAuth(REFRESHED)
+  await step('restore')
   await waitFor('realtime-js to rejoin', () => statuses.filter((s) => s === 'SUBSCRIBED').length >= 2, 40000)
   assert.deepEqual(idsOf(), [firstId, firstId], 'the rejoin adopted the parked subscription')
   await step('stop')

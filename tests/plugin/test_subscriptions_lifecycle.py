@@ -390,3 +390,25 @@ def test_adopt_moves_no_row_made_with_other_claims_and_says_since_when(db, slot)
     assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (row,)) == "dead"
     assert adopt('{"n": 1.0, "org": "a", "sub": "u1"}') == (row, False, None)
     assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (row,)) == "new"
+
+
+def test_adopt_moves_a_row_to_a_refreshed_token_and_gives_it_the_new_claims(db, slot):
+    """A token refreshed while its client was away differs in exp, iat, nbf and jti only:
+    it grants the same, so it adopts the dead node's row, and the row takes its claims in
+    the move (the decoder decides what commits after it with them). Another claim that
+    differs still moves nothing."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO realtime.nodes (node_id, last_heartbeat) VALUES ('dead', now() - interval '1 minute')")
+    old = {"sub": "u1", "org": "a", "exp": 1000, "iat": 900, "jti": "one"}
+    row = subscribe(db, "dead", "t", claims=old)
+
+    def adopt(claims):
+        return db.execute("SELECT id, claims_changed_since IS NOT NULL FROM realtime.adopt('new', 't'::regclass, "
+                          "'*', NULL, '', 'u1', interval '3 seconds', NULL, %s::jsonb)", (json.dumps(claims),))[0]
+
+    assert adopt({**old, "org": "b", "exp": 2000}) == (None, True), "another org: not the same grant"
+    refreshed = {"sub": "u1", "org": "a", "exp": 2000, "iat": 1900, "nbf": 1900, "jti": "two"}
+    assert adopt(refreshed) == (row, False)
+    node, claims = db.execute("SELECT node_id, claims FROM realtime.subscription WHERE id = %s", (row,))[0]
+    assert node == "new" and claims == refreshed
+    assert db.scalar("SELECT realtime._lasting_claims(%s::jsonb)", (json.dumps(refreshed),)) == {"sub": "u1", "org": "a"}

@@ -19,6 +19,7 @@ import pytest
 
 from support.cut_proxy import CutProxy
 from support.inserter import Inserter
+from support.jwt import claims_in
 from support.pg import wait_until
 from support.phoenix import PhoenixClient, join_config, run, unique_topic
 
@@ -84,12 +85,35 @@ async def receive(c, topic, want, timeout=30):
 @pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
 def test_a_dropped_client_rejoining_gets_every_row_once_and_in_order(items, relay_factory, proxies, vsn):
     relay = relay_factory(db_dsn=items.dsn).wait_slot()
-    proxy = proxies(relay)
+    token = relay.token()
+    drop_and_rejoin(items, relay, proxies(relay), vsn, token, token)
+
+
+def test_a_rejoin_with_a_refreshed_token_resumes_every_row_once_and_the_row_takes_its_claims(items, relay_factory,
+                                                                                           proxies):
+    """supabase-js refreshes its token on wake: the rejoin's token has another exp, iat,
+    nbf and jti, and the same other claims. It grants the same, so it adopts the parked
+    subscription (every row once, in order, no system error), and the row takes its
+    claims (realtime.update_claims, in WAL order) for what the decoder decides next."""
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    now = int(time.time())
+    old = relay.token(role="authenticated", sub="user-r", org_id="acme", iat=now, jti="first")
+    refreshed = relay.token(role="authenticated", sub="user-r", org_id="acme", exp_in=7200, iat=now + 5, nbf=now,
+                            jti="second")
+    sid = drop_and_rejoin(items, relay, proxies(relay), "2.0.0", old, refreshed)
+    wait_until(lambda: items.scalar("SELECT claims FROM realtime.subscription WHERE id = %s", (sid,)) ==
+               claims_in(refreshed), timeout=10, what="the row to take the refreshed claims")
+    assert metric(relay, "realtime_resume_claims_changed_total") == 0
+
+
+def drop_and_rejoin(items, relay, proxy, vsn, token, rejoin_token):
+    """A client of token joined, dropped for 5 s under 500 rows/s, rejoining with
+    rejoin_token: every row exactly once and in order, the kept ones first; returns the
+    subscription id."""
     inserter = Inserter(items.dsn, rate=500)
 
     async def body():
         topic = unique_topic("resume")
-        token = relay.token()  # a rejoin with the same claims (a token made later has another exp)
         c, sid = await joined(proxy.url(relay, token, vsn), vsn, topic)
         inserter.start()
         first = await receive(c, topic, 200)
@@ -97,7 +121,7 @@ def test_a_dropped_client_rejoining_gets_every_row_once_and_in_order(items, rela
         wait_until(lambda: metric(relay, "realtime_resume_parked") == 1, timeout=10, what="the subscription parked")
         await asyncio.sleep(5)
         proxy.restore()
-        c2 = await PhoenixClient.connect(proxy.url(relay, token, vsn), vsn)
+        c2 = await PhoenixClient.connect(proxy.url(relay, rejoin_token, vsn), vsn)
         reply = await c2.join(topic, join_config(changes=[BINDING]))
         assert reply["status"] == "ok", reply
         assert reply["response"]["postgres_changes"][0]["id"] == sid, "adopted, not subscribed again"
@@ -117,7 +141,8 @@ def test_a_dropped_client_rejoining_gets_every_row_once_and_in_order(items, rela
         assert not [m for m in c2.inbox if m["event"] == "system" and m["payload"]["status"] == "error"]
         assert metric(relay, "realtime_resume_recovered_total") == 1
         assert metric(relay, "realtime_resume_parked") == 0
-    run(body(), timeout=150)
+        return sid
+    return run(body(), timeout=150)
 
 
 def test_another_user_with_the_same_topic_and_bindings_adopts_nothing(items, relay_factory, proxies):
@@ -396,23 +421,44 @@ def test_a_storm_of_5000_disconnects_stays_within_the_memory_bound(items, relay_
 
 
 def test_realtime_js_resumes_by_itself_with_every_row_once_and_in_order(items, relay_factory, proxies):
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    realtime_js_resume(items, relay, proxies(relay), {})
+
+
+def test_realtime_js_resumes_after_set_auth_gave_it_a_refreshed_token_while_the_socket_was_down(
+        items, relay_factory, proxies):
+    """setAuth with a token of a later exp and iat while the socket is down (supabase-js
+    on wake): realtime-js rejoins with it, and the parked subscription is adopted all the
+    same; its row takes the refreshed claims."""
+    relay = relay_factory(db_dsn=items.dsn).wait_slot()
+    now = int(time.time())
+    refreshed = relay.token(exp_in=7200, iat=now + 1)
+
+    def the_rows_claims():  # after the rejoin, while the channel is joined
+        wait_until(lambda: items.execute("SELECT claims FROM realtime.subscription") == [(claims_in(refreshed),)],
+                   timeout=10, what="the row to take the refreshed claims")
+
+    realtime_js_resume(items, relay, proxies(relay), {"RT_REFRESHED_TOKEN": refreshed}, rejoined=the_rows_claims)
+    assert metric(relay, "realtime_resume_claims_changed_total") == 0
+
+
+def realtime_js_resume(items, relay, proxy, env, rejoined=lambda: None):
     from support.realtime_js import require_node, run_scenario
     require_node()
-    relay = relay_factory(db_dsn=items.dsn).wait_slot()
-    proxy = proxies(relay)
     inserter = Inserter(items.dsn, rate=500)
 
-    def cut():
-        proxy.cut()
+    def restore():
         time.sleep(5)
         proxy.restore()
 
     def stop():
         inserter.stop()
+        rejoined()
         items.execute("INSERT INTO items (n) VALUES (-1)")
 
     summary = run_scenario("resume.mjs", relay, db=items, deadline_s=90,
-                           env={"RT_ENDPOINT": f"ws://127.0.0.1:{proxy.port}/socket"},
-                           actions={"start": inserter.start, "cut": cut, "stop": stop})
+                           env={"RT_ENDPOINT": f"ws://127.0.0.1:{proxy.port}/socket", **env},
+                           actions={"start": inserter.start, "cut": proxy.cut, "restore": restore, "stop": stop})
     assert summary["recovered"] > 0 and summary["rows"] == inserter.count
     assert metric(relay, "realtime_resume_recovered_total") == 1
+    return summary

@@ -417,3 +417,11 @@ TEST(JsonSame, MembersInAnyOrderNumbersByValueAnythingElseDiffers) {
     EXPECT_FALSE(json::same("", R"({})"));
     EXPECT_TRUE(json::same("not json", "not json"));
 }
+
+TEST(JsonSame, ExceptTheNamedTopLevelMembers) {
+    EXPECT_TRUE(json::same_except(R"({"sub":"u","exp":1})", R"({"exp":2,"sub":"u"})", {"exp"}));
+    EXPECT_TRUE(json::same_except(R"({"sub":"u","exp":1})", R"({"sub":"u"})", {"exp"})) << "in one only";
+    EXPECT_FALSE(json::same_except(R"({"sub":"u","exp":1})", R"({"sub":"v","exp":1})", {"exp"}));
+    EXPECT_FALSE(json::same_except(R"({"a":{"exp":1}})", R"({"a":{"exp":2}})", {"exp"})) << "top level only";
+    EXPECT_FALSE(json::same_except(R"({"sub":"u"})", R"(["sub"])", {"sub"}));
+}

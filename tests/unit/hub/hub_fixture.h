@@ -152,6 +152,14 @@ protected:
         return hub->open(nullptr, vsn, r.claims, token);
     }
 
+    // A client whose token carries exactly claims_json (an object with role and exp).
+    Connection* connect_with(Vsn vsn, const std::string& claims_json) {
+        std::string token = sign_hs256(claims_json, kSecret);
+        JwtResult r = JwtVerifier(kSecret).verify(token, wall());
+        EXPECT_TRUE(r.ok) << r.error;
+        return hub->open(nullptr, vsn, r.claims, token);
+    }
+
     void send(Connection* c, const std::string& text) { hub->receive(*c, text, false); }
     void send_binary(Connection* c, const std::string& bytes) { hub->receive(*c, bytes, true); }
 

@@ -165,8 +165,8 @@ ChangeEvent numbered(std::vector<int64_t> ids, uint64_t lsn, int n) {
 class ParkTest : public HubTest {
 protected:
     // A client of user-1 joined on kRoom with subscription 77, live, everything read.
-    Connection* live_client(std::string_view sub = "user-1") {
-        Connection* c = connect(Vsn::V2, sub);
+    Connection* live_client(std::string_view sub = "user-1", int64_t exp_in_s = 3600) {
+        Connection* c = connect(Vsn::V2, sub, exp_in_s);
         pg_joined(c, kRoom, "[" + kTodos + "]", {77});
         hub->deliver_change(subscribed({77}, 0x100, 0));
         take(*c);
@@ -275,15 +275,74 @@ TEST_F(ParkTest, PastTheWindowTheRowsGoAndALateRejoinIsToldWhatItMissedSinceWhen
     EXPECT_NE(sys[0].payload.find("\"extension\":\"postgres_changes\""), std::string::npos);
 }
 
-// A token of the same role and sub with other claims (here: another exp; in an app,
-// another org_id a policy reads): what was kept was decided by the old claims, so it is
-// dropped, not delivered; the join is subscribed anew and told since when it missed.
+// A token refreshed while the connection was away (supabase-js refreshes on wake): the
+// same claims but exp, iat, nbf and jti. It grants the same, so it adopts: the kept
+// changes come, once each, with no system error, and the row takes the new claims (as
+// an access_token refresh gives them), for what the decoder decides from then on.
+TEST_F(ParkTest, ARejoinWithARefreshedTokenAdoptsAndTheRowTakesItsClaims) {
+    Connection* c = live_client();
+    hub->deliver_change(numbered({77}, 0x200, 1));
+    take(*c);
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    hub->deliver_change(numbered({77}, 0x400, 3));
+    advance_ms(5000);
+    const std::string later = std::to_string(wall() + 7200), now = std::to_string(wall());
+    Connection* d = connect_with(Vsn::V2, R"({"role":"authenticated","exp":)" + later + R"(,"iat":)" + now +
+                                              R"(,"nbf":)" + now + R"(,"jti":"refreshed","sub":"user-1"})");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    auto out = join(d, kRoom, o, "1");
+    EXPECT_EQ(db.subscribes.size(), 1u) << "adopted, not subscribed again";
+    ASSERT_FALSE(out.empty());
+    EXPECT_NE(out[0].payload.find("\"id\":77"), std::string::npos) << out[0].payload;
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":2})", R"({"n":3})"}));
+    auto sys = with_event(out, "system");
+    ASSERT_EQ(sys.size(), 1u);
+    EXPECT_EQ(sys[0].payload.find("error"), std::string::npos) << sys[0].payload;
+    ASSERT_EQ(db.claims_updates.size(), 1u) << "the row takes the refreshed claims";
+    EXPECT_EQ(db.claims_updates[0].client, d->id);
+    EXPECT_EQ(db.claims_updates[0].ids, (std::vector<int64_t>{77}));
+    EXPECT_EQ(db.claims_updates[0].claims_json, d->claims.json);
+    EXPECT_TRUE(db.unsubscribes.empty());
+    EXPECT_EQ(metrics.resume_recovered.load(), 1u);
+    EXPECT_EQ(metrics.resume_claims_changed.load(), 0u);
+}
+
+// The parked token expires before its client comes back: what the decoder decides after
+// that is not kept (it was decided with a token no longer valid). The refreshed token's
+// rejoin adopts what was kept before and is told it missed changes since the expiry.
+TEST_F(ParkTest, AParkedSubscriptionKeepsNothingAfterItsTokenExpired) {
+    Connection* c = live_client("user-1", 10);
+    const int64_t exp = wall() + 10;
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    advance_ms(10'000);
+    hub->deliver_change(numbered({77}, 0x400, 3));
+    EXPECT_EQ(metrics.resume_kept_changes.load(), 1);
+    Connection* d = connect(Vsn::V2, "user-1", 7200);
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    auto out = join(d, kRoom, o, "1");
+    EXPECT_EQ(db.subscribes.size(), 1u) << "adopted";
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":2})"}));
+    auto sys = with_event(out, "system");
+    ASSERT_EQ(sys.size(), 2u);
+    EXPECT_NE(sys[1].payload.find("token expired"), std::string::npos) << sys[1].payload;
+    EXPECT_NE(sys[1].payload.find(iso8601_utc(exp)), std::string::npos) << sys[1].payload;
+    EXPECT_EQ(metrics.resume_overflows.load(), 0u);
+}
+
+// A token of the same role and sub with another claim (an org_id a policy reads): what
+// was kept was decided by the old claims, so it is dropped, not delivered; the join is
+// subscribed anew and told since when it missed.
 TEST_F(ParkTest, ARejoinWithOtherClaimsAdoptsNothingAndIsToldItMissedChangesSinceItLeft) {
     Connection* c = live_client();
     const std::string since = iso8601_utc(wall());
     hub->closed(*c);
     hub->deliver_change(numbered({77}, 0x300, 2));
-    Connection* d = connect(Vsn::V2, "user-1", 7200);
+    Connection* d = connect_with(Vsn::V2, R"({"role":"authenticated","exp":)" + std::to_string(wall() + 3600) +
+                                              R"(,"sub":"user-1","org_id":"acme"})");
     JoinOpts o;
     o.postgres_changes = "[" + kTodos + "]";
     EXPECT_TRUE(join(d, kRoom, o, "1").empty()) << "waits for a subscription of its own";
@@ -337,6 +396,7 @@ TEST_F(ResumeTest, OrphanMadeWithTheSameClaimsInAnotherOrderIsAdoptedAndOtherCla
     join(c, "realtime:room2", o, "2");
     EXPECT_EQ(db.subscribes.size(), 1u) << "other claims: subscribed anew";
     EXPECT_EQ(db.unsubscribed_ids(), (std::vector<int64_t>{56}));
+    EXPECT_TRUE(db.claims_updates.empty()) << "the same claims: the row keeps them";
 }
 
 TEST_F(ParkTest, AnOverflowedSubscriptionDeliversWhatItKeptThenTheError) {

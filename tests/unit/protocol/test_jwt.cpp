@@ -265,3 +265,15 @@ TEST(Jwt, PaddedPartsAreMalformed) {
     std::string padded = token.substr(0, token.find('.')) + "=" + token.substr(token.find('.'));
     EXPECT_EQ(verify(padded).code, JwtError::Malformed);
 }
+
+// A refreshed token differs from the one it replaces in exp, iat, nbf and jti only: the
+// same grant. Any other claim, a nested exp, or a member more or less is not.
+TEST(Jwt, SameGrantIgnoresOnlyTheTimeClaims) {
+    const std::string old = R"({"role":"authenticated","sub":"u","org_id":"acme","exp":100,"iat":40,"jti":"a"})";
+    EXPECT_TRUE(rt::same_grant(old, R"({"iat":90,"exp":200.0,"nbf":90,"jti":"b","sub":"u","role":"authenticated","org_id":"acme"})"));
+    EXPECT_TRUE(rt::same_grant(old, R"({"role":"authenticated","sub":"u","org_id":"acme","exp":200})"));
+    EXPECT_FALSE(rt::same_grant(old, R"({"role":"authenticated","sub":"u","org_id":"globex","exp":200})"));
+    EXPECT_FALSE(rt::same_grant(old, R"({"role":"authenticated","sub":"u","exp":200})")) << "org_id gone";
+    EXPECT_FALSE(rt::same_grant(old, R"({"role":"authenticated","sub":"u","org_id":"acme","aal":"aal2","exp":200})"));
+    EXPECT_FALSE(rt::same_grant(R"({"role":"r","app_metadata":{"exp":1}})", R"({"role":"r","app_metadata":{"exp":2}})"));
+}
