@@ -205,14 +205,19 @@ $$;
 -- moved): a dead node's row for the same binding, role and sub was made with other claims
 -- (e.g. another org_id a policy reads): it is not moved, since what the slot holder kept
 -- for it was decided by those claims; the value is that node's last beat, since when the
--- client missed changes.
+-- client missed changes. lost_since (epoch seconds): the moved row was parked on the dead
+-- node (parked_at): what that node kept for it in memory since then died with it (it had
+-- confirmed those changes to the slot holder), so the client missed changes since then.
+-- The moved row is no longer parked: its client is connected here.
 CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text, filter text,
                                claims_role text, claims_sub text, silent_for interval,
                                select_columns text[], claims jsonb,
-                               OUT id bigint, OUT live_elsewhere boolean, OUT claims_changed_since bigint)
+                               OUT id bigint, OUT live_elsewhere boolean, OUT claims_changed_since bigint,
+                               OUT lost_since bigint)
 LANGUAGE sql AS $$
     WITH candidates AS (
-        SELECT x.id, x.node_id, realtime._lasting_claims(x.claims) = realtime._lasting_claims(adopt.claims) AS same_claims,
+        SELECT x.id, x.node_id, x.parked_at,
+               realtime._lasting_claims(x.claims) = realtime._lasting_claims(adopt.claims) AS same_claims,
                (SELECT n.last_heartbeat FROM realtime.nodes n WHERE n.node_id = x.node_id) AS beat
         FROM realtime.subscription x
         WHERE x.node_id <> adopt.node_id AND x.entity = adopt.entity
@@ -223,14 +228,36 @@ LANGUAGE sql AS $$
           AND x.select_columns IS NOT DISTINCT FROM nullif(adopt.select_columns, '{}')
     ), judged AS (
         SELECT c.*, coalesce(c.beat > now() - adopt.silent_for, false) AS alive FROM candidates c
+    ), chosen AS (
+        SELECT j.id, j.node_id, j.parked_at FROM judged j WHERE NOT j.alive AND j.same_claims
+        ORDER BY j.id LIMIT 1
     ), moved AS (
-        UPDATE realtime.subscription s SET node_id = adopt.node_id, claims = coalesce(adopt.claims, s.claims)
+        UPDATE realtime.subscription s SET node_id = adopt.node_id, claims = coalesce(adopt.claims, s.claims),
+                                           parked_at = NULL
         -- node_id too: of two resuming at once, the second finds the row moved and takes none.
-        WHERE (s.id, s.node_id) = (SELECT j.id, j.node_id FROM judged j WHERE NOT j.alive AND j.same_claims
-                                   ORDER BY j.id LIMIT 1)
+        WHERE (s.id, s.node_id) = (SELECT c.id, c.node_id FROM chosen c)
         RETURNING s.id
     )
     SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM judged j WHERE j.alive),
            (SELECT extract(epoch FROM min(coalesce(j.beat, now())))::bigint
-            FROM judged j WHERE NOT j.alive AND NOT j.same_claims);
+            FROM judged j WHERE NOT j.alive AND NOT j.same_claims),
+           (SELECT floor(extract(epoch FROM c.parked_at))::bigint FROM chosen c JOIN moved m ON m.id = c.id);
 $$;
+
+-- A node records which of its subscriptions it parked (their clients went away; parked:
+-- the ids, at: when each was parked, epoch seconds) and which it no longer parks
+-- (cleared: adopted by a client that came back to it). One call per batch of parks,
+-- whatever their number (docs/architecture.md, "Parked subscriptions"). Only the node's
+-- own rows: one another node adopted meanwhile is that node's.
+CREATE FUNCTION realtime.mark_parked(node_id text, parked bigint[], parked_at float8[], cleared bigint[])
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE realtime.subscription s SET parked_at = NULL
+    WHERE s.id = ANY (mark_parked.cleared) AND s.node_id = mark_parked.node_id AND s.parked_at IS NOT NULL;
+    UPDATE realtime.subscription s SET parked_at = to_timestamp(p.at)
+    FROM unnest(mark_parked.parked, mark_parked.parked_at) AS p(id, at)
+    WHERE s.id = p.id AND s.node_id = mark_parked.node_id;
+$$;
+
+COMMENT ON FUNCTION realtime.mark_parked(text, bigint[], float8[], bigint[]) IS
+    'A relay records the subscriptions it parked (their clients away) and those it no longer parks';

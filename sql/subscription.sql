@@ -23,6 +23,10 @@
 -- is always sent); NULL sends every column the role may read.
 -- claims_role is the role every access check is made for: the claims' "role", else the
 -- user who subscribed.
+-- parked_at: when the subscription's client went away and its node parked it (it keeps
+-- what arrives for it in memory, docs/architecture.md "Parked subscriptions"); NULL while
+-- its client is connected (or before the node wrote the park: it writes them in batches).
+-- realtime.adopt reads it: a dead node's parked row lost what that node kept since then.
 CREATE TABLE realtime.subscription (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     node_id       text        NOT NULL CHECK (node_id <> ''),
@@ -36,6 +40,7 @@ CREATE TABLE realtime.subscription (
     claims_role   name,
     select_columns text[],
     created_at    timestamptz NOT NULL DEFAULT now(),
+    parked_at     timestamptz,
     CHECK ((entity IS NULL) <> (entity_schema IS NULL))
 ) WITH (user_catalog_table = true);
 

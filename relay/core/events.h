@@ -114,6 +114,9 @@ struct SubscribeResult {
     // claims than the join's (what was kept for them is not handed over): since when the
     // client missed changes (the dead node's last beat); 0: not so.
     int64_t claims_changed_since_s = 0;
+    // Adopted rows a dead node had parked (realtime.adopt's lost_since): what it kept for
+    // them in memory died with it, so the client missed changes since then; 0: not so.
+    int64_t lost_since_s = 0;
 };
 
 // Who a join is, for adopting the subscriptions a dead node left (hub/resume): rows with

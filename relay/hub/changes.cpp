@@ -83,6 +83,13 @@ void Changes::announce_if_live(Member& m) {
     if (!any) return;
     m.announced = true;
     out_.system(m, "postgres_changes", "ok", errors::kSubscribedToPostgres);
+    // Adopted from a node that died with what it kept: told after what the holder handed
+    // over (it comes before the rows' SUBSCRIBED) and what waits for the reply (m.replay,
+    // then told by the join).
+    if (m.missed_why == Member::Missed::NodeDied && m.missed_since_s && m.replay.empty()) {
+        out_.system(m, "postgres_changes", "error", errors::resume_node_died(iso8601_utc(m.missed_since_s)));
+        m.missed_since_s = 0;
+    }
 }
 
 void Changes::deliver(const ChangeEvent& ev) {

@@ -230,6 +230,10 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
         m.missed_since_s = r.claims_changed_since_s;
         m.missed_why = Member::Missed::Claims;
     }
+    if (r.adopted && r.lost_since_s) {
+        m.missed_since_s = r.lost_since_s;
+        m.missed_why = Member::Missed::NodeDied;
+    }
     if (r.adopted) {
         p_.metrics.resume_recovered += r.ids.size();
         LOG_INFO("connection %llu resumed %zu subscriptions of a dead node",
@@ -326,14 +330,16 @@ void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
 }
 
 // A member that resumed having missed changes, or came back after its window: the app
-// must fetch what changed since then.
+// must fetch what changed since then. Rows whose node died are told once they are live
+// (Changes::announce_if_live): what the slot holder hands over comes before that.
 void JoinFlow::tell_missed(Member& m) {
-    if (!m.missed_since_s) return;
+    if (!m.missed_since_s || (m.missed_why == Member::Missed::NodeDied && !m.announced)) return;
     std::string since = iso8601_utc(m.missed_since_s);
-    std::string message = m.missed_why == Member::Missed::Window   ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
-                          : m.missed_why == Member::Missed::Claims ? errors::resume_claims_changed(since)
-                          : m.missed_why == Member::Missed::Expired ? errors::resume_token_expired(since)
-                                                                   : errors::resume_overflowed(since);
+    std::string message = m.missed_why == Member::Missed::Window     ? errors::resume_window_passed(p_.cfg.resume_window_s, since)
+                          : m.missed_why == Member::Missed::Claims   ? errors::resume_claims_changed(since)
+                          : m.missed_why == Member::Missed::Expired  ? errors::resume_token_expired(since)
+                          : m.missed_why == Member::Missed::NodeDied ? errors::resume_node_died(since)
+                                                                     : errors::resume_overflowed(since);
     p_.out.system(m, "postgres_changes", "error", message);
     m.missed_since_s = 0;
 }

@@ -63,10 +63,12 @@ struct Member {
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
     ChangePos delivered;              // the latest change queued to it (recovered ones are deduplicated by it)
     int64_t missed_since_s = 0;       // resumed (or came back too late) having missed changes since
-    enum class Missed : uint8_t { Overflow, Window, Claims, Expired };
+    enum class Missed : uint8_t { Overflow, Window, Claims, Expired, NodeDied };
     Missed missed_why = Missed::Overflow;  // ... because more changed than was kept, its window passed,
-                                           // its token's claims changed (nothing kept is handed over), or
-                                           // its token expired while parked (nothing kept after that)
+                                           // its token's claims changed (nothing kept is handed over),
+                                           // its token expired while parked (nothing kept after that), or
+                                           // the node that kept them died (told once it is live: after
+                                           // what the slot holder handed over)
 
     // Private channels (hub/access): what its policies allow, the pushes that wait while a
     // check of them runs (in order), and the seam of a replay at join (hub/replay).

@@ -41,6 +41,10 @@ public:
     // client's earlier jobs. Bindings the new role may not have come back ended through
     // LoopInbound::bindings_ended (their rows are gone); a failed call ends them all.
     virtual void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) = 0;
+    // The rows ids are parked since at_ms (wall clock; their client went away, this node
+    // keeps their changes), or no longer (at_ms 0: their client is back): written in
+    // batches (realtime.mark_parked), so another node adopting a row knows (hub/resume).
+    virtual void mark_parked(std::vector<int64_t> ids, int64_t at_ms) = 0;
 };
 
 // Realtime Authorization and replay (design 3.6) on the database pool. client: the

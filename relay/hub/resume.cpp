@@ -119,7 +119,7 @@ void Resume::adopt_orphans(std::vector<OrphanRow> rows) {
 bool Resume::park(const Member& m, const Claims& claims, std::vector<ChangeEvent> unsent) {
     if (cfg_.resume_window_s <= 0) return false;
     const uint64_t group = next_group_++;
-    bool any = false;
+    std::vector<int64_t> ids;
     for (size_t i = 0; i < m.bindings.size(); ++i) {
         const Binding& b = m.bindings[i];
         if (b.id <= 0 || b.ended) continue;  // no row to keep (refused at subscribe, or ended)
@@ -138,13 +138,22 @@ bool Resume::park(const Member& m, const Claims& claims, std::vector<ChangeEvent
         p.deadline_ms = clock_.mono_ms + static_cast<int64_t>(cfg_.resume_window_s) * 1000;
         p.parked_s = clock_.wall_s;
         add(std::move(p));
-        any = true;
+        ids.push_back(b.id);
     }
     for (const ChangeEvent& ev : unsent)
         for (const ChangeGroup& g : ev.groups)
             for (int64_t id : g.ids) hold(id, ev, g);
     publish_gauges();
-    return any;
+    if (ids.empty()) return false;
+    record_parked(std::move(ids), clock_.wall_ms ? clock_.wall_ms : clock_.wall_s * 1000);
+    return true;
+}
+
+// In a cluster, the database learns which rows are parked here (and which no longer), so
+// that another node adopting one knows no client is connected here, and, if this node
+// died, that what it kept for the row died with it (realtime.adopt).
+void Resume::record_parked(std::vector<int64_t> ids, int64_t at_ms) {
+    if (db_ && !cfg_.cluster_bind.empty()) db_->mark_parked(std::move(ids), at_ms);
 }
 
 void Resume::add(Parked p) {
@@ -365,6 +374,7 @@ void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
     }
     metrics_.resume_recovered += adopted.size();
     metrics_.resume_recovered_changes += changes;
+    record_parked(adopted, 0);
     publish_gauges();
     LOG_INFO("connection %llu resumed %zu subscriptions with %zu kept changes%s",
              static_cast<unsigned long long>(m.conn->id), adopted.size(), changes,

@@ -87,6 +87,7 @@ private:
     };
 
     void add(Parked p);
+    void record_parked(std::vector<int64_t> ids, int64_t at_ms);  // at_ms 0: no longer parked
     void remove(int64_t id, bool unsubscribe, std::vector<int64_t>* ids);
     bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const;
     void refresh(const Member& m, const std::vector<int64_t>& chosen, const Claims& claims);

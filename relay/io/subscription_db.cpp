@@ -8,6 +8,11 @@
 #include "relay/io/subscription_sql.h"
 
 namespace rt {
+namespace {
+
+constexpr size_t kMarksPerStatement = 10000;
+
+}  // namespace
 
 SubscriptionDb::SubscriptionDb(DbPool& pool, std::string node_id, LoopInbound& loop)
     : pool_(pool), node_id_(std::move(node_id)), loop_(loop) {}
@@ -39,6 +44,7 @@ void SubscriptionDb::subscribe(uint64_t client, uint64_t member_id, std::vector<
             r = subscription_sql::subscribe(s, node_id_, bindings, claims);
             r.claims_changed_since_s = since;
         }
+        if (!r.adopted) r.lost_since_s = 0;
         r.member_id = member_id;
         loop_.subscribe_result(std::move(r));
     });
@@ -60,6 +66,41 @@ void SubscriptionDb::update_claims(uint64_t client, std::vector<int64_t> ids, st
     pool_.run(client, [this, ids = std::move(ids), claims = std::move(claims_json)](SqlSession& s) {
         std::vector<BindingNotice> ended = subscription_sql::update_claims(s, ids, claims);
         if (!ended.empty()) loop_.bindings_ended(std::move(ended));
+    });
+}
+
+// On the loop: adds to what is pending; the first of a burst starts the write job, the
+// rest wait for the batch after it.
+void SubscriptionDb::mark_parked(std::vector<int64_t> ids, int64_t at_ms) {
+    bool start;
+    {
+        std::lock_guard<std::mutex> lock(marks_lock_);
+        for (int64_t id : ids) marks_.mark(id, at_ms);
+        start = marks_.start();
+    }
+    if (start) write_marks();
+}
+
+// One batch per job; the next job takes what accumulated meanwhile. A failed write is
+// not retried: those rows look connected, as before the park was known (a dead node's
+// adopted row is then handed over without the report).
+void SubscriptionDb::write_marks() {
+    pool_.run(DbPool::kNoClient, [this](SqlSession& s) {
+        ParkMarks::Batch batch;
+        {
+            std::lock_guard<std::mutex> lock(marks_lock_);
+            batch = marks_.take(kMarksPerStatement);
+        }
+        DbError e;
+        if (!batch.empty() && !subscription_sql::mark_parked(s, node_id_, batch, e))
+            LOG_WARN("recording %zu parked subscriptions failed: %s", batch.parked.size() + batch.cleared.size(),
+                     e.message.c_str());
+        bool again;
+        {
+            std::lock_guard<std::mutex> lock(marks_lock_);
+            again = marks_.finish();
+        }
+        if (again) write_marks();
     });
 }
 

@@ -4,10 +4,12 @@
 // port. The statements are in io/subscription_sql.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "relay/core/events.h"
+#include "relay/core/park_marks.h"
 #include "relay/hub/inbound.h"
 #include "relay/hub/ports.h"
 #include "relay/io/db_pool.h"
@@ -30,11 +32,16 @@ public:
                    std::string claims_json, AdoptAs adopt) override;
     void unsubscribe(std::vector<int64_t> ids) override;
     void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override;
+    void mark_parked(std::vector<int64_t> ids, int64_t at_ms) override;
 
 private:
+    void write_marks();  // a pool job: the pending parked states, batch after batch
+
     DbPool& pool_;
     const std::string node_id_;
     LoopInbound& loop_;
+    std::mutex marks_lock_;  // held only to add to or take from marks_
+    ParkMarks marks_;
 };
 
 }  // namespace rt

@@ -132,7 +132,7 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
     DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
         for (const BindingSpec& b : bindings) {
             SqlRows rows;
-            if (!tx.exec("SELECT id, live_elsewhere, claims_changed_since FROM realtime.adopt($1, "
+            if (!tx.exec("SELECT id, live_elsewhere, claims_changed_since, lost_since FROM realtime.adopt($1, "
                          "format('%I.%I', $2::text, $3::text)::regclass, $4, NULLIF($5, ''), $6, $7, "
                          "make_interval(secs => $8::float8 / 1000), $9::text[], $10::jsonb)",
                          {node_id, b.schema, b.table, b.event, b.filter, as.role, as.sub,
@@ -146,12 +146,19 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
                 continue;
             }
             r.ids.push_back(std::stoll(rows[0][0]));
+            if (!rows[0].is_null(3)) {
+                const int64_t lost = std::stoll(rows[0][3]);
+                if (!r.lost_since_s || lost < r.lost_since_s) r.lost_since_s = lost;
+            }
         }
         return all;  // not every binding has a row to adopt: roll back, move nothing
     });
     r.ok = true;
     r.adopted = !e && all;
-    if (!r.adopted) r.ids.clear();
+    if (!r.adopted) {
+        r.ids.clear();
+        r.lost_since_s = 0;
+    }
     if (r.adopted || e) r.claims_changed_since_s = 0;
     if (e && all) r.elsewhere = false;  // a failed statement: subscribe as usual
     return r;
@@ -160,6 +167,15 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error) {
     return s.exec("SELECT count(*) FROM unnest($1::bigint[]) AS id WHERE realtime.unsubscribe(id)",
                   {pg_array::bigint(ids)}, nullptr, error);
+}
+
+bool mark_parked(SqlSession& s, const std::string& node_id, const ParkMarks::Batch& batch, DbError& error) {
+    std::vector<std::string> at;
+    at.reserve(batch.parked_at.size());
+    for (double t : batch.parked_at) at.push_back(std::to_string(t));
+    return s.exec("SELECT realtime.mark_parked($1, $2::bigint[], $3::float8[], $4::bigint[])",
+                  {node_id, pg_array::bigint(batch.parked), pg_array::text(at), pg_array::bigint(batch.cleared)},
+                  nullptr, error);
 }
 
 bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& out, DbError& error) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "relay/core/events.h"
+#include "relay/core/park_marks.h"
 #include "relay/core/sql_session.h"
 
 namespace rt::subscription_sql {
@@ -25,6 +26,7 @@ SubscribeResult subscribe(SqlSession& s, const std::string& node_id, const std::
 // The rows a dead node left for these bindings and this user, moved to node_id in one
 // transaction (realtime.adopt), all or none: r.adopted with their ids; else nothing moved,
 // and r.elsewhere when such rows are on a node that still beats. An error is no adoption.
+// r.lost_since_s: the earliest time one of the moved rows was parked on its dead node.
 SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vector<BindingSpec>& bindings,
                       const AdoptAs& as);
 
@@ -36,6 +38,10 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
 std::vector<BindingNotice> update_claims(SqlSession& s, const std::vector<int64_t>& ids, const std::string& claims_json);
 
 bool unsubscribe(SqlSession& s, const std::vector<int64_t>& ids, DbError& error);
+
+// Records which of node_id's rows are parked since when, and which no longer
+// (realtime.mark_parked, one statement, autocommit).
+bool mark_parked(SqlSession& s, const std::string& node_id, const ParkMarks::Batch& batch, DbError& error);
 
 // This node's rows (a previous run's).
 bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& rows, DbError& error);

@@ -113,6 +113,11 @@ inline std::string resume_token_expired(const std::string& since) {
     return "Changes were missed: the token expired while the connection was away, so the changes after that were "
            "not kept; fetch what changed since " + since;
 }
+// Its subscriptions were parked on a node that died: what that node kept for them died with it.
+inline std::string resume_node_died(const std::string& since) {
+    return "Changes were missed: the server that kept the changes while the connection was away stopped; fetch "
+           "what changed since " + since;
+}
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
 // A join (or check) whose statement ran past --db-statement-timeout-ms.
 inline std::string database_timeout(int timeout_ms) {

@@ -37,6 +37,7 @@ public:
     }
     void unsubscribe(std::vector<int64_t>) override {}
     void update_claims(uint64_t, std::vector<int64_t>, std::string) override {}
+    void mark_parked(std::vector<int64_t>, int64_t) override {}
     std::vector<std::pair<uint64_t, size_t>> pending;  // member, bindings
 };
 

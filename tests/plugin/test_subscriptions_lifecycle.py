@@ -371,6 +371,32 @@ def test_adopt_moves_a_dead_nodes_row_and_never_a_live_ones(db, slot):
     assert adopt(sub="u4", select=["id"]) == (narrow, False)
 
 
+def test_parked_rows_are_recorded_in_batches_and_a_dead_nodes_parked_row_says_since_when(db, slot):
+    """realtime.mark_parked (a relay's parks, in batches) and realtime.adopt's lost_since:
+    a dead node's row it had parked moves with the time of the park (what that node kept
+    since then died with it), and is no longer parked; a row whose client is connected
+    (parked_at NULL) moves without it."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO realtime.nodes (node_id, last_heartbeat) VALUES ('dead', now() - interval '1 minute')")
+    parked = subscribe(db, "dead", "t", claims={"sub": "u1"})
+    connected = subscribe(db, "dead", "t", claims={"sub": "u2"})
+    back = subscribe(db, "dead", "t", claims={"sub": "u3"})
+    at = 1764600000.25
+    db.execute("SELECT realtime.mark_parked('dead', %s::bigint[], %s::float8[], '{}')", ([parked, back], [at, at]))
+    db.execute("SELECT realtime.mark_parked('dead', '{}', '{}', %s::bigint[])", ([back],))
+    db.execute("SELECT realtime.mark_parked('other', %s::bigint[], %s::float8[], '{}')", ([connected], [at]))
+    states = dict(db.execute("SELECT id, extract(epoch FROM parked_at)::float8 FROM realtime.subscription"))
+    assert states == {parked: at, connected: None, back: None}
+
+    def adopt(sub):
+        return db.execute("SELECT id, lost_since FROM realtime.adopt('new', 't'::regclass, '*', NULL, '', %s, "
+                          "interval '3 seconds', NULL, %s::jsonb)", (sub, json.dumps({"sub": sub})))[0]
+
+    assert adopt("u1") == (parked, int(at))
+    assert adopt("u2") == (connected, None)
+    assert db.scalar("SELECT count(*) FROM realtime.subscription WHERE parked_at IS NOT NULL") == 0
+
+
 def test_adopt_moves_no_row_made_with_other_claims_and_says_since_when(db, slot):
     """A dead node's row for the same binding, role and sub but other claims (an org a
     policy reads) is not moved: what was kept for it was decided by those claims. The

@@ -179,11 +179,14 @@ async def subscribe_changes(relay, table="items", vsn="1.0.0", topic=None, token
 
 class Collector:
     """Reads a client's socket in the background and records the id of every row change
-    delivered on topic, with its arrival time (duplicates included)."""
+    delivered on topic, with its arrival time (duplicates included), which of them were
+    marked "recovered", and the system messages in their place among them."""
 
     def __init__(self, client, topic, name=""):
         self.client, self.topic, self.name = client, topic, name
         self.received = []  # (row id, monotonic time)
+        self.recovered = []  # row ids marked recovered, in arrival order
+        self.systems = []  # (index in received when it came, payload)
         self.closed = False
         self.task = asyncio.ensure_future(self._run())
 
@@ -200,6 +203,10 @@ class Collector:
             if msg["topic"] == self.topic and msg["event"] == "postgres_changes":
                 record = msg["payload"]["data"].get("record") or msg["payload"]["data"].get("old_record")
                 self.received.append((record["id"], time.monotonic()))
+                if msg["payload"].get("recovered"):
+                    self.recovered.append(record["id"])
+            elif msg["topic"] == self.topic and msg["event"] == "system":
+                self.systems.append((len(self.received), msg["payload"]))
 
     def ids(self):
         return [i for i, _ in self.received]

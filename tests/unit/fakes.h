@@ -64,6 +64,14 @@ public:
     void update_claims(uint64_t client, std::vector<int64_t> ids, std::string claims_json) override {
         claims_updates.push_back({client, std::move(ids), std::move(claims_json)});
     }
+    void mark_parked(std::vector<int64_t> ids, int64_t at_ms) override {
+        for (int64_t id : ids) parks.push_back({id, at_ms});
+    }
+    struct Park {
+        int64_t id;
+        int64_t at_ms;  // 0: no longer parked
+    };
+    std::vector<Park> parks;
     struct ClaimsUpdate {
         uint64_t client;
         std::vector<int64_t> ids;

@@ -585,3 +585,79 @@ TEST_F(MoveTest, ASingleNodeDoesNotAskToAdopt) {
     rejoin("user-1");
     EXPECT_FALSE(db.subscribes.back().adopt.enabled);
 }
+
+// The parked state in the database (realtime.mark_parked through DbPort::mark_parked): in a
+// cluster a park is recorded with its time, and cleared when the client comes back here.
+TEST_F(MoveTest, AParkIsRecordedWithItsTimeAndClearedWhenItsClientComesBack) {
+    Connection* c = live_client();
+    const int64_t at = wall() * 1000;
+    hub->closed(*c);
+    ASSERT_EQ(db.parks.size(), 1u);
+    EXPECT_EQ(db.parks[0].id, 77);
+    EXPECT_GE(db.parks[0].at_ms, at - 1000);
+    EXPECT_LE(db.parks[0].at_ms, at + 1000);
+    rejoin("user-1");
+    ASSERT_EQ(db.parks.size(), 2u);
+    EXPECT_EQ(db.parks[1].id, 77);
+    EXPECT_EQ(db.parks[1].at_ms, 0) << "adopted here: no longer parked";
+}
+
+TEST_F(ParkTest, ASingleNodeRecordsNoPark) {
+    Connection* c = live_client();
+    hub->closed(*c);
+    EXPECT_EQ(hub->orphan_count(), 1u);
+    EXPECT_TRUE(db.parks.empty()) << "only another node's adoption reads it";
+}
+
+// A dead node's parked row (realtime.adopt's lost_since): what it kept died with it. The
+// join is told after what the slot holder handed over, i.e. at the move's SUBSCRIBED.
+TEST_F(MoveTest, ADeadNodesParkedRowIsAdoptedAndTheClientToldWhatDiedWithItAfterTheHandOver) {
+    rejoin("user-1");
+    const int64_t parked = wall() - 7;
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {77};
+    r.adopted = true;
+    r.lost_since_s = parked;
+    hub->on_subscribe_result(std::move(r));
+    hub->deliver_change(recovered({77}, 0x600, 1));
+    auto before = take(*rejoined);
+    EXPECT_TRUE(with_event(before, "system").empty()) << "not before what the holder hands over";
+    hub->deliver_change(recovered({77}, 0x700, 2));
+    hub->deliver_change(subscribed({77}, 0x950, 0));
+    hub->deliver_change(numbered({77}, 0xa00, 3));
+    auto out = take(*rejoined);
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":2})", R"({"n":3})"}));
+    auto system = with_event(out, "system");
+    ASSERT_EQ(system.size(), 2u);
+    EXPECT_NE(system[0].payload.find("Subscribed to PostgreSQL"), std::string::npos);
+    EXPECT_NE(system[1].payload.find("Changes were missed"), std::string::npos) << system[1].payload;
+    EXPECT_NE(system[1].payload.find(iso8601_utc(parked)), std::string::npos) << system[1].payload;
+    // the error comes before the live change
+    size_t error_at = 0, live_at = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (out[i].payload.find("Changes were missed") != std::string::npos) error_at = i;
+        if (out[i].payload.find(R"({"n":3})") != std::string::npos) live_at = i;
+    }
+    EXPECT_LT(error_at, live_at);
+}
+
+TEST_F(MoveTest, ADeadNodesParkedRowWhoseMoveWasLiveBeforeTheReplyIsToldAfterTheHandedOverRows) {
+    rejoin("user-1");
+    hub->deliver_change(recovered({77}, 0x600, 1));  // before the database's answer
+    hub->deliver_change(subscribed({77}, 0x950, 0));
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {77};
+    r.adopted = true;
+    r.lost_since_s = wall() - 3;
+    hub->on_subscribe_result(std::move(r));
+    auto out = take(*rejoined);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})"}));
+    ASSERT_FALSE(out.empty());
+    EXPECT_NE(out.back().payload.find("Changes were missed"), std::string::npos) << out.back().payload;
+    EXPECT_EQ(with_event(out, "system").size(), 2u);
+}
