@@ -10,30 +10,14 @@
 #include <cstring>
 #include <vector>
 
+#include "relay/core/file_text.h"
 #include "relay/core/log.h"
 
 namespace rt {
 namespace {
 
-constexpr off_t kMaxFileBytes = 1 << 20;  // a JWKS holds a few keys of under 1 KB each
+constexpr long kMaxFileBytes = 1 << 20;  // a JWKS holds a few keys of under 1 KB each
 
-bool read_all(const std::string& path, std::string& text, std::string& error) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = std::string("cannot open it: ") + strerror(errno);
-        return false;
-    }
-    text.clear();
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && static_cast<off_t>(text.size()) <= kMaxFileBytes)
-        text.append(buf, static_cast<size_t>(n));
-    int read_errno = errno;
-    close(fd);
-    if (n < 0) error = std::string("cannot read it: ") + strerror(read_errno);
-    if (static_cast<off_t>(text.size()) > kMaxFileBytes) error = "it is larger than 1 MiB";
-    return error.empty();
-}
 
 std::string kids(const Jwks& jwks) {
     std::string out;
@@ -68,7 +52,7 @@ bool JwksFile::current(Version& v, std::string& error) const {
 
 std::shared_ptr<const Jwks> JwksFile::read(std::string& error) const {
     std::string text;
-    if (!read_all(path_, text, error)) return nullptr;
+    if (!read_file_text(path_, kMaxFileBytes, text, error)) return nullptr;
     auto jwks = std::make_shared<Jwks>();
     std::vector<std::string> notes;
     bool ok = parse_jwks(text, *jwks, notes, error);
