@@ -22,6 +22,7 @@ struct ListedPeer {
     std::string node;
     std::string endpoint;
     double age_s = 0;  // since its last recorded beat
+    std::string public_key;  // its mesh's CURVE public key (Z85), empty when none
 };
 
 struct Peer {

@@ -70,6 +70,7 @@ Mesh::Mesh(const Config& cfg, Metrics& metrics, LoopInbound& loop)
       started_ms_(mono_ms()),
       startup_until_ms_(started_ms_ + cfg.peer_down_ms + 2000),
       ctx_(std::make_unique<zmq::context_t>(1)),
+      security_(cfg, metrics),
       membership_(cfg.node_id, cfg.peer_down_ms) {}
 
 Mesh::~Mesh() { stop(); }
@@ -79,8 +80,6 @@ void Mesh::bind_sockets() {
     pub_->set(zmq::sockopt::sndhwm, kHighWaterMark);
     pub_->set(zmq::sockopt::linger, 0);
     set_heartbeats(*pub_);
-    pub_->bind(cfg_.cluster_bind);
-    endpoint_ = advertised(pub_->get(zmq::sockopt::last_endpoint));
 
     sub_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::sub);
     sub_->set(zmq::sockopt::rcvhwm, kHighWaterMark);
@@ -89,10 +88,12 @@ void Mesh::bind_sockets() {
     sub_->set(zmq::sockopt::reconnect_ivl_max, 500);
     sub_->set(zmq::sockopt::connect_timeout, 1000);  // a dial into a partition gives up and tries again
     set_heartbeats(*sub_);
-    sub_->set(zmq::sockopt::subscribe, routing_heartbeat());
-    sub_->set(zmq::sockopt::subscribe, routing_presence());
-    sub_->set(zmq::sockopt::subscribe, routing_inspect());
-    sub_->set(zmq::sockopt::subscribe, routing_node(cfg_.node_id));
+    for (const std::string& key : {routing_heartbeat(), routing_presence(), routing_inspect(), routing_node(cfg_.node_id)})
+        sub_->set(zmq::sockopt::subscribe, key);
+    security_.client(*sub_);
+    security_.serve(*ctx_, *pub_, *sub_);  // CURVE and the ZAP handler before the first peer can connect
+    pub_->bind(cfg_.cluster_bind);
+    endpoint_ = advertised(pub_->get(zmq::sockopt::last_endpoint));
 
     pull_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::pull);
     pull_->set(zmq::sockopt::rcvhwm, kHighWaterMark);
@@ -101,23 +102,26 @@ void Mesh::bind_sockets() {
 }
 
 bool Mesh::start(std::string& error) {
+    std::vector<std::string> peers;
+    if (!security_.load(peers, error)) return false;
     try {
         bind_sockets();
     } catch (const zmq::error_t& e) {
         error = "cannot bind the cluster endpoint " + cfg_.cluster_bind + ": " + e.what();
         return false;
     }
-    add_endpoints(cfg_.peers, true);
+    add_endpoints(peers, true);
     running_ = true;
     thread_ = std::thread([this] { run(); });
-    LOG_INFO("cluster mesh on %s (node %s, incarnation %016llx)", endpoint_.c_str(), cfg_.node_id.c_str(),
-             static_cast<unsigned long long>(incarnation_));
+    LOG_INFO("cluster mesh on %s (node %s, incarnation %016llx, %s)", endpoint_.c_str(), cfg_.node_id.c_str(),
+             static_cast<unsigned long long>(incarnation_),
+             security_.enabled() ? ("CURVE, public key " + public_key()).c_str() : "no keys: loopback only");
     return true;
 }
 
 void Mesh::stop() {
-    if (!running_.exchange(false)) return;
-    if (thread_.joinable()) thread_.join();
+    if (running_.exchange(false) && thread_.joinable()) thread_.join();
+    security_.stop();
 }
 
 std::unique_ptr<MeshSender> Mesh::make_sender() {
@@ -137,6 +141,7 @@ void Mesh::add_endpoints(const std::vector<std::string>& endpoints, bool expecte
 void Mesh::registry_view(const std::vector<ListedPeer>& peers) {
     std::vector<std::string> all, live, live_nodes;
     for (const ListedPeer& p : peers) {
+        security_.learn(p.endpoint, p.public_key);
         all.push_back(p.endpoint);
         if (p.age_s * 1000 > cfg_.peer_down_ms + 1500) continue;
         live.push_back(p.endpoint);
@@ -350,6 +355,7 @@ void Mesh::on_hand_over_ack(const Header& h, std::string_view body) {
     membership_.node_stream_gap(h);
     HandOverAck ack;
     if (!decode(body, ack)) return;
+    metrics_.handover_acks++;
     if (HolderLink* link = holder_link_.load()) link->confirmed(h.node, ack);
 }
 
@@ -493,7 +499,7 @@ void Mesh::apply(Actions& a) {
         publish(routing, MsgType::SnapshotRequest, "", next_seq(routing));
     }
     for (const std::string& ep : a.connect) {
-        if (ep == endpoint_) continue;
+        if (ep == endpoint_ || !security_.dial(*sub_, ep)) continue;
         try {
             sub_->connect(ep);
             LOG_INFO("cluster: subscribing to peer %s", ep.c_str());

@@ -25,10 +25,12 @@
 #include "cluster/hand_over_intake.h"
 #include "cluster/holder_link.h"
 #include "cluster/membership.h"
-#include "cluster/mesh_sender.h"  // and zmq's forward declarations
+#include "cluster/mesh_security.h"
+#include "cluster/mesh_sender.h"
 #include "cluster/route_checks.h"
 #include "cluster/slot_election.h"
 #include "cluster/wire.h"
+#include "cluster/zmq_fwd.h"
 #include "relay/core/config.h"
 #include "relay/core/metrics.h"
 #include "relay/hub/inbound.h"
@@ -58,6 +60,8 @@ public:
     // node was cut off: the holder may have given up on it meanwhile). Any thread.
     bool holder_returned_after(int64_t gap_ms);
     const std::string& endpoint() const { return endpoint_; }
+    // This node's CURVE public key (Z85; empty when the mesh has no keys), for the registry.
+    const std::string& public_key() const { return security_.public_key(); }
 
     // The slot election, asked by the slot stream.
     bool may_take_slot();
@@ -115,6 +119,7 @@ private:
     int64_t startup_until_ms_;
 
     std::unique_ptr<zmq::context_t> ctx_;
+    MeshSecurity security_;  // its sockets close before the context ends
     std::unique_ptr<zmq::socket_t> pub_;
     std::unique_ptr<zmq::socket_t> sub_;
     std::unique_ptr<zmq::socket_t> pull_;

@@ -9,13 +9,9 @@
 #include <string>
 
 #include "cluster/wire.h"
+#include "cluster/zmq_fwd.h"
 #include "relay/core/events.h"
 #include "relay/core/metrics.h"
-
-namespace zmq {
-class context_t;
-class socket_t;
-}  // namespace zmq
 
 namespace rt::cluster {
 

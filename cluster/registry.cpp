@@ -61,10 +61,10 @@ bool Registry::maybe_removed(RegistryDb& db) {
 }
 
 void Registry::beat(RegistryDb& db) {
-    std::string endpoint = mesh_ ? mesh_->endpoint() : "";
+    std::string endpoint = mesh_ ? mesh_->endpoint() : "", key = mesh_ ? mesh_->public_key() : "";
     bool maybe_removed = this->maybe_removed(db);
     std::string error;
-    if (!db.record_beat(cfg_.node_id, endpoint, cfg_.region, incarnation_, error)) {
+    if (!db.record_beat(cfg_.node_id, endpoint, key, cfg_.region, incarnation_, error)) {
         LOG_WARN("node registry update failed: %s", error.c_str());
         return;
     }

@@ -36,10 +36,12 @@ public:
     virtual ~RegistryDb() = default;
     // Seconds since this incarnation's last recorded beat; false when there is none.
     virtual bool beat_age_s(const std::string& node, const std::string& incarnation, double& age_s) = 0;
-    virtual bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
+    // public_key: the CURVE public key of its mesh (Z85), empty when it has none.
+    virtual bool record_beat(const std::string& node, const std::string& endpoint, const std::string& public_key,
+                             const std::string& region,
                              const std::string& incarnation, std::string& error) = 0;
     virtual bool own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) = 0;
-    // The other nodes heard from in the last minute, with their endpoints and beat ages.
+    // The other nodes heard from in the last minute, with their endpoints, keys and beat ages.
     virtual bool peers(const std::string& node, std::vector<ListedPeer>& peers) = 0;
     // Removes the subscriptions of other nodes silent for stale_s: (node, rows removed).
     virtual bool remove_dead_nodes(const std::string& node, double stale_s,

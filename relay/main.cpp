@@ -12,7 +12,10 @@
 #include <memory>
 #include <vector>
 
+#include <cstring>
+
 #include "cluster/mesh.h"
+#include "cluster/mesh_keygen.h"
 #include "cluster/registry.h"
 #include "relay/core/config.h"
 #include "relay/core/log.h"
@@ -154,6 +157,7 @@ void stop(Components& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && strcmp(argv[1], "keygen") == 0) return rt::cluster::keygen_main(argc - 1, argv + 1);
     rt::Config cfg = rt::parse_config(argc, argv);
     rt::log::set_level(cfg.log_level);
     rt::Process process(cfg);

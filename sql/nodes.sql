@@ -5,6 +5,7 @@
 CREATE TABLE realtime.nodes (
     node_id          text        PRIMARY KEY,
     cluster_endpoint text,
+    public_key       text,       -- the CURVE public key (Z85) of its mesh; peers dial it only if they trust it
     region           text,
     incarnation      text,
     started_at       timestamptz NOT NULL DEFAULT now(),

@@ -67,7 +67,11 @@ void add_options(CLI::App& app, Config& cfg, Raw& raw) {
     option(app, "--admin-role", cfg.admin_role,
            "A JWT whose role is this one (e.g. service_role) is an admin credential too");
     option(app, "--cluster-bind", cfg.cluster_bind, "tcp://HOST:PORT this node publishes the cluster mesh on");
-    option(app, "--peers", raw.peers, "Comma-separated tcp://HOST:PORT of other nodes");
+    option(app, "--peers", raw.peers, "Comma-separated tcp://HOST:PORT of other nodes, each with @PUBLIC_KEY when the mesh has keys");
+    option(app, "--cluster-key", cfg.cluster_key,
+           "File of this node's CURVE secret key (realtime-relay keygen --out DIR writes DIR/node.key): the mesh is encrypted and admits only known keys");
+    option(app, "--cluster-peer-keys", cfg.cluster_peer_keys,
+           "File (one key a line) or directory (*.pub) of the public keys of the nodes this one admits and dials");
     option(app, "--region", cfg.region, "Region of this node");
     option(app, "--db-region", cfg.db_region, "Region of the database; its relays take the slot first (default: --region)");
     option(app, "--log-level", raw.log_level, "debug, info, warn or error");
@@ -119,7 +123,8 @@ std::vector<std::string> split_list(const std::string& list) {
 
 void read_peers(const std::string& peers, Config& cfg) {
     for (std::string& peer : split_list(peers)) {
-        if (peer.rfind("tcp://", 0) != 0) fail("--peers entries must look like tcp://HOST:PORT, got '" + peer + "'");
+        if (peer.rfind("tcp://", 0) != 0)
+            fail("--peers entries must look like tcp://HOST:PORT[@PUBLIC_KEY], got '" + peer + "'");
         cfg.peers.push_back(std::move(peer));
     }
 }

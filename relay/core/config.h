@@ -40,7 +40,11 @@ struct Config {
     std::string admin_token;             // the inspector's credential; empty: none
     std::string admin_role;              // a JWT with this role is an admin too; empty: none
     std::string cluster_bind;            // tcp://HOST:PORT, empty: single node
-    std::vector<std::string> peers;
+    std::vector<std::string> peers;      // as given: tcp://HOST:PORT, or tcp://HOST:PORT@PUBLIC_KEY
+    // The mesh's CURVE keys (cluster/mesh_security): this node's secret key file, and a
+    // file or directory (*.pub) of the public keys of the nodes it admits and dials.
+    std::string cluster_key;
+    std::string cluster_peer_keys;
     std::string region;
     std::string db_region;               // empty: same as region
     log::Level log_level = log::Level::Info;

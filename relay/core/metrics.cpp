@@ -82,6 +82,8 @@ std::string Metrics::render() const {
     metric(out, "realtime_mesh_sent_total", "counter", "Messages published to the cluster mesh", mesh_sent);
     metric(out, "realtime_mesh_received_total", "counter", "Messages received from the cluster mesh", mesh_received);
     metric(out, "realtime_mesh_dropped_total", "counter", "Mesh messages dropped at the high-water mark", mesh_dropped);
+    metric(out, "realtime_mesh_peers_refused_total", "counter", "Peers refused on the cluster endpoint (public key not trusted, or not CURVE)", mesh_peers_refused);
+    metric(out, "realtime_mesh_handshakes_failed_total", "counter", "Failed handshakes on the cluster endpoint (refused peers, wrong server key, no encryption)", mesh_handshakes_failed);
     metric(out, "realtime_authorization_checks_total", "counter", "Realtime Authorization checks run (realtime.authorize)", authorization_checks);
     metric(out, "realtime_authorization_denied_total", "counter", "Private joins refused and sends or tracks denied by policies", authorization_denied);
     metric(out, "realtime_replays_total", "counter", "Private joins that replayed stored broadcasts", replays);
@@ -89,6 +91,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_handover_backlog_bytes", "gauge", "Bytes of changes the slot holder keeps until the nodes they are for confirm them", handover_backlog_bytes);
     metric(out, "realtime_handover_backlog_changes", "gauge", "Changes the slot holder keeps until the nodes they are for confirm them", handover_backlog_changes);
     metric(out, "realtime_handover_resent_total", "counter", "Changes the slot holder sent a node again (unconfirmed, or asked for)", handover_resent);
+    metric(out, "realtime_handover_acks_total", "counter", "Confirmations of handed-over changes the slot holder received", handover_acks);
     metric(out, "realtime_handover_dropped_total", "counter", "Unconfirmed changes dropped past the backlog's bounds (bytes or time)", handover_dropped);
     metric(out, "realtime_handover_gone_total", "counter", "Nodes declared gone by the hand-over (backlog past its bounds)", handover_gone);
     metric(out, "realtime_broadcasts_stale_total", "counter", "Broadcasts from peers dropped as older than --broadcast-max-age-ms", broadcasts_stale);

@@ -51,6 +51,8 @@ struct Metrics {
     Counter mesh_sent{0};
     Counter mesh_received{0};
     Counter mesh_dropped{0};       // refused at the high-water mark
+    Counter mesh_peers_refused{0};     // connecting peers the ZAP handler refused (unknown key, not CURVE)
+    Counter mesh_handshakes_failed{0}; // failed handshakes on this node's mesh endpoint (refusals included)
     Counter rls_check_calls{0};     // realtime.check_rows calls of the slot holder
     Counter rls_check_failures{0};  // of them, failed or timed out (their candidates got nothing)
     Gauge rls_check_waiting{0};     // documents waiting in the slot holder (for a check, or behind one)
@@ -61,6 +63,7 @@ struct Metrics {
     Gauge handover_backlog_bytes{0};    // changes the slot holder keeps until nodes confirm them
     Gauge handover_backlog_changes{0};
     Counter handover_resent{0};
+    Counter handover_acks{0};           // confirmations the slot holder received from nodes
     Counter handover_dropped{0};        // kept changes dropped past the backlog's bounds
     Counter handover_gone{0};           // nodes the hand-over gave up on
     Counter handover_lost{0};           // this node learned that changes for it were dropped

@@ -24,14 +24,15 @@ bool SqlRegistryDb::beat_age_s(const std::string& node, const std::string& incar
     return true;
 }
 
-bool SqlRegistryDb::record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
-                                const std::string& incarnation, std::string& error) {
-    return query("INSERT INTO realtime.nodes AS n (node_id, cluster_endpoint, region, incarnation) "
-                 "VALUES ($1, NULLIF($2, ''), $3, $4) ON CONFLICT (node_id) DO UPDATE SET "
-                 "cluster_endpoint = EXCLUDED.cluster_endpoint, region = EXCLUDED.region, "
+bool SqlRegistryDb::record_beat(const std::string& node, const std::string& endpoint, const std::string& public_key,
+                                const std::string& region, const std::string& incarnation, std::string& error) {
+    return query("INSERT INTO realtime.nodes AS n (node_id, cluster_endpoint, public_key, region, incarnation) "
+                 "VALUES ($1, NULLIF($2, ''), NULLIF($5, ''), $3, $4) ON CONFLICT (node_id) DO UPDATE SET "
+                 "cluster_endpoint = EXCLUDED.cluster_endpoint, public_key = EXCLUDED.public_key, "
+                 "region = EXCLUDED.region, "
                  "started_at = CASE WHEN n.incarnation = EXCLUDED.incarnation THEN n.started_at ELSE now() END, "
                  "incarnation = EXCLUDED.incarnation, last_heartbeat = now()",
-                 {node, endpoint, region, incarnation}, nullptr, &error);
+                 {node, endpoint, region, incarnation, public_key}, nullptr, &error);
 }
 
 bool SqlRegistryDb::own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) {
@@ -43,12 +44,13 @@ bool SqlRegistryDb::own_subscriptions(const std::string& node, std::unordered_se
 
 bool SqlRegistryDb::peers(const std::string& node, std::vector<cluster::ListedPeer>& peers) {
     SqlRows rows;
-    if (!query("SELECT node_id, cluster_endpoint, extract(epoch FROM now() - last_heartbeat)::float8 "
+    if (!query("SELECT node_id, cluster_endpoint, extract(epoch FROM now() - last_heartbeat)::float8, "
+               "coalesce(public_key, '') "
                "FROM realtime.nodes WHERE node_id <> $1 AND cluster_endpoint IS NOT NULL "
                "AND last_heartbeat > now() - interval '1 minute'",
                {node}, &rows))
         return false;
-    for (auto& row : rows) peers.push_back({row[0], row[1], std::strtod(row[2].c_str(), nullptr)});
+    for (auto& row : rows) peers.push_back({row[0], row[1], std::strtod(row[2].c_str(), nullptr), row[3]});
     return true;
 }
 

@@ -13,7 +13,8 @@ public:
     explicit SqlRegistryDb(SqlSession& session) : s_(session) {}
 
     bool beat_age_s(const std::string& node, const std::string& incarnation, double& age_s) override;
-    bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
+    bool record_beat(const std::string& node, const std::string& endpoint, const std::string& public_key,
+                     const std::string& region,
                      const std::string& incarnation, std::string& error) override;
     bool own_subscriptions(const std::string& node, std::unordered_set<int64_t>& ids) override;
     bool peers(const std::string& node, std::vector<cluster::ListedPeer>& peers) override;

@@ -2,16 +2,20 @@
 
 `start_cluster(relay_factory, ["a", "b", "c"], ...)` gives every relay a free cluster
 port and the others' endpoints as --peers (a full mesh), starts them together and waits
-until every one sees every other as up. The relays belong to relay_factory, so they are
+until every one sees every other as up; with keys_dir, each node gets a CURVE key pair
+made there by `realtime-relay keygen` and its peers' public keys (endpoint@key). The relays belong to relay_factory, so they are
 stopped when the test ends. Helpers here poll /api/health with deadlines.
 """
 import asyncio
 import itertools
+import os
+import subprocess
 import threading
 import time
 
 from .pg import wait_until
 from .ports import endpoint, free_port
+from .relay import RELAY_BIN
 
 FAST = ["--heartbeat-ms", "200", "--peer-down-ms", "1000"]  # quick failure detection
 
@@ -20,6 +24,7 @@ class Cluster:
     def __init__(self, relays, mesh_ports):
         self.relays = relays            # node id -> Relay
         self.mesh_ports = mesh_ports    # node id -> cluster port
+        self.keys = {}                  # node id -> (secret key file, public key) when keyed
 
     def __getitem__(self, node):
         return self.relays[node]
@@ -49,20 +54,40 @@ def mesh_layout(names):
     return ports, {n: [endpoint(ports[m]) for m in names if m != n] for n in names}
 
 
+def keygen(keys_dir, name):
+    """`realtime-relay keygen` in keys_dir: (path of name's secret key file, its public key)."""
+    out = subprocess.run([RELAY_BIN, "keygen", "--out", str(keys_dir), "--name", name],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return os.path.join(str(keys_dir), name + ".key"), out.stdout.strip()
+
+
+def keyed_layout(names, keys_dir):
+    """mesh_layout with a key pair per node: ({name: port}, {name: the others'
+    endpoint@key}, {name: (secret key file, public key)})."""
+    ports, _ = mesh_layout(names)
+    keys = {n: keygen(keys_dir, n) for n in names}
+    return ports, {n: [f"{endpoint(ports[m])}@{keys[m][1]}" for m in names if m != n] for n in names}, keys
+
+
 def start_cluster(relay_factory, names=("a", "b", "c"), db_dsn=None, args=(), node_args=None, slot=None,
-                  replication=True, full_mesh=True, wait=True):
+                  replication=True, full_mesh=True, wait=True, keys_dir=None):
     """Starts one relay per name in a full mesh. args go to every relay, node_args[name]
     to one; slot names the replication slot (slots are per Postgres server, so tests use
-    their own); replication=False adds --no-replication everywhere."""
+    their own); replication=False adds --no-replication everywhere; keys_dir: a CURVE
+    key pair per node, made there."""
     node_args = node_args or {}
-    ports, peers = mesh_layout(names)
+    ports, peers, keys = keyed_layout(names, keys_dir) if keys_dir else mesh_layout(names) + ({},)
     relays = {}
     for n in names:
         extra = ["--no-replication"] if db_dsn and not replication else []
+        if keys_dir:
+            extra += ["--cluster-key", keys[n][0]]
         relays[n] = relay_factory(start=False, db_dsn=db_dsn, node_id=n, cluster_port=ports[n],
                                   peers=peers[n] if full_mesh else (), slot=slot,
                                   args=extra + list(args) + list(node_args.get(n, [])))
     cluster = Cluster(relays, ports)
+    cluster.keys = keys
     for r in relays.values():
         r.start(wait=False)
     for r in relays.values():

@@ -18,7 +18,7 @@ public:
         age = *last_beat_age;
         return true;
     }
-    bool record_beat(const std::string& node, const std::string& endpoint, const std::string& region,
+    bool record_beat(const std::string& node, const std::string& endpoint, const std::string&, const std::string& region,
                      const std::string&, std::string& error) override {
         calls.push_back("beat " + node + " " + endpoint + " " + region);
         if (!beat_ok) error = "registry is read-only";
