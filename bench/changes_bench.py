@@ -194,16 +194,17 @@ def write_rows(pg, rows, rate, per_tx):
         return start, time.time()
 
 
-def watch(pg, urls, relay_pids, rows, rate, per_tx, timeout):
+def watch(pg, urls, relay_pids, rows, rate, per_tx, timeout, groups=None):
     """One latency-watch run while the writer writes rows; the loadgen JSON plus the
-    writer's times and CPU per party."""
+    writer's times and CPU per party (groups: more parties, {name: () -> pids})."""
     binding = ('[{"event":"INSERT","schema":"public","table":"%s","filter":"user_id=eq.{channel}"}]' % TABLE)
     ready = tempfile.mktemp(prefix="bench-changes-ready-")
     box = {}
 
     def on_ready(p):
-        box["trace"] = C.CpuTrace({"relays": lambda: relay_pids, "postgres": pg.pids,
-                                   "loadgen": lambda: [p.pid], "driver": lambda: [os.getpid()]}).start()
+        box["trace"] = C.CpuTrace(dict({"relays": lambda: relay_pids, "postgres": pg.pids,
+                                        "loadgen": lambda: [p.pid], "driver": lambda: [os.getpid()]},
+                                       **(groups or {}))).start()
         box["write"] = write_rows(pg, rows, rate, per_tx)
 
     try:

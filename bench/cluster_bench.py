@@ -28,9 +28,11 @@ Writes bench/results/cluster.json and prints a table.
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import threading
 import time
 
@@ -46,11 +48,12 @@ def timing():
     return ["--duration", d, "--warmup", w, "--drain", dr]
 
 
-def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load):
+def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load, curve=False):
     """One fanout run on a fresh cluster of `nodes` relays (1: a lone relay): subscribers
-    on sub_nodes (indexes), the publisher on pub_node."""
+    on sub_nodes (indexes), the publisher on pub_node; curve: the mesh with CURVE keys."""
     def once():
-        cluster = C.RelayCluster(nodes) if nodes > 1 else None
+        keys = tempfile.mkdtemp(prefix="bench-mesh-keys-") if curve else None
+        cluster = C.RelayCluster(nodes, keys_dir=keys) if nodes > 1 else None
         relays = cluster.relays if cluster else [C.Relay()]
         try:
             if cluster:
@@ -65,6 +68,8 @@ def fanout_on_cluster(label, nodes, sub_nodes, pub_node, clients, load):
         finally:
             for r in relays:
                 r.stop()
+            if keys:
+                shutil.rmtree(keys, ignore_errors=True)
     return C.fanout_summary(C.quiet_run(label, once))
 
 

@@ -332,11 +332,17 @@ class Relay(launcher.Relay):
 class RelayCluster:
     """n relays in a full ZeroMQ mesh (node ids a, b, c, ...), all pinned to cpu."""
 
-    def __init__(self, n=3, cpu=SERVER_CPU, db=None, slot=None, args=()):
+    def __init__(self, n=3, cpu=SERVER_CPU, db=None, slot=None, args=(), keys_dir=None):
+        """keys_dir: a CURVE key pair per node made there (realtime-relay keygen), the mesh
+        authenticated and encrypted."""
         names = [chr(ord("a") + i) for i in range(n)]
-        ports, peers = mesh.mesh_layout(names)
+        if keys_dir:
+            ports, peers, keys = mesh.keyed_layout(names, keys_dir)
+        else:
+            (ports, peers), keys = mesh.mesh_layout(names), {}
         self.relays = [Relay(cpu=cpu, db=db, slot=slot, node_id=name, cluster_port=ports[name], peers=peers[name],
-                             args=args) for name in names]
+                             args=list(args) + (["--cluster-key", keys[name][0]] if keys else []))
+                       for name in names]
 
     def start(self, wait_mesh=True, timeout=60):
         try:

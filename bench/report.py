@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes docs/benchmarks.md and its plots from the JSON results under bench/results/.
 
-Reads fanout.json, idle.json, storm.json, decode.json, rls_check.json, private.json, changes.json and cluster.json
+Reads fanout.json, idle.json, storm.json, decode.json, rls_check.json, private.json, changes.json, cluster.json
+and mesh.json
 (whichever exist) from BENCH_RESULTS_DIR, draws PNG plots with matplotlib (Agg) into
 BENCH_DOCS_DIR/img/ and writes BENCH_DOCS_DIR/benchmarks.md (default: docs/). The
 hand-written profile findings in bench/profiles.md are included as they are.
@@ -630,11 +631,60 @@ def cluster_section(clu, image):
     return out
 
 
+def mesh_section(mesh):
+    out = "## The mesh: CURVE and the acknowledged hand-over\n\n"
+    if "curve" in mesh:
+        c = mesh["curve"]
+        out += (f"### Cross-node hop, CURVE on vs off\n\nThe cross-node latency run above ({c['clients']:,} subscribers, "
+                f"{n(c['deliveries_per_s_target'])} deliveries/s of 64-byte broadcasts, publisher on a), on a plain "
+                "mesh and on a mesh where every node has a CURVE key pair (`--cluster-key`, peers as "
+                "`endpoint@key`): every mesh message encrypted and authenticated. Hop = cross-node (subscribers "
+                "on b and c) minus local (all on a).\n\n")
+        rows = [[k, ms(v["local"]["p50_ms"]), ms(v["cross_node"]["p50_ms"]), f"{v['hop_p50_ms']:+.3f}",
+                 ms(v["local"]["p99_ms"]), ms(v["cross_node"]["p99_ms"]), f"{v['hop_p99_ms']:+.3f}",
+                 n(v.get("relay_cpu_us_per_delivery_cross")) + dagger(v["cross_node"])]
+                for k, v in (("plain", c["plain"]), ("CURVE", c["curve"]))]
+        out += md_table(["mesh", "local p50 ms", "cross p50 ms", "hop p50 ms", "local p99 ms", "cross p99 ms",
+                         "hop p99 ms", "relays µs/delivery (cross)"], rows)
+        out += (f"\nThe hop with CURVE differs from the plain mesh's by {c['curve_extra_hop_p50_ms']:+.3f} ms at p50 "
+                f"and {c['curve_extra_hop_p99_ms']:+.3f} ms at p99.\n\n")
+    if "handover" in mesh:
+        h = mesh["handover"]
+        out += ("### The acknowledged hand-over's cost\n\nThe changes throughput run (1 000 subscribers of 100 "
+                "filter values, 100 rows per transaction as fast as Postgres takes them) on one relay and on three "
+                "(subscribers spread over them; the slot holder hands each change to its subscribers' node, keeps it "
+                "until that node confirms it). No switch hands over without the backlog, so the cost is the slot "
+                "holder's CPU per change against a lone relay's, the confirmations it receives and the backlog's "
+                "peak (sampled every 100 ms).\n\n")
+        rows = [[v["nodes"], n(v["delivered_changes_per_s"]) + dagger(v), n(v["holder_cpu_us_per_change"]),
+                 n(v.get("relays_cpu_us_per_change")),
+                 n(v.get("acks_per_s")), n(v.get("acks_per_change"), 4) if v.get("acks_per_change") is not None else "-",
+                 n(v.get("backlog_peak_bytes")), n(v.get("backlog_peak_changes")), n(v.get("resent"))]
+                for v in (h["one_node"], h["three_nodes"])]
+        out += md_table(["nodes", "changes/s delivered", "holder µs/change", "all relays µs/change", "confirmations/s (whole run)",
+                         "confirmations/change", "backlog peak bytes", "backlog peak changes", "resent"], rows)
+        out += (f"\nBeside a lone relay, the slot holder of three spends {h['holder_extra_cpu_us_per_change']:+.2f} µs "
+                "per change (it hands two thirds of the subscribers' changes over instead of delivering them itself), "
+                f"and the three relays together {h.get('relays_extra_cpu_us_per_change', 0):+.2f} µs per change "
+                "(the hand-over, its backlog and confirmations, and the receivers' own work on each document). "
+                "The confirmations are batched (at most one per node every 20 ms), so their traffic does not grow "
+                "with the rate of changes.")
+        resent = h["three_nodes"].get("resent") or 0
+        if resent:
+            out += (f" {n(resent)} changes were sent twice ({resent / h['three_nodes']['rows']:.1%} of the rows): "
+                    "the holder resends what a node has not confirmed 1 s after it was sent "
+                    "(`HandOver::Bounds::resend_after_ms`), which a receiver whose loop is that far behind (a busy "
+                    "core) triggers although nothing was lost; the receiver drops the copies as duplicates.")
+        out += "\n\n"
+    return out
+
+
 def main():
     fan, idle, storm = load("fanout"), load("idle"), load("storm")
     dec, chg, clu = load("decode"), load("changes"), load("cluster")
     chk = load("rls_check")
     prv = load("private")
+    mesh = load("mesh")
     present = [r for r in (fan, idle, storm, chg, clu) if r]
     if not present:
         raise SystemExit(f"no results in {C.RESULTS_DIR}")
@@ -670,6 +720,8 @@ def main():
                                      "cross-node (a → b, c)": clu["latency"]["cross_node"]},
                                     "broadcast publish → receive", "bench_cluster_latency.png")
         parts.append(cluster_section(clu, img))
+    if mesh:
+        parts.append(mesh_section(mesh))
     if os.path.exists(PROFILES):
         with open(PROFILES) as f:
             parts.append(f.read().rstrip() + "\n")

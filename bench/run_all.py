@@ -12,6 +12,7 @@ Benchmarks, each a script that also runs alone and writes bench/results/<name>.j
     idle       bench/idle_bench.py      idle memory per connection, and connection storm
     changes    bench/changes_bench.py   Postgres changes commit -> client, 1 and 3 nodes
     cluster    bench/cluster_bench.py   cross-node latency/throughput, slot failover
+    mesh       bench/mesh_bench.py      cross-node hop with CURVE on vs off, the acknowledged hand-over's cost
     resume     bench/resume_bench.py    rejoining after a disconnect: time to the last recovered change, memory
 then bench/report.py writes docs/benchmarks.md and docs/img/bench_*.png.
 
@@ -50,6 +51,7 @@ BENCHMARKS = [
     ("idle", "idle_bench.py", ["idle", "storm"]),
     ("changes", "changes_bench.py", ["changes"]),
     ("cluster", "cluster_bench.py", ["cluster"]),
+    ("mesh", "mesh_bench.py", ["mesh"]),
     ("resume", "resume_bench.py", ["resume"]),
 ]
 
@@ -63,7 +65,7 @@ def check_prerequisites(names):
         import nchan
         if not nchan.available():
             problems.append("nginx + nchan missing: apt-get install nginx libnginx-mod-nchan (scripts/install-deps.sh)")
-    if {"decode", "rls_check", "private", "changes", "cluster", "resume"} & set(names):
+    if {"decode", "rls_check", "private", "changes", "cluster", "mesh", "resume"} & set(names):
         r = subprocess.run(["/usr/lib/postgresql/15/bin/pg_config", "--pkglibdir"], capture_output=True, text=True)
         lib = r.stdout.strip()
         if not os.path.exists(os.path.join(lib, "pg_realtime.so")):

@@ -106,8 +106,16 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path):
         assert runs and runs[0]["failover_s"] is not None, how
     assert {"cross_node_hop_under_1ms_at_p50", "failover_under_3s"} <= set(clu["targets"])
 
+    mesh = result("mesh")
+    for kind in ("plain", "curve"):
+        assert mesh["curve"][kind]["cross_node"]["deliveries_per_s"] > 0 and "hop_p50_ms" in mesh["curve"][kind]
+    for nodes in ("one_node", "three_nodes"):
+        assert mesh["handover"][nodes]["expect_met"] and mesh["handover"][nodes]["holder_cpu_us_per_change"] > 0
+    assert mesh["handover"]["three_nodes"]["acks"] > 0
+
     page = (docs / "benchmarks.md").read_text()
-    for heading in ("## Targets", "## Method", "## Fan-out", "## Connections", "## Postgres changes", "## Cluster"):
+    for heading in ("## Targets", "## Method", "## Fan-out", "## Connections", "## Postgres changes", "## Cluster",
+                    "## The mesh"):
         assert heading in page, heading
     images = sorted(p.name for p in (docs / "img").glob("*.png"))
     assert len(images) >= 6, images
