@@ -5,12 +5,14 @@ working; when the cut heals, the node is up again everywhere, presence converges
 same state on every node, and broadcasts flow across the former cut."""
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import time
 
 import pytest
 
-from support.cluster import FAST, Inserter, all_received, collectors, wait_holder, wait_mesh, wait_peer_state, \
-    warm_up
+from support.cluster import FAST, Inserter, all_received, collectors, keygen, wait_holder, wait_mesh, \
+    wait_peer_state, warm_up
 from support.netns import NamespacesUnavailable, NsRelay, Topology
 from support.pg import wait_until
 from support.ports import free_port
@@ -23,14 +25,17 @@ NAMES = ["a", "b", "c"]
 def ns_relays(request, mesh=False, db=None, args=(), timing=FAST):
     """One relay per name, each in its own namespace. mesh: the mesh runs on a network
     of its own (cut_mesh cuts nothing else); db: the relays stream it (through a
-    forwarder on the bridge)."""
+    forwarder on the bridge). The mesh endpoints are not loopback ones, so each node has
+    a CURVE key pair (and the partitions are those of an authenticated mesh)."""
     topo = Topology(len(NAMES), mesh=mesh)
     try:
         topo.create()
     except NamespacesUnavailable as e:
         pytest.skip(f"network namespaces are not available here: {e}")
     relays = {}
+    keys_dir = tempfile.mkdtemp(prefix="rt-ns-keys-")
     try:
+        keys = {n: keygen(keys_dir, n) for n in NAMES}
         dsn = None
         if db is not None:
             host, port = topo.forward_db(db.server.port)
@@ -39,9 +44,10 @@ def ns_relays(request, mesh=False, db=None, args=(), timing=FAST):
         key = "mesh_addr" if mesh else "addr"
         hosts = {n: topo.nodes[i][key] for i, n in enumerate(NAMES)}
         for i, n in enumerate(NAMES):
-            peers = ",".join(f"tcp://{hosts[m]}:{ports[m]}" for m in NAMES if m != n)
+            peers = ",".join(f"tcp://{hosts[m]}:{ports[m]}@{keys[m][1]}" for m in NAMES if m != n)
             r = NsRelay(topo.nodes[i]["ns"], topo.nodes[i]["addr"], node_id=n, db_dsn=dsn,
-                        args=["--cluster-bind", f"tcp://{hosts[n]}:{ports[n]}", "--peers", peers]
+                        args=["--cluster-bind", f"tcp://{hosts[n]}:{ports[n]}", "--peers", peers,
+                              "--cluster-key", keys[n][0]]
                         + list(timing) + list(args))
             request.node._relays.append(r)  # relay_factory's log report and final stop
             relays[n] = r
@@ -59,6 +65,7 @@ def ns_relays(request, mesh=False, db=None, args=(), timing=FAST):
         for r in relays.values():
             r.stop()
         topo.destroy()
+        shutil.rmtree(keys_dir, ignore_errors=True)
 
 
 @pytest.fixture
