@@ -292,6 +292,8 @@ void Mesh::handle(const Header& h, std::string_view body, int64_t now, Actions& 
         case MsgType::HandOverAck: on_hand_over_ack(h, body); break;
         case MsgType::InspectQuery:
         case MsgType::InspectAnswer: on_inspect(h, body); break;
+        case MsgType::KeptAsk:
+        case MsgType::KeptHandOver: on_kept(h, body); break;
     }
 }
 

@@ -93,6 +93,7 @@ private:
     void changes_lost(const std::string& holder);
     void confirm_changes(int64_t now);
     void on_inspect(const Header& h, std::string_view body);
+    void on_kept(const Header& h, std::string_view body);  // cluster/mesh_kept.cpp
     void forward();
     void control(const std::string& key, bool subscribe);
     void heartbeat();

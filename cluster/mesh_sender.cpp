@@ -48,6 +48,14 @@ bool MeshSender::inspect_answer(const std::string& to, const InspectAnswer& a) {
     return publish(routing_node(to), MsgType::InspectAnswer, encode(a));
 }
 
+bool MeshSender::kept_ask(const std::string& to, const KeptAsk& ask) {
+    return publish(routing_node(to), MsgType::KeptAsk, encode(ask));
+}
+
+bool MeshSender::kept_hand_over(const std::string& to, const KeptHandOver& handed) {
+    return publish(routing_node(to), MsgType::KeptHandOver, encode(handed));
+}
+
 bool MeshSender::publish(const std::string& routing, MsgType type, std::string body, uint64_t presence_seq) {
     std::string kind = encode_kind(type, presence_seq);
     // Non-blocking: a saturated mesh loses the message (counted), never the caller's time.

@@ -28,6 +28,8 @@ public:
     bool snapshot(const std::string& to, const PresenceSnapshot& s);
     bool inspect_query(const InspectQuery& q);                          // to every node
     bool inspect_answer(const std::string& to, const InspectAnswer& a);
+    bool kept_ask(const std::string& to, const KeptAsk& ask);            // kept changes of moved subscriptions
+    bool kept_hand_over(const std::string& to, const KeptHandOver& handed);
     // This node starts (true) or stops listening to topic's broadcasts. Never lost: blocks
     // if the mesh thread is that far behind.
     void interest(const std::string& topic, bool on);

@@ -153,6 +153,13 @@ const auto kChange = [](auto& io, auto& m) {
            io.list(m.groups, kChangeGroup) && io.list(m.notices, kNotice);
 };
 
+const auto kIds = [](auto& io, auto& ids) { return io.list(ids, [](auto& io2, auto& id) { return io2.i64(id); }); };
+const auto kKeptAsk = [](auto& io, auto& m) { return io.u64(m.id) && kIds(io, m.subscriptions); };
+const auto kKeptHandOver = [](auto& io, auto& m) {
+    return io.u64(m.id) && kIds(io, m.handed) && io.i64(m.missed_since_s) && io.u8(m.missed_why) &&
+           io.list(m.changes, kChange);
+};
+
 const auto kHandOverTag = [](auto& io, auto& m) {
     return io.u64(m.stream) && io.u64(m.seq) && io.u64(m.base) && io.flag(m.lossy);
 };
@@ -268,5 +275,11 @@ bool decode(std::string_view data, InspectQuery& m) { return decode_with(data, m
 
 std::string encode(const InspectAnswer& m) { return encode_with(m, kInspectAnswer); }
 bool decode(std::string_view data, InspectAnswer& m) { return decode_with(data, m, kInspectAnswer); }
+
+std::string encode(const KeptAsk& m) { return encode_with(m, kKeptAsk); }
+bool decode(std::string_view data, KeptAsk& m) { return decode_with(data, m, kKeptAsk); }
+
+std::string encode(const KeptHandOver& m) { return encode_with(m, kKeptHandOver); }
+bool decode(std::string_view data, KeptHandOver& m) { return decode_with(data, m, kKeptHandOver); }
 
 }  // namespace rt::cluster

@@ -41,8 +41,10 @@ enum class MsgType : uint8_t {
     HandOverBase = 10, // to one node: the oldest change the holder can still give it (HandOverTag)
     InspectQuery = 11,   // to every node ("Q"): an inspector's question about channels
     InspectAnswer = 12, // to the node that asked
+    KeptAsk = 13,       // to the node a moved subscription was parked on: "hand me what you kept"
+    KeptHandOver = 14,  // to the node that asked: the kept changes, in commit order
 };
-inline constexpr uint8_t kLastMsgType = 12;
+inline constexpr uint8_t kLastMsgType = 14;
 
 struct Header {
     MsgType type = MsgType::Heartbeat;
@@ -103,6 +105,8 @@ std::string encode(const HandOverTag& m);  // a base notice
 std::string encode_change(const HandOverTag& tag, const ChangeEvent& ev);
 std::string encode(const InspectQuery& m);
 std::string encode(const InspectAnswer& m);
+std::string encode(const KeptAsk& m);
+std::string encode(const KeptHandOver& m);
 
 bool decode(std::string_view data, Heartbeat& out);
 bool decode(std::string_view data, BroadcastMsg& out);
@@ -114,5 +118,7 @@ bool decode(std::string_view data, HandOverTag& out);
 bool decode_change(std::string_view data, HandOverTag& tag, ChangeEvent& ev);
 bool decode(std::string_view data, InspectQuery& out);
 bool decode(std::string_view data, InspectAnswer& out);
+bool decode(std::string_view data, KeptAsk& out);
+bool decode(std::string_view data, KeptHandOver& out);
 
 }  // namespace rt::cluster

@@ -208,12 +208,16 @@ $$;
 -- client missed changes. lost_since (epoch seconds): the moved row was parked on the dead
 -- node (parked_at): what that node kept for it in memory since then died with it (it had
 -- confirmed those changes to the slot holder), so the client missed changes since then.
+-- A row parked on a node that still beats (its client went away there, parked_at set) is
+-- moved too, at once: parked_on names that node, which keeps its changes since lost_since
+-- and hands them over when asked (hub/kept_transfer). A live node's row not parked (its
+-- client, or another tab of the same user, connected there) is never moved.
 -- The moved row is no longer parked: its client is connected here.
 CREATE FUNCTION realtime.adopt(node_id text, entity regclass, action_filter text, filter text,
                                claims_role text, claims_sub text, silent_for interval,
                                select_columns text[], claims jsonb,
                                OUT id bigint, OUT live_elsewhere boolean, OUT claims_changed_since bigint,
-                               OUT lost_since bigint)
+                               OUT lost_since bigint, OUT parked_on text)
 LANGUAGE sql AS $$
     WITH candidates AS (
         SELECT x.id, x.node_id, x.parked_at,
@@ -229,8 +233,9 @@ LANGUAGE sql AS $$
     ), judged AS (
         SELECT c.*, coalesce(c.beat > now() - adopt.silent_for, false) AS alive FROM candidates c
     ), chosen AS (
-        SELECT j.id, j.node_id, j.parked_at FROM judged j WHERE NOT j.alive AND j.same_claims
-        ORDER BY j.id LIMIT 1
+        SELECT j.id, j.node_id, j.parked_at, j.alive FROM judged j
+        WHERE j.same_claims AND (NOT j.alive OR j.parked_at IS NOT NULL)
+        ORDER BY j.alive, j.id LIMIT 1
     ), moved AS (
         UPDATE realtime.subscription s SET node_id = adopt.node_id, claims = coalesce(adopt.claims, s.claims),
                                            parked_at = NULL
@@ -238,10 +243,11 @@ LANGUAGE sql AS $$
         WHERE (s.id, s.node_id) = (SELECT c.id, c.node_id FROM chosen c)
         RETURNING s.id
     )
-    SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM judged j WHERE j.alive),
+    SELECT (SELECT moved.id FROM moved), EXISTS (SELECT 1 FROM judged j WHERE j.alive AND j.parked_at IS NULL),
            (SELECT extract(epoch FROM min(coalesce(j.beat, now())))::bigint
             FROM judged j WHERE NOT j.alive AND NOT j.same_claims),
-           (SELECT floor(extract(epoch FROM c.parked_at))::bigint FROM chosen c JOIN moved m ON m.id = c.id);
+           (SELECT floor(extract(epoch FROM c.parked_at))::bigint FROM chosen c JOIN moved m ON m.id = c.id),
+           (SELECT c.node_id FROM chosen c JOIN moved m ON m.id = c.id WHERE c.alive);
 $$;
 
 -- A node records which of its subscriptions it parked (their clients went away; parked:

@@ -117,6 +117,9 @@ struct SubscribeResult {
     // Adopted rows a dead node had parked (realtime.adopt's lost_since): what it kept for
     // them in memory died with it, so the client missed changes since then; 0: not so.
     int64_t lost_since_s = 0;
+    // Adopted rows another node parked and still beats (realtime.adopt's parked_on): that
+    // node kept their changes since lost_since_s, and hands them over when asked.
+    std::string parked_on;
 };
 
 // Who a join is, for adopting the subscriptions a dead node left (hub/resume): rows with
@@ -173,6 +176,24 @@ struct ChangeEvent {
     int64_t received_us = 0;             // monotonic arrival on this node
 
     bool empty() const { return groups.empty() && notices.empty(); }
+};
+
+// Kept changes moving between nodes (issue 15): a client came back on another node while
+// its subscriptions were parked here (their rows parked_at, realtime.adopt moved them).
+// The adopting node asks once the rows are live there (their SUBSCRIBED came: the slot
+// holder had handed it what this node had not confirmed yet); this node answers with
+// what it kept for them and forgets them (hub/kept_transfer).
+struct KeptAsk {
+    uint64_t id = 0;                     // the asker's (its member), echoed by the answer
+    std::vector<int64_t> subscriptions;  // the moved ids
+};
+
+struct KeptHandOver {
+    uint64_t id = 0;
+    std::vector<int64_t> handed;   // the asked ids this node had parked (the others it did not keep)
+    int64_t missed_since_s = 0;    // some of them missed more than they kept, since then (0: none)
+    uint8_t missed_why = 0;        // ... why (the hub's Member::Missed)
+    std::vector<ChangeEvent> changes;  // Recovered, in commit order, each with its moved ids, marked
 };
 
 // Where a change sent by the slot holder to another node stands in their hand-over

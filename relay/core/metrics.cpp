@@ -105,6 +105,8 @@ std::string Metrics::render() const {
     metric(out, "realtime_resume_expired_total", "counter", "Parked subscriptions removed when their window passed", resume_expired);
     metric(out, "realtime_resume_claims_changed_total", "counter", "Parked subscriptions not adopted because the rejoining token's claims differ (their kept changes dropped)", resume_claims_changed);
     metric(out, "realtime_resume_handed_over_total", "counter", "Slot holder: changes kept for a dead node's subscription, handed to the node it moved to", resume_handed_over);
+    metric(out, "realtime_resume_moved_total", "counter", "Parked subscriptions another node adopted, their kept changes handed to it", resume_moved);
+    metric(out, "realtime_resume_not_handed_over_total", "counter", "Joins that adopted subscriptions parked on a live node which did not hand over what it kept in time (told they missed changes)", resume_not_handed_over);
     metric(out, "realtime_slot_holder_conflicts_total", "counter", "Heartbeats of a peer saying it holds the slot while this node or another peer did", slot_holder_conflicts);
     metric(out, "realtime_slot_holder", "gauge", "1 if this node streams the replication slot", slot_holder);
     metric(out, "realtime_slot_lag_bytes", "gauge", "WAL bytes between the server's position and the last acknowledged", slot_lag_bytes);

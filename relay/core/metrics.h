@@ -76,6 +76,8 @@ struct Metrics {
     Counter resume_expired{0};          // parked subscriptions whose window passed
     Counter resume_claims_changed{0};   // parked subscriptions not adopted: the rejoin's claims differ
     Counter resume_handed_over{0};      // slot holder: kept changes handed to the node a subscription moved to
+    Counter resume_moved{0};            // parked subscriptions another node adopted (their kept changes sent to it)
+    Counter resume_not_handed_over{0};  // adopted from a live node that did not hand over what it kept in time
     Counter broadcasts_stale{0};        // peers' broadcasts dropped as older than --broadcast-max-age-ms
     Counter slot_holder_conflicts{0};   // a peer said it holds the slot while this node or another did
     Gauge slot_holder{0};

@@ -126,6 +126,7 @@ void Changes::mark_live(const std::vector<int64_t>& ids) {
         Member& m = *it->second;
         for (Binding& b : m.bindings)
             if (b.id == id) b.live = true;
+        if (!m.joined && live_before_reply_) live_before_reply_(m);
         announce_if_live(m);
     }
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -40,6 +41,9 @@ public:
     // cache, when given).
     void send(Member& m, const ChangePos& pos, const ChangeGroup& group, FrameRef* cache);
     void announce_if_live(Member& m);
+    // Called when every binding of a member not yet answered became live (hub/join waits
+    // for that before it asks another node for what it kept).
+    void on_live_before_reply(std::function<void(Member&)> f) { live_before_reply_ = std::move(f); }
     // A refreshed token's claims go to m's live bindings' rows (the database answers
     // with end_bindings for those the new role may not have).
     void claims_changed(Member& m, const std::string& claims_json);
@@ -72,6 +76,7 @@ private:
     size_t early_count_ = 0;
     uint64_t change_stamp_ = 0;
     bool keep_rows_ = false;
+    std::function<void(Member&)> live_before_reply_;
 };
 
 }  // namespace rt

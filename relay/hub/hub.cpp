@@ -22,7 +22,8 @@ Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, 
       changes_(out_, metrics, db, replay_, resume_),
       access_(metrics, access),
       stored_(channels_, out_, metrics, access),
-      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, *this}),
+      join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, cluster,
+             *this}),
       cluster_(cluster) {}
 
 Hub::~Hub() = default;
@@ -88,6 +89,13 @@ void Hub::tick() {
     }
     resume_.expire();
     join_.retry_adoptions();
+    join_.expire_kept();
+}
+
+// A peer adopted subscriptions parked here: what they kept goes to it.
+void Hub::hand_kept(const std::string& node, const KeptAsk& ask) {
+    KeptHandOver handed = resume_.hand_over(ask);
+    if (cluster_) cluster_->hand_kept(node, handed);
 }
 
 // As Supabase's periodic re-check of a channel's token would, at once: a key removed from

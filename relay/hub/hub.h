@@ -90,6 +90,12 @@ public:
     void drop_lost_subscriptions(const std::unordered_set<int64_t>& present);
     // The peers confirmed this node's subscription to topic: waiting joins are answered.
     void on_channel_routed(const std::string& key) { join_.on_channel_routed(key); }
+    // Kept changes of subscriptions moved between nodes (hub/kept_transfer): a peer asks
+    // for what was kept here; a peer answers this node's ask.
+    void hand_kept(const std::string& node, const KeptAsk& ask);
+    void on_kept_handed(const std::string& node, KeptHandOver&& handed) {
+        join_.on_kept_handed(node, std::move(handed));
+    }
     void remove_remote_presence(const std::string& node);  // a peer went down
     void replace_remote_presence(const std::string& node, const std::vector<PresenceDelta>& entries);
     void send_presence_snapshot(const std::string& to) { presence_.send_snapshot(to); }  // a peer asked

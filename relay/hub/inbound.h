@@ -59,6 +59,9 @@ public:
     virtual void channel_routed(std::string key) = 0;  // every peer routes the channel here (its key)
     virtual void inspect_query(std::string node, InspectQuery q) = 0;     // a peer's inspector asks
     virtual void inspect_answer(std::string node, InspectAnswer a) = 0;   // a peer answers ours
+    // A peer adopted subscriptions parked here and asks for what was kept for them.
+    virtual void kept_asked(std::string node, KeptAsk ask) = 0;
+    virtual void kept_handed(std::string node, KeptHandOver handed) = 0;  // a peer's answer to ours
 
     // -- the node registry --------------------------------------------------------------
     // Which of this node's subscription rows still exist after it was silent long enough

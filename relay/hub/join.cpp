@@ -8,6 +8,7 @@
 #include "relay/core/ids.h"
 #include "relay/core/log.h"
 #include "relay/core/topic.h"
+#include "relay/hub/kept_transfer.h"
 #include "relay/protocol/errors.h"
 #include "relay/protocol/payloads.h"
 
@@ -17,6 +18,7 @@ namespace {
 constexpr int64_t kRegistrySilenceMs = 3000;  // registry beats come every second: three missed is dead
 constexpr int64_t kAdoptRetryMs = 500;    // a join waiting for another node to be found dead asks again
 constexpr int64_t kAdoptMarginMs = 2500;  // ... until this long past that silence (beats, retries, a loaded machine)
+constexpr int64_t kKeptWaitMs = 3000;     // a join waits this long for a live node's kept changes
 
 // The join reply's response: each binding as the client sent it, with its id.
 std::string join_response(const std::vector<Binding>& bindings) {
@@ -230,7 +232,11 @@ void JoinFlow::on_subscribe_result(SubscribeResult&& r) {
         m.missed_since_s = r.claims_changed_since_s;
         m.missed_why = Member::Missed::Claims;
     }
-    if (r.adopted && r.lost_since_s) {
+    if (r.adopted && !r.parked_on.empty()) {  // parked on a live node: it hands over what it kept
+        m.kept_from = std::move(r.parked_on);
+        m.kept_since_s = r.lost_since_s ? r.lost_since_s : p_.clock.wall_s;
+        m.kept_deadline_ms = p_.clock.mono_ms + kKeptWaitMs;
+    } else if (r.adopted && r.lost_since_s) {
         m.missed_since_s = r.lost_since_s;
         m.missed_why = Member::Missed::NodeDied;
     }
@@ -283,8 +289,75 @@ void JoinFlow::on_channel_routed(const std::string& key) {
     for (Member* m : p_.channels.routed(key)) routed(*m);
 }
 
-// The replay step (private channels that asked for one), then the admission.
+// Rows adopted from a live node wait for what it kept (hub/kept_transfer), then the
+// replay step (private channels that asked for one), then the admission.
 void JoinFlow::routed(Member& m) {
+    if (!m.kept_from.empty()) {
+        awaiting_kept_[m.id] = &m;
+        ask_kept(m);
+        return;
+    }
+    after_kept(m);
+}
+
+// Asked once every row is live here: the slot holder routed the move's SUBSCRIBED, having
+// handed this node first what the old node had not confirmed, so what it had confirmed
+// is all in its keeping. Until then (and after) changes for the ids wait in m.replay.
+void JoinFlow::ask_kept(Member& m) {
+    if (m.kept_asked || m.kept_from.empty() || !awaiting_kept_.count(m.id)) return;
+    KeptAsk ask;
+    ask.id = m.id;
+    for (const Binding& b : m.bindings) {
+        if (b.failed()) continue;
+        if (!b.live) return;
+        ask.subscriptions.push_back(b.id);
+    }
+    m.kept_asked = true;
+    if (p_.cluster) p_.cluster->ask_kept(m.kept_from, ask);
+}
+
+void JoinFlow::on_kept_handed(const std::string& node, KeptHandOver&& handed) {
+    auto it = awaiting_kept_.find(handed.id);
+    if (it == awaiting_kept_.end() || it->second->kept_from != node) return;  // left, or too late
+    Member& m = *it->second;
+    std::vector<int64_t> asked;
+    for (const Binding& b : m.bindings)
+        if (!b.failed()) asked.push_back(b.id);
+    if (!kept_transfer::not_handed(asked, handed).empty()) {
+        m.missed_since_s = m.kept_since_s;  // that node no longer had some of them
+        m.missed_why = Member::Missed::NotHandedOver;
+    } else if (handed.missed_since_s) {
+        m.missed_since_s = handed.missed_since_s;
+        m.missed_why = handed.missed_why <= static_cast<uint8_t>(Member::Missed::NotHandedOver)
+                           ? static_cast<Member::Missed>(handed.missed_why)
+                           : Member::Missed::Overflow;
+    }
+    p_.metrics.resume_recovered_changes += handed.changes.size();
+    LOG_INFO("connection %llu got %zu kept changes of %zu subscriptions from %s",
+             static_cast<unsigned long long>(m.conn->id), handed.changes.size(), handed.handed.size(), node.c_str());
+    kept_transfer::merge(m.replay, std::move(handed.changes));
+    awaiting_kept_.erase(it);
+    m.kept_from.clear();
+    after_kept(m);
+}
+
+void JoinFlow::expire_kept() {
+    std::vector<Member*> late;
+    for (auto& [id, m] : awaiting_kept_)
+        if (m->kept_deadline_ms <= p_.clock.mono_ms) late.push_back(m);
+    for (Member* m : late) {
+        awaiting_kept_.erase(m->id);
+        LOG_WARN("connection %llu: %s did not hand over the changes it kept for %s; telling the client",
+                 static_cast<unsigned long long>(m->conn->id), m->kept_from.c_str(), m->channel->topic.c_str());
+        m->missed_since_s = m->kept_since_s;
+        m->missed_why = Member::Missed::NotHandedOver;
+        m->kept_from.clear();
+        p_.metrics.resume_not_handed_over++;
+        after_kept(*m);
+    }
+}
+
+void JoinFlow::after_kept(Member& m) {
     if (m.is_private() && m.replay_request.requested)
         p_.replay.start(m);
     else
@@ -339,6 +412,7 @@ void JoinFlow::tell_missed(Member& m) {
                           : m.missed_why == Member::Missed::Claims   ? errors::resume_claims_changed(since)
                           : m.missed_why == Member::Missed::Expired  ? errors::resume_token_expired(since)
                           : m.missed_why == Member::Missed::NodeDied ? errors::resume_node_died(since)
+                          : m.missed_why == Member::Missed::NotHandedOver ? errors::resume_not_handed_over(since)
                                                                      : errors::resume_overflowed(since);
     p_.out.system(m, "postgres_changes", "error", message);
     m.missed_since_s = 0;

@@ -51,9 +51,12 @@ public:
         Access& access;
         Replay& replay;
         DbPort* db;
+        ClusterPort* cluster;
         MemberExit& exit;
     };
-    explicit JoinFlow(Parts parts) : p_(parts) {}
+    explicit JoinFlow(Parts parts) : p_(parts) {
+        p_.changes.on_live_before_reply([this](Member& m) { ask_kept(m); });
+    }
 
     void handle(Connection& conn, phoenix::Inbound& msg);  // a phx_join
     void on_read_checked(Member& m, const AccessResult& r);  // a private join's read check answered
@@ -64,7 +67,12 @@ public:
     void forget(const Member& m) {
         pending_.erase(m.id);
         adopt_waits_.erase(m.id);
+        awaiting_kept_.erase(m.id);
     }
+    // The node a join's adopted rows were parked on answered its KeptAsk (hub/kept_transfer).
+    void on_kept_handed(const std::string& node, KeptHandOver&& handed);
+    // Joins whose kept changes did not come in time go on without them (told); call ~1/s.
+    void expire_kept();
     // Joins whose subscriptions are on a node that still beat when they asked try again;
     // call ~1/s.
     void retry_adoptions();
@@ -82,6 +90,8 @@ private:
     void unsubscribe_made(std::vector<int64_t> ids);  // rows of a join that went away
     void complete(Member& m);
     void routed(Member& m);
+    void ask_kept(Member& m);   // once m's rows are live here: what their old node kept
+    void after_kept(Member& m); // the replay step, then the admission
     void admit(Member& m, const std::vector<ReplayRow>* replayed = nullptr);
     void refuse(Member& m, const std::string& reason);  // answers the waiting join, removes m
     void tell_missed(Member& m);
@@ -93,6 +103,7 @@ private:
         int64_t deadline_ms = 0;  // past it, subscribe anew whatever is elsewhere
     };
     std::unordered_map<uint64_t, AdoptWait> adopt_waits_;  // member id -> its adoption attempts
+    std::unordered_map<uint64_t, Member*> awaiting_kept_;  // member id -> a join waiting for a peer's kept changes
     uint64_t next_member_id_ = 1;
     int64_t last_failed_id_ = 0;  // ids of bindings that cannot be subscribed count down from -1
 };

@@ -79,6 +79,16 @@ void MailboxInbound::inspect_query(std::string node, InspectQuery q) {
     mailbox_.post([node = std::move(node), q = std::move(q)](Hub& hub) { hub.answer_inspect(node, q); });
 }
 
+void MailboxInbound::kept_asked(std::string node, KeptAsk ask) {
+    mailbox_.post([node = std::move(node), ask = std::move(ask)](Hub& hub) { hub.hand_kept(node, ask); });
+}
+
+void MailboxInbound::kept_handed(std::string node, KeptHandOver handed) {
+    mailbox_.post([node = std::move(node), handed = std::move(handed)](Hub& hub) mutable {
+        hub.on_kept_handed(node, std::move(handed));
+    });
+}
+
 void MailboxInbound::inspect_answer(std::string node, InspectAnswer a) {
     mailbox_.post([node = std::move(node), a = std::move(a)](Hub& hub) mutable { hub.inspect_answered(node, std::move(a)); });
 }

@@ -27,6 +27,8 @@ public:
     void channel_routed(std::string key) override;
     void inspect_query(std::string node, InspectQuery q) override;
     void inspect_answer(std::string node, InspectAnswer a) override;
+    void kept_asked(std::string node, KeptAsk ask) override;
+    void kept_handed(std::string node, KeptHandOver handed) override;
     void subscriptions_present(std::unordered_set<int64_t> ids) override;
     void jwks_loaded(std::shared_ptr<const Jwks> keys) override;
 

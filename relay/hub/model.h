@@ -63,12 +63,20 @@ struct Member {
     uint64_t change_stamp = 0;        // last change event queued to it (deduplicates its ids)
     ChangePos delivered;              // the latest change queued to it (recovered ones are deduplicated by it)
     int64_t missed_since_s = 0;       // resumed (or came back too late) having missed changes since
-    enum class Missed : uint8_t { Overflow, Window, Claims, Expired, NodeDied };
+    enum class Missed : uint8_t { Overflow, Window, Claims, Expired, NodeDied, NotHandedOver };
     Missed missed_why = Missed::Overflow;  // ... because more changed than was kept, its window passed,
                                            // its token's claims changed (nothing kept is handed over),
                                            // its token expired while parked (nothing kept after that), or
                                            // the node that kept them died (told once it is live: after
-                                           // what the slot holder handed over)
+                                           // what the slot holder handed over), or the live node they
+                                           // were parked on did not hand them over in time
+    // Adopted rows parked on a node that still beats (hub/kept_transfer): the join waits
+    // for what that node kept since kept_since_s, asking once its rows are live here,
+    // until kept_deadline_ms.
+    std::string kept_from;
+    int64_t kept_since_s = 0;
+    int64_t kept_deadline_ms = 0;
+    bool kept_asked = false;
 
     // Private channels (hub/access): what its policies allow, the pushes that wait while a
     // check of them runs (in order), and the seam of a replay at join (hub/replay).

@@ -72,6 +72,11 @@ public:
     // LoopInbound::inspect_answer. answer_inspect: this node's answer to the peer that asked.
     virtual void ask_inspect(const InspectQuery& q) = 0;
     virtual void answer_inspect(const std::string& to, const InspectAnswer& a) = 0;
+    // Kept changes of subscriptions moved between nodes (hub/kept_transfer): the adopting
+    // node asks the node they were parked on; that node answers through
+    // LoopInbound::kept_handed.
+    virtual void ask_kept(const std::string& node, const KeptAsk& ask) = 0;
+    virtual void hand_kept(const std::string& to, const KeptHandOver& handed) = 0;
 };
 
 // What the hub hands to this node's inspector (relay/inspector): peers' answers to its

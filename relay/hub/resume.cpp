@@ -332,46 +332,22 @@ void Resume::discard(Member& m, const std::vector<int64_t>& chosen) {
 
 // m adopts the chosen parked ids: their kept changes, once each and in commit order.
 void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
-    std::vector<Kept> kept;
+    std::vector<int64_t> adopted;  // chosen without the bindings refused before they had a row (0)
     for (size_t i = 0; i < chosen.size(); ++i) {
         if (chosen[i] == 0) continue;  // a binding refused before it had a row
-        Parked& p = parked_.at(chosen[i]);
+        const Parked& p = parked_.at(chosen[i]);
         m.bindings[i].id = chosen[i];
         m.bindings[i].live = p.live;
-        kept.insert(kept.end(), p.kept.begin(), p.kept.end());
         if (p.missed_since_s && (!m.missed_since_s || p.missed_since_s < m.missed_since_s)) {
             m.missed_since_s = p.missed_since_s;
             m.missed_why = p.missed_why;
         }
-        remove(chosen[i], false, nullptr);
+        adopted.push_back(chosen[i]);
     }
-    // Several adopted ids may have kept one change: one event per position, each distinct
-    // group of it once (ids in different column views are different groups), marked
-    // recovered with the member's own ids. The kept groups are read where they are, not
-    // copied: their ids count every client's.
-    std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return !(b->pos <= a->pos); });
-    std::vector<int64_t> adopted;  // chosen without the bindings refused before they had a row (0)
-    std::copy_if(chosen.begin(), chosen.end(), std::back_inserter(adopted), [](int64_t id) { return id != 0; });
-    std::vector<const ChangeGroup*> sources;  // the groups already taken for this position
-    size_t changes = 0;
-    for (size_t i = 0; i < kept.size(); ++i) {
-        const ChangeEvent& ev = *kept[i];
-        if (i == 0 || !same_change(kept[i - 1]->pos, ev.pos)) {
-            m.replay.push_back({ev.kind, ev.pos, {}, {}, 0});
-            sources.clear();
-            ++changes;
-        }
-        for (const ChangeGroup& g : ev.groups) {
-            if (std::any_of(sources.begin(), sources.end(),
-                            [&](const ChangeGroup* h) { return h == &g || h->payload == g.payload; }))
-                continue;
-            sources.push_back(&g);
-            ChangeGroup own;
-            own.ids = own_ids(g, adopted);
-            own.payload = payloads::recovered_with_ids(g.payload, own.ids);
-            m.replay.back().groups.push_back(std::move(own));
-        }
-    }
+    std::vector<ChangeEvent> events = recovered(adopted);
+    for (int64_t id : adopted) remove(id, false, nullptr);
+    const size_t changes = events.size();
+    std::move(events.begin(), events.end(), std::back_inserter(m.replay));
     metrics_.resume_recovered += adopted.size();
     metrics_.resume_recovered_changes += changes;
     record_parked(adopted, 0);
@@ -379,6 +355,66 @@ void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
     LOG_INFO("connection %llu resumed %zu subscriptions with %zu kept changes%s",
              static_cast<unsigned long long>(m.conn->id), adopted.size(), changes,
              m.missed_since_s ? " (it missed more)" : "");
+}
+
+// What the parked ids kept, for their client: several may have kept one change, so one
+// event per position, each distinct group of it once (ids in different column views are
+// different groups), marked recovered with the ids' own. The kept groups are read where
+// they are, not copied: their ids count every client's.
+std::vector<ChangeEvent> Resume::recovered(const std::vector<int64_t>& ids) const {
+    std::vector<Kept> kept;
+    for (int64_t id : ids) {
+        const Parked& p = parked_.at(id);
+        kept.insert(kept.end(), p.kept.begin(), p.kept.end());
+    }
+    std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return !(b->pos <= a->pos); });
+    std::vector<ChangeEvent> out;
+    std::vector<const ChangeGroup*> sources;  // the groups already taken for this position
+    for (size_t i = 0; i < kept.size(); ++i) {
+        const ChangeEvent& ev = *kept[i];
+        if (i == 0 || !same_change(kept[i - 1]->pos, ev.pos)) {
+            out.push_back({ev.kind, ev.pos, {}, {}, 0});
+            sources.clear();
+        }
+        for (const ChangeGroup& g : ev.groups) {
+            if (std::any_of(sources.begin(), sources.end(),
+                            [&](const ChangeGroup* h) { return h == &g || h->payload == g.payload; }))
+                continue;
+            sources.push_back(&g);
+            ChangeGroup own;
+            own.ids = own_ids(g, ids);
+            own.payload = payloads::recovered_with_ids(g.payload, own.ids);
+            out.back().groups.push_back(std::move(own));
+        }
+    }
+    return out;
+}
+
+// Another node adopted the asked ids (their client came back there while they were parked
+// here, realtime.adopt moved their rows): what they kept goes to it, and they are
+// forgotten here without unsubscribing (the rows are that node's now). Asked once their
+// rows are live there, so what this node confirmed to the slot holder before the move is
+// all kept here, and what it had not was handed to that node by the holder.
+KeptHandOver Resume::hand_over(const KeptAsk& ask) {
+    KeptHandOver h;
+    h.id = ask.id;
+    for (int64_t id : ask.subscriptions) {
+        auto it = parked_.find(id);
+        if (it == parked_.end()) continue;
+        h.handed.push_back(id);
+        const Parked& p = it->second;
+        if (p.missed_since_s && (!h.missed_since_s || p.missed_since_s < h.missed_since_s)) {
+            h.missed_since_s = p.missed_since_s;
+            h.missed_why = static_cast<uint8_t>(p.missed_why);
+        }
+    }
+    h.changes = recovered(h.handed);
+    for (int64_t id : h.handed) remove(id, false, nullptr);
+    metrics_.resume_moved += h.handed.size();
+    publish_gauges();
+    LOG_INFO("handing %zu kept changes of %zu parked subscriptions (of %zu asked) to the node that adopted them",
+             h.changes.size(), h.handed.size(), ask.subscriptions.size());
+    return h;
 }
 
 void Resume::forget_lapsed(int64_t now_ms) {

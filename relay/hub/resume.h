@@ -47,6 +47,8 @@ public:
     // Claims that differ only in exp, iat, nbf or jti (a refreshed token) are the same
     // grant: adopted, and the rows take the new claims.
     bool try_adopt(Member& m, const Claims& claims);
+    // Another node adopted these parked ids: their kept changes, for it; forgotten here.
+    KeptHandOver hand_over(const KeptAsk& ask);
     bool holds(int64_t id) const { return parked_.count(id) > 0; }
     void mark_live(int64_t id);  // the decoder has parked id (a SUBSCRIBED document)
     // Keeps ev's group for the parked id (if it is one) until it is adopted or expires.
@@ -92,6 +94,7 @@ private:
     bool match(const Member& m, const Claims& claims, std::vector<int64_t>& chosen, bool& stale) const;
     void refresh(const Member& m, const std::vector<int64_t>& chosen, const Claims& claims);
     void take(Member& m, const std::vector<int64_t>& chosen);
+    std::vector<ChangeEvent> recovered(const std::vector<int64_t>& ids) const;
     void discard(Member& m, const std::vector<int64_t>& chosen);
     void share(const ChangeEvent& ev, const ChangeGroup& group);
     void overflow(Parked& p);

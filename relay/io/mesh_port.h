@@ -22,6 +22,8 @@ public:
     void send_presence_snapshot(const std::string& to, std::vector<PresenceDelta> entries) override;
     void ask_inspect(const InspectQuery& q) override { sender_->inspect_query(q); }
     void answer_inspect(const std::string& to, const InspectAnswer& a) override { sender_->inspect_answer(to, a); }
+    void ask_kept(const std::string& node, const KeptAsk& ask) override { sender_->kept_ask(node, ask); }
+    void hand_kept(const std::string& to, const KeptHandOver& handed) override { sender_->kept_hand_over(to, handed); }
 
 private:
     std::unique_ptr<cluster::MeshSender> sender_;

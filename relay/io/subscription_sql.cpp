@@ -132,7 +132,7 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
     DbError e = in_transaction(s, TxEnd::Commit, [&](SqlSession& tx, DbError& error) {
         for (const BindingSpec& b : bindings) {
             SqlRows rows;
-            if (!tx.exec("SELECT id, live_elsewhere, claims_changed_since, lost_since FROM realtime.adopt($1, "
+            if (!tx.exec("SELECT id, live_elsewhere, claims_changed_since, lost_since, parked_on FROM realtime.adopt($1, "
                          "format('%I.%I', $2::text, $3::text)::regclass, $4, NULLIF($5, ''), $6, $7, "
                          "make_interval(secs => $8::float8 / 1000), $9::text[], $10::jsonb)",
                          {node_id, b.schema, b.table, b.event, b.filter, as.role, as.sub,
@@ -150,6 +150,8 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
                 const int64_t lost = std::stoll(rows[0][3]);
                 if (!r.lost_since_s || lost < r.lost_since_s) r.lost_since_s = lost;
             }
+            // One node parks a membership's rows together: the first names it.
+            if (!rows[0].is_null(4) && r.parked_on.empty()) r.parked_on = rows[0][4];
         }
         return all;  // not every binding has a row to adopt: roll back, move nothing
     });
@@ -158,6 +160,7 @@ SubscribeResult adopt(SqlSession& s, const std::string& node_id, const std::vect
     if (!r.adopted) {
         r.ids.clear();
         r.lost_since_s = 0;
+        r.parked_on.clear();
     }
     if (r.adopted || e) r.claims_changed_since_s = 0;
     if (e && all) r.elsewhere = false;  // a failed statement: subscribe as usual

@@ -118,6 +118,12 @@ inline std::string resume_node_died(const std::string& since) {
     return "Changes were missed: the server that kept the changes while the connection was away stopped; fetch "
            "what changed since " + since;
 }
+// Its subscriptions moved here from a node that still runs, which did not hand over in time
+// (or at all) what it kept for them.
+inline std::string resume_not_handed_over(const std::string& since) {
+    return "Changes were missed: the changes kept while the connection was away did not come from the server that "
+           "kept them; fetch what changed since " + since;
+}
 inline constexpr const char* kDatabaseUnreachable = "Postgres Changes are unavailable: the database cannot be reached";
 // A join (or check) whose statement ran past --db-statement-timeout-ms.
 inline std::string database_timeout(int timeout_ms) {

@@ -5,13 +5,23 @@ holder) and records the park in the database (realtime.subscription.parked_at). 
 - B is killed (SIGKILL) and the client rejoins on C: C adopts the row and, since B had
   parked it, knows that what B kept since the park died with it. The client gets what
   the holder still had for B (unconfirmed), every row committed after the kill, and a
-  `system` error saying changes were missed since the park. Counted by row id under
-  ~500 rows/s."""
+  `system` error saying changes were missed since the park.
+- B lives and the client rejoins on C: C moves the row at once (B's row is parked: no
+  client of B is connected to it) and, once the row is live on C, asks B for what it
+  kept (hub/kept_transfer): every row exactly once, in order, the recovered ones marked,
+  no system error. Neither B nor C holds the slot: what B had not confirmed comes from
+  the holder's backlog, what it had is in B's keeping, and nothing falls between.
+- B stops (SIGSTOP) before it could answer: C tells the client it missed changes since
+  the park, after what the holder handed over.
+Counted by row id under ~500 rows/s."""
 import asyncio
 import datetime
+import os
+import signal
 import time
 
 from support.cluster import FAST, Collector, Inserter, start_cluster, subscribe_changes
+from support.cut_proxy import CutProxy
 from support.pg import wait_until
 from support.phoenix import PhoenixClient, join_config, run
 
@@ -90,3 +100,169 @@ def test_a_client_parked_on_a_node_that_dies_is_told_what_died_with_it(relay_fac
         await after.stop()
         await c2.close()
     run(body(), timeout=240)
+
+
+async def parked_client(victim, db, topic_token):
+    """A client of victim, through a proxy that cuts its connection as a dropped network
+    does (everything the relay wrote reaches the client), joined and live. Returns
+    (proxy, client, topic, id, collector)."""
+    from support.phoenix import unique_topic
+    proxy = CutProxy(victim.port)
+    c = await PhoenixClient.connect(proxy.url(victim, token=topic_token, vsn="2.0.0"), "2.0.0")
+    topic = unique_topic("db")
+    reply = await c.join(topic, join_config(changes=[BINDING]))
+    assert reply["status"] == "ok", reply
+    sid = reply["response"]["postgres_changes"][0]["id"]
+    await c.expect_event(topic, "system", where=lambda p: p["status"] == "ok")
+    return proxy, c, topic, sid, Collector(c, topic, f"{victim.node_id} before the cut")
+
+
+async def cut_and_park(proxy, before, db, sid):
+    proxy.cut()
+    deadline = time.monotonic() + 15
+    while not before.closed:
+        assert time.monotonic() < deadline, "the cut connection did not close"
+        await asyncio.sleep(0.05)
+    wait_until(lambda: parked_at(db, sid) is not None, timeout=10, what="the park recorded")
+    return float(parked_at(db, sid))
+
+
+def test_a_client_returning_to_another_node_while_its_node_lives_gets_what_it_kept(relay_factory, items, slot):
+    db = items
+    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
+                            args=FAST + ["--resume-grace", "30"])
+    holder = cluster.holder()
+    victim, rescuer = [r for r in cluster if r is not holder]
+
+    async def body():
+        token = victim.token()
+        proxy, c, topic, sid, before = await parked_client(victim, db, token)
+        inserter = Inserter(db.dsn, period=0.005, rows=5)  # about 500 rows/s
+        inserter.start()
+        try:
+            await before.wait_for(inserter.ids()[:1] or [], timeout=20)
+            await asyncio.sleep(0.5)
+            await cut_and_park(proxy, before, db, sid)
+            await asyncio.sleep(1.5)  # the victim keeps, and confirms, what arrives meanwhile
+            t0 = time.monotonic()
+            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
+            reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
+            t_reply = time.monotonic() - t0
+            assert reply["status"] == "ok", reply
+            assert reply["response"]["postgres_changes"][0]["id"] == sid, "the parked row adopted"
+            after = Collector(c2, topic, f"{rescuer.node_id} after the rejoin")
+            await asyncio.sleep(2.0)
+        finally:
+            inserter.stop()
+        committed = inserter.ids()
+        assert inserter.errors == 0
+        await after.wait_for(set(committed) - set(before.ids()), timeout=60)
+        await asyncio.sleep(0.5)
+        got = before.ids() + after.ids()
+        assert set(got) == set(committed), f"{len(set(committed) - set(got))} rows lost"
+        assert len(got) == len(set(got)), f"{len(got) - len(set(got))} rows twice"
+        assert got == sorted(got), "in commit order"
+        assert not [p for _, p in after.systems if p["status"] == "error"], after.systems
+        recovered = after.recovered
+        assert recovered and recovered == after.ids()[:len(recovered)], "the recovered ones first, marked"
+        moved = victim.metrics().get("realtime_resume_moved_total")
+        print(f"\nparked on {victim.node_id}, rejoined on {rescuer.node_id} (holder {holder.node_id}) "
+              f"answered in {t_reply:.2f}s; {len(committed)} rows, {len(before.ids())} before the cut, "
+              f"{len(after.ids())} after ({len(recovered)} recovered), none twice; moved {moved}")
+        assert moved == 1
+        assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (sid,)) == rescuer.node_id
+        assert parked_at(db, sid) is None
+        assert victim.metrics().get("realtime_resume_parked") == 0, "forgotten where it was parked"
+        await after.stop()
+        await c2.close()
+        proxy.close()
+    run(body(), timeout=240)
+
+
+def test_a_node_that_stops_before_handing_over_what_it_kept_makes_the_rejoin_say_so(relay_factory, items, slot):
+    db = items
+    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
+                            args=FAST + ["--resume-grace", "30"])
+    holder = cluster.holder()
+    victim, rescuer = [r for r in cluster if r is not holder]
+
+    async def body():
+        token = victim.token()
+        proxy, c, topic, sid, before = await parked_client(victim, db, token)
+        inserter = Inserter(db.dsn, period=0.005, rows=5)
+        inserter.start()
+        try:
+            await before.wait_for(inserter.ids()[:1] or [], timeout=20)
+            await asyncio.sleep(0.5)
+            recorded = await cut_and_park(proxy, before, db, sid)
+            await asyncio.sleep(1.0)
+            os.kill(victim.pid, signal.SIGSTOP)  # it will not answer
+            t_stop = time.monotonic()
+            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
+            reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
+            assert reply["status"] == "ok", reply
+            assert reply["response"]["postgres_changes"][0]["id"] == sid
+            after = Collector(c2, topic, f"{rescuer.node_id} after the rejoin")
+            deadline = time.monotonic() + 20
+            while not any(p["status"] == "error" for _, p in after.systems) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            victim.kill()
+            await asyncio.sleep(1.0)
+        finally:
+            inserter.stop()
+            victim.kill()
+        errors = [(at, p) for at, p in after.systems if p["status"] == "error"]
+        assert len(errors) == 1, after.systems
+        at, error = errors[0]
+        assert "Changes were missed" in error["message"], error
+        assert recorded - 1 <= missed_since(error) <= recorded, (recorded, error)
+        after_stop = [i for i, t in inserter.committed if t > t_stop]
+        await after.wait_for(after_stop, timeout=60)
+        got = after.ids()
+        assert got == sorted(set(got)), "once each, in commit order"
+        assert all(i in set(got[:at]) for i in after.recovered), "what the holder handed over before the error"
+        print(f"\n{victim.node_id} stopped; the rejoin on {rescuer.node_id} got {len(got)} rows "
+              f"({len(after.recovered)} recovered from the holder) and: {error['message']}")
+        await after.stop()
+        await c2.close()
+        proxy.close()
+    run(body(), timeout=240)
+
+
+def test_realtime_js_coming_back_through_a_balancer_to_another_node_gets_every_row_once(relay_factory, items, slot):
+    """realtime-js, unchanged, behind a balancer (the proxy) that sends its reconnection to
+    another relay while the first one lives (tests/js/resume.mjs): every row once and in
+    order, the recovered ones first, no system error."""
+    from support.inserter import Inserter as RateInserter
+    from support.realtime_js import require_node, run_scenario
+    require_node()
+    db = items
+    db.execute("CREATE TABLE public.jsitems (id bigserial PRIMARY KEY, n int NOT NULL);"
+               "GRANT SELECT ON public.jsitems TO anon, authenticated")
+    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
+                            args=FAST + ["--resume-grace", "30"])
+    holder = cluster.holder()
+    victim, rescuer = [r for r in cluster if r is not holder]
+    proxy = CutProxy(victim.port)
+    inserter = RateInserter(db.dsn, table="public.jsitems", rate=500)
+
+    def restore():
+        time.sleep(2)  # the victim keeps what arrives meanwhile
+        proxy.target = ("127.0.0.1", rescuer.port)
+        proxy.restore()
+
+    def stop():
+        inserter.stop()
+        db.execute("INSERT INTO public.jsitems (n) VALUES (-1)")
+
+    try:
+        summary = run_scenario("resume.mjs", victim, db=db, deadline_s=90,
+                               env={"RT_ENDPOINT": f"ws://127.0.0.1:{proxy.port}/socket", "RT_TABLE": "jsitems"},
+                               actions={"start": inserter.start, "cut": proxy.cut, "restore": restore, "stop": stop})
+    finally:
+        proxy.close()
+    assert summary["recovered"] > 0 and summary["rows"] == inserter.count
+    assert victim.metrics().get("realtime_resume_moved_total") == 1
+    assert rescuer.metrics().get("realtime_resume_not_handed_over_total") == 0
+    print(f"\nrealtime-js: {summary['rows']} rows once and in order, {summary['recovered']} recovered, "
+          f"parked on {victim.node_id}, resumed on {rescuer.node_id}")

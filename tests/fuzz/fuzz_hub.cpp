@@ -50,6 +50,8 @@ public:
     void publish_presence(const PresenceDelta&) override {}
     void send_presence_snapshot(const std::string&, std::vector<PresenceDelta>) override {}
     void ask_inspect(const InspectQuery&) override {}
+    void ask_kept(const std::string&, const KeptAsk&) override {}
+    void hand_kept(const std::string&, const KeptHandOver&) override {}
     // This node's answer to a peer's inspector: a JSON object.
     void answer_inspect(const std::string&, const InspectAnswer& a) override {
         json::Document d;

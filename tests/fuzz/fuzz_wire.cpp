@@ -1,7 +1,7 @@
 // Fuzz target: the cluster wire codec, as a node decodes what a peer sent: the header,
 // and the body of the message type the mode byte picks (a change with its hand-over tag,
 // the hand-over's acknowledgements and base notices, the inspector's questions and
-// answers too). A body that decodes is encoded again, and that decodes and encodes to
+// answers, the kept changes of moved subscriptions too). A body that decodes is encoded again, and that decodes and encodes to
 // the same bytes.
 #include "cluster/wire.h"
 #include "fuzz_input.h"
@@ -37,7 +37,7 @@ void change_round_trip(std::string_view body) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::Input in = fuzz::split(data, size);
-    switch (in.mode % 12) {
+    switch (in.mode % 14) {
         case 0: {
             Header h;
             if (decode_header(in.text, h)) {
@@ -57,6 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 9: round_trip<HandOverTag>(in.text); break;  // a base notice
         case 10: round_trip<InspectQuery>(in.text); break;
         case 11: round_trip<InspectAnswer>(in.text); break;
+        case 12: round_trip<KeptAsk>(in.text); break;       // kept changes of moved subscriptions
+        case 13: round_trip<KeptHandOver>(in.text); break;
         default: {
             MsgType type;
             uint64_t seq = 0;

@@ -397,6 +397,35 @@ def test_parked_rows_are_recorded_in_batches_and_a_dead_nodes_parked_row_says_si
     assert db.scalar("SELECT count(*) FROM realtime.subscription WHERE parked_at IS NOT NULL") == 0
 
 
+def test_adopt_moves_a_live_nodes_row_only_when_that_node_parked_it_and_names_the_node(db, slot):
+    """A row of a node that still beats moves only when parked there (no client connected
+    to it there): parked_on names the node, which hands over what it kept; a live node's
+    connected row (another tab) stays, reported as live_elsewhere. A dead node's row is
+    taken first."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO realtime.nodes (node_id, last_heartbeat) VALUES ('b', now()), ('c', now()), "
+               "('d', now()), ('dead', now() - interval '1 minute')")
+    tab = subscribe(db, "b", "t", claims={"sub": "u1"})
+    parked = subscribe(db, "b", "t", claims={"sub": "u2"})
+    db.execute("SELECT realtime.mark_parked('b', %s::bigint[], %s::float8[], '{}')", ([parked], [1764600000.5]))
+
+    def adopt(sub, node="c"):
+        return db.execute("SELECT id, live_elsewhere, lost_since, parked_on FROM realtime.adopt(%s, 't'::regclass, "
+                          "'*', NULL, '', %s, interval '3 seconds', NULL, %s::jsonb)",
+                          (node, sub, json.dumps({"sub": sub})))[0]
+
+    assert adopt("u1") == (None, True, None, None), "a connected tab's row is never taken"
+    assert adopt("u2") == (parked, False, 1764600000, "b")
+    assert dict(db.execute("SELECT id, node_id FROM realtime.subscription")) == {tab: "b", parked: "c"}
+    # Of a dead node's row and a live node's parked one, the dead one's first.
+    dead = subscribe(db, "dead", "t", claims={"sub": "u3"})
+    live = subscribe(db, "b", "t", claims={"sub": "u3"})
+    db.execute("SELECT realtime.mark_parked('b', %s::bigint[], %s::float8[], '{}')", ([live], [1764600000.5]))
+    assert adopt("u3") == (dead, False, None, None)
+    # (the first, now connected on c, is live elsewhere)
+    assert adopt("u3", node="d") == (live, True, 1764600000, "b")
+
+
 def test_adopt_moves_no_row_made_with_other_claims_and_says_since_when(db, slot):
     """A dead node's row for the same binding, role and sub but other claims (an org a
     policy reads) is not moved: what was kept for it was decided by those claims. The

@@ -130,7 +130,11 @@ public:
     }
     void ask_inspect(const InspectQuery& q) override { asked.push_back(q); }
     void answer_inspect(const std::string& to, const InspectAnswer& a) override { answers.emplace_back(to, a); }
+    void ask_kept(const std::string& node, const KeptAsk& ask) override { kept_asks.emplace_back(node, ask); }
+    void hand_kept(const std::string& to, const KeptHandOver& h) override { kept_handed.emplace_back(to, h); }
 
+    std::vector<std::pair<std::string, KeptAsk>> kept_asks;
+    std::vector<std::pair<std::string, KeptHandOver>> kept_handed;
     Hub* hub = nullptr;
     bool auto_route = true;
     std::vector<BroadcastMsg> broadcasts;
@@ -171,6 +175,10 @@ public:
     void jwks_loaded(std::shared_ptr<const Jwks> keys) override { jwks.push_back(std::move(keys)); }
     void inspect_query(std::string node, InspectQuery q) override { inspect_queries.emplace_back(node, q); }
     void inspect_answer(std::string node, InspectAnswer a) override { inspect_answers.emplace_back(node, a); }
+    void kept_asked(std::string node, KeptAsk ask) override { kept_asks.emplace_back(node, std::move(ask)); }
+    void kept_handed(std::string node, KeptHandOver h) override { kept_handovers.emplace_back(node, std::move(h)); }
+    std::vector<std::pair<std::string, KeptAsk>> kept_asks;
+    std::vector<std::pair<std::string, KeptHandOver>> kept_handovers;
 
     bool process_slot = true;
     uint64_t held_floor = 0;

@@ -425,3 +425,36 @@ TEST(Wire, KindFrameRoundTrip) {
     EXPECT_EQ(k[1], '\x08') << "little-endian";
     EXPECT_FALSE(rt::cluster::decode_kind(k.substr(0, 8), type, seq));
 }
+
+TEST(WireKept, AskAndHandOverRoundTrip) {
+    KeptAsk ask{9, {77, 78}};
+    KeptAsk asko;
+    ASSERT_TRUE(decode(encode(ask), asko));
+    EXPECT_EQ(asko.id, 9u);
+    EXPECT_EQ(asko.subscriptions, (std::vector<int64_t>{77, 78}));
+    expect_truncations_refused<KeptAsk>(encode(ask));
+
+    KeptHandOver h;
+    h.id = 9;
+    h.handed = {77};
+    h.missed_since_s = 1764600000;
+    h.missed_why = 3;
+    ChangeEvent ev;
+    ev.kind = ChangeEvent::Kind::Row;
+    ev.pos = {0x500, 2};
+    ev.groups.push_back({{77}, R"({"ids":[77],"recovered":true,"data":{}})"});
+    h.changes = {ev, ev};
+    h.changes[1].pos = {0x600, 0};
+    KeptHandOver ho;
+    ASSERT_TRUE(decode(encode(h), ho));
+    EXPECT_EQ(ho.id, 9u);
+    EXPECT_EQ(ho.handed, h.handed);
+    EXPECT_EQ(ho.missed_since_s, h.missed_since_s);
+    EXPECT_EQ(ho.missed_why, 3);
+    ASSERT_EQ(ho.changes.size(), 2u);
+    EXPECT_EQ(ho.changes[1].pos.commit_lsn, 0x600u);
+    EXPECT_EQ(ho.changes[0].pos.change_index, 2u);
+    EXPECT_EQ(ho.changes[0].groups[0].payload, h.changes[0].groups[0].payload);
+    EXPECT_EQ(ho.changes[0].groups[0].ids, (std::vector<int64_t>{77}));
+    expect_truncations_refused<KeptHandOver>(encode(h));
+}

@@ -661,3 +661,95 @@ TEST_F(MoveTest, ADeadNodesParkedRowWhoseMoveWasLiveBeforeTheReplyIsToldAfterThe
     EXPECT_NE(out.back().payload.find("Changes were missed"), std::string::npos) << out.back().payload;
     EXPECT_EQ(with_event(out, "system").size(), 2u);
 }
+
+// A live node's parked row moved here (realtime.adopt's parked_on): the join waits for the
+// row to be live, asks that node for what it kept, and delivers it merged with what the
+// holder handed over, then live changes.
+TEST_F(MoveTest, ARowParkedOnALiveNodeWaitsForItsKeptChangesOnceLiveThenDeliversThemInOrder) {
+    rejoin("user-1");
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {77};
+    r.adopted = true;
+    r.lost_since_s = wall() - 5;
+    r.parked_on = "node-b";
+    hub->on_subscribe_result(std::move(r));
+    hub->deliver_change(recovered({77}, 0x600, 3));  // the holder: what node-b had not confirmed
+    EXPECT_TRUE(cluster.kept_asks.empty()) << "not before the row is live here";
+    hub->deliver_change(subscribed({77}, 0x950, 0));
+    ASSERT_EQ(cluster.kept_asks.size(), 1u);
+    EXPECT_EQ(cluster.kept_asks[0].first, "node-b");
+    EXPECT_EQ(cluster.kept_asks[0].second.subscriptions, std::vector<int64_t>{77});
+    hub->deliver_change(numbered({77}, 0xa00, 4));
+    EXPECT_TRUE(take(*rejoined).empty()) << "the reply waits for what node-b kept";
+
+    KeptHandOver h;
+    h.id = cluster.kept_asks[0].second.id;
+    h.handed = {77};
+    for (auto [lsn, n] : {std::pair<uint64_t, int>{0x400, 1}, {0x500, 2}, {0x600, 3}}) {
+        ChangeEvent ev = numbered({77}, lsn, n);
+        ev.groups[0].payload = payloads::recovered_with_ids(ev.groups[0].payload, {77});
+        h.changes.push_back(ev);
+    }
+    hub->on_kept_handed("node-b", std::move(h));
+    auto out = take(*rejoined);
+    EXPECT_NE(out[0].payload.find("\"id\":77"), std::string::npos);
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})", R"({"n":2})", R"({"n":3})", R"({"n":4})"}));
+    auto pcs = with_event(out, "postgres_changes");
+    for (size_t i = 0; i < 3; ++i) EXPECT_NE(pcs[i].payload.find("\"recovered\":true"), std::string::npos);
+    EXPECT_EQ(pcs[3].payload.find("recovered"), std::string::npos);
+    for (const Out& o : with_event(out, "system")) EXPECT_EQ(o.payload.find("error"), std::string::npos) << o.payload;
+}
+
+TEST_F(MoveTest, ALiveNodeThatDoesNotHandOverInTimeMakesTheJoinSaySinceWhen) {
+    rejoin("user-1");
+    const int64_t parked = wall() - 5;
+    SubscribeResult r;
+    r.member_id = db.subscribes.back().member_id;
+    r.ok = true;
+    r.ids = {77};
+    r.adopted = true;
+    r.lost_since_s = parked;
+    r.parked_on = "node-b";
+    hub->on_subscribe_result(std::move(r));
+    hub->deliver_change(recovered({77}, 0x600, 3));
+    hub->deliver_change(subscribed({77}, 0x950, 0));
+    advance_ms(3500);
+    hub->tick();
+    auto out = take(*rejoined);
+    EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":3})"}));
+    ASSERT_FALSE(out.empty());
+    EXPECT_NE(out.back().payload.find("Changes were missed"), std::string::npos) << out.back().payload;
+    EXPECT_NE(out.back().payload.find(iso8601_utc(parked)), std::string::npos);
+    EXPECT_EQ(metrics.resume_not_handed_over.load(), 1u);
+    // A late answer changes nothing.
+    KeptHandOver late;
+    late.id = cluster.kept_asks.at(0).second.id;
+    late.handed = {77};
+    late.changes.push_back(numbered({77}, 0x500, 2));
+    hub->on_kept_handed("node-b", std::move(late));
+    EXPECT_TRUE(take(*rejoined).empty());
+}
+
+// The node a row was parked on: asked, it hands over what it kept and forgets the row
+// without unsubscribing it (the row is the asker's now).
+TEST_F(MoveTest, AskedForAParkedRowTheNodeHandsOverWhatItKeptAndForgetsIt) {
+    Connection* c = live_client();
+    hub->closed(*c);
+    hub->deliver_change(numbered({77}, 0x300, 2));
+    hub->deliver_change(numbered({77}, 0x400, 3));
+    hub->hand_kept("node-c", KeptAsk{5, {77, 99}});
+    ASSERT_EQ(cluster.kept_handed.size(), 1u);
+    const KeptHandOver& h = cluster.kept_handed[0].second;
+    EXPECT_EQ(cluster.kept_handed[0].first, "node-c");
+    EXPECT_EQ(h.id, 5u);
+    EXPECT_EQ(h.handed, std::vector<int64_t>{77}) << "99 was not parked here";
+    ASSERT_EQ(h.changes.size(), 2u);
+    EXPECT_EQ(h.changes[0].pos.commit_lsn, 0x300u);
+    EXPECT_NE(h.changes[0].groups[0].payload.find("\"recovered\":true"), std::string::npos);
+    EXPECT_EQ(hub->orphan_count(), 0u);
+    EXPECT_EQ(hub->held_floor(), 0u);
+    EXPECT_TRUE(db.unsubscribes.empty()) << "the row is the other node's";
+    EXPECT_EQ(metrics.resume_moved.load(), 1u);
+}
