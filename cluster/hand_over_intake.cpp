@@ -69,14 +69,17 @@ void HandOverIntake::due(int64_t now_ms, std::vector<std::pair<std::string, Hand
             continue;
         }
         uint64_t through = std::max(s.processed, s.skipped);
+        uint64_t received = std::max(s.next ? s.next - 1 : 0, through);
         bool ask = s.ask_resend && now_ms - s.last_ask_ms >= kResendAskMs;
-        bool progress = through > s.acked && now_ms - s.last_ack_ms >= kAckIntervalMs;
+        bool progress = through > s.acked;
+        bool heard = received > s.acked_received && now_ms - s.last_ack_ms >= kAckIntervalMs;
         bool keepalive = now_ms - s.last_ack_ms >= kKeepaliveMs;
-        if (ask || progress || keepalive) {
-            out.emplace_back(s.holder, HandOverAck{it->first, through, ask});
+        if (ask || progress || heard || keepalive) {
+            out.emplace_back(s.holder, HandOverAck{it->first, through, ask, received});
             if (ask) s.last_ask_ms = now_ms;
             s.last_ack_ms = now_ms;
             s.acked = through;
+            s.acked_received = received;
         }
         ++it;
     }

@@ -2,8 +2,11 @@
 // relay/slot/hand_over.h). Per stream of a slot holder, changes are handed to the loop in
 // their numbered order only: a change after a gap is not delivered (the replay guard
 // would then drop the missing one as old) but asked for again. The node confirms what the
-// loop has processed, in batches, and keeps confirming while a stream is recent, so a
-// holder that dropped what it kept for us can say so.
+// loop has processed and its clients' sockets took (the loop's report, hub/write_ledger),
+// as soon as that advances, and keeps confirming while a stream is recent, so a holder
+// that dropped what it kept for us can say so. What it received is said too (at most every
+// kAckIntervalMs), so a slow client holding the confirmation back does not make the
+// holder resend what we have.
 //
 // A stream this node knows nothing of (it just started, or a new holder) starts at the
 // holder's base, the oldest change it kept for us. A base above what we expect, or a
@@ -27,7 +30,7 @@ namespace rt::cluster {
 
 class HandOverIntake {
 public:
-    static constexpr int64_t kAckIntervalMs = 20;     // confirmations of progress, at most this often
+    static constexpr int64_t kAckIntervalMs = 20;     // news of what was received only, at most this often
     static constexpr int64_t kResendAskMs = 100;      // a request for a resend, at most this often
     static constexpr int64_t kKeepaliveMs = 1000;     // a confirmation even without progress
     static constexpr int64_t kForgetAfterMs = 60000;  // a stream silent this long is forgotten
@@ -42,7 +45,7 @@ public:
     Result receive(const std::string& holder, const HandOverTag& tag, int64_t now_ms);
     // A base notice from holder: true when it shows changes were lost.
     bool base_notice(const std::string& holder, const HandOverTag& tag, int64_t now_ms);
-    // The loop has processed `count` of the changes delivered so far (in delivery order).
+    // The loop's sockets took `count` of the changes delivered so far (in delivery order).
     void processed(uint64_t count);
     // Confirmations to send now: (holder node, ack).
     void due(int64_t now_ms, std::vector<std::pair<std::string, HandOverAck>>& out);
@@ -55,6 +58,7 @@ private:
         uint64_t processed = 0;  // the loop processed everything up to here
         uint64_t skipped = 0;    // numbers below the holder's base when we started or lost some
         uint64_t acked = 0;
+        uint64_t acked_received = 0;
         bool ask_resend = false;
         int64_t last_ask_ms = INT64_MIN / 2;
         int64_t last_ack_ms = INT64_MIN / 2;

@@ -172,15 +172,17 @@ void Mesh::run() {
         long cap = routes_.empty() && intake_.streams() == 0 ? 50 : static_cast<long>(RouteChecks::kProbeIntervalMs);
         long timeout = next_heartbeat_ms_ > now ? std::min<long>(next_heartbeat_ms_ - now, cap) : 0;
         zmq_pollitem_t items[] = {{static_cast<void*>(*sub_), 0, ZMQ_POLLIN, 0},
-                                  {static_cast<void*>(*pull_), 0, ZMQ_POLLIN, 0}};
+                                  {static_cast<void*>(*pull_), 0, ZMQ_POLLIN, 0},
+                                  {nullptr, processed_.fd(), ZMQ_POLLIN, 0}};  // the loop wrote changes
         try {
-            zmq::poll(items, 2, std::chrono::milliseconds(timeout));
+            zmq::poll(items, processed_.fd() >= 0 ? 3 : 2, std::chrono::milliseconds(timeout));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) LOG_ERROR("mesh poll failed: %s", e.what());
         }
         notice_stall(mono_ms());
         if (items[0].revents & ZMQ_POLLIN) receive();
         if (items[1].revents & ZMQ_POLLIN) forward();
+        if (items[2].revents & ZMQ_POLLIN) processed_.woken();
 
         now = mono_ms();
         confirm_changes(now);
@@ -329,8 +331,8 @@ void Mesh::on_route_ack(const Header& h, std::string_view body) {
     apply(out);
 }
 
-// In the hand-over's order only; the loop reports what it processed (processed_), and
-// confirm_changes() tells the holder.
+// In the hand-over's order only; the loop reports what its sockets took (processed_,
+// which wakes this thread), and confirm_changes() tells the holder at once.
 void Mesh::on_change(const Header& h, std::string_view body) {
     HandOverTag tag;
     ChangeEvent ev;

@@ -24,6 +24,7 @@
 
 #include "cluster/hand_over_intake.h"
 #include "cluster/holder_link.h"
+#include "cluster/loop_progress.h"
 #include "cluster/membership.h"
 #include "cluster/mesh_security.h"
 #include "cluster/mesh_sender.h"
@@ -127,20 +128,10 @@ private:
     std::thread thread_;
     std::atomic<bool> running_{false};
 
-    // The loop's report of the peers' changes it processed (in the order handed over).
-    class Processed : public SlotProgress {
-    public:
-        void processed(uint64_t, uint64_t) override { count_.fetch_add(1); }
-        uint64_t count() const { return count_.load(); }
-
-    private:
-        std::atomic<uint64_t> count_{0};
-    };
-
     Membership membership_;
     RouteChecks routes_;
     HandOverIntake intake_;
-    Processed processed_;
+    LoopProgress processed_;  // the loop's report of the holder's changes its sockets took
     std::atomic<HolderLink*> holder_link_{nullptr};
     std::unordered_map<std::string, uint64_t> stream_seq_;
     std::unordered_map<std::string, int> subscriptions_;  // routing -> count

@@ -8,8 +8,9 @@ namespace {
 
 // 2: changes carry groups and notices (row level security); 3: changes carry their
 // hand-over tag, acknowledgements and base notices (issue 14); 4: heartbeats carry node
-// counters, inspector questions; 5: broadcasts carry the sender's wall clock (issue 14).
-constexpr uint8_t kVersion = 5;
+// counters, inspector questions; 5: broadcasts carry the sender's wall clock (issue 14);
+// 6: acknowledgements carry what was received besides what was written (issue 15).
+constexpr uint8_t kVersion = 6;
 
 // Writes fields (every call succeeds, so a field list reads the same both ways).
 class Out {
@@ -163,7 +164,9 @@ const auto kKeptHandOver = [](auto& io, auto& m) {
 const auto kHandOverTag = [](auto& io, auto& m) {
     return io.u64(m.stream) && io.u64(m.seq) && io.u64(m.base) && io.flag(m.lossy);
 };
-const auto kHandOverAck = [](auto& io, auto& m) { return io.u64(m.stream) && io.u64(m.through) && io.flag(m.resend); };
+const auto kHandOverAck = [](auto& io, auto& m) {
+    return io.u64(m.stream) && io.u64(m.through) && io.flag(m.resend) && io.u64(m.received);
+};
 
 template <typename M, typename Fields>
 std::string encode_with(const M& m, Fields fields) {

@@ -86,6 +86,12 @@ struct Config {
         int64_t down = peer_down_ms + 2000, resume = static_cast<int64_t>(resume_grace_s) * 1000 + 2000;
         return down > resume ? down : resume;
     }
+    // A change frame waiting this long for a client's socket cuts the client off (it holds
+    // back the node's confirmations, hub/write_ledger): well within the gone delay, at most 5 s.
+    int64_t unwritten_cutoff_ms() const {
+        int64_t half = gone_after_ms() / 2;
+        return half < 5000 ? half : 5000;
+    }
 };
 
 // Parses argv and the REALTIME_* environment. On --help prints usage and exits 0; on a

@@ -211,8 +211,9 @@ struct HandOverTag {
 // resend: it saw a gap and wants what follows.
 struct HandOverAck {
     uint64_t stream = 0;
-    uint64_t through = 0;
+    uint64_t through = 0;   // confirmed: the node's sockets took everything up to it (hub/write_ledger)
     bool resend = false;
+    uint64_t received = 0;  // handed to the node's loop up to it (the holder resends only past it)
 };
 
 // ev reduced to one group (kept for one member or one orphan).

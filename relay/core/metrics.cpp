@@ -68,7 +68,7 @@ std::string Metrics::render() const {
     metric(out, "realtime_bytes_out_total", "counter", "Bytes written to clients", bytes_out);
     metric(out, "realtime_protocol_errors_total", "counter", "Malformed or refused client messages", protocol_errors);
     metric(out, "realtime_rate_limited_total", "counter", "Messages or joins refused by rate limits", rate_limited);
-    metric(out, "realtime_slow_client_disconnects_total", "counter", "Clients disconnected for a full send queue", slow_client_disconnects);
+    metric(out, "realtime_slow_client_disconnects_total", "counter", "Clients disconnected for a full send queue, or for a change frame they did not take within the cutoff", slow_client_disconnects);
     metric(out, "realtime_dropped_messages_total", "counter", "Messages that could not be delivered", dropped_messages);
     metric(out, "realtime_rls_check_calls_total", "counter", "Row level security checks (realtime.check_rows calls) made", rls_check_calls);
     metric(out, "realtime_rls_check_failures_total", "counter", "Row level security check calls that failed or timed out", rls_check_failures);

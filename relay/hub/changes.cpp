@@ -93,6 +93,12 @@ void Changes::announce_if_live(Member& m) {
 }
 
 void Changes::deliver(const ChangeEvent& ev) {
+    delivering_ = ledger_.last();
+    fan_out(ev);
+    delivering_ = 0;
+}
+
+void Changes::fan_out(const ChangeEvent& ev) {
     metrics_.changes_received++;
     if (ev.kind == ChangeEvent::Kind::Recovered) {
         deliver_recovered(ev);
@@ -283,16 +289,30 @@ void Changes::send(Member& m, const ChangePos& pos, const ChangeGroup& group, Fr
 }
 
 // Remembers a change frame until the socket took it, so a close before that parks it
-// with the member's subscriptions instead of losing it.
+// with the member's subscriptions instead of losing it, and counts it against its change
+// in the ledger (the change is confirmed once its frames are written).
 void Changes::track(Connection& conn, const Member& m, const ChangePos& pos, const ChangeGroup& group,
                     const FrameRef& frame) {
+    written(conn);
+    if (delivering_) ledger_.queued(delivering_);
+    conn.queued_changes.push_back(
+        {conn.queue.pushed() - 1, m.id, delivering_, pos, frame, static_cast<uint32_t>(group.payload.size())});
+}
+
+void Changes::written(Connection& conn) {
     auto& q = conn.queued_changes;
     const uint64_t written = conn.queue.written();
     size_t done = 0;
-    while (done < q.size() && q[done].seq < written) ++done;
+    for (; done < q.size() && q[done].seq < written; ++done)
+        if (q[done].change) ledger_.taken(q[done].change);
     if (done) q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(done));
     if (q.empty() && q.capacity() > 64) std::vector<QueuedChange>().swap(q);
-    q.push_back({conn.queue.pushed() - 1, m.id, pos, frame, static_cast<uint32_t>(group.payload.size())});
+}
+
+void Changes::dropped(Connection& conn) {
+    for (const QueuedChange& q : conn.queued_changes)
+        if (q.change) ledger_.taken(q.change);
+    conn.queued_changes.clear();
 }
 
 }  // namespace rt

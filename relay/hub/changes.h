@@ -19,13 +19,14 @@
 #include "relay/hub/ports.h"
 #include "relay/hub/replay_guard.h"
 #include "relay/hub/resume.h"
+#include "relay/hub/write_ledger.h"
 
 namespace rt {
 
 class Changes {
 public:
-    Changes(Output& out, Metrics& metrics, DbPort* db, ReplayGuard& replay, Resume& resume)
-        : out_(out), metrics_(metrics), db_(db), replay_(replay), resume_(resume) {}
+    Changes(Output& out, Metrics& metrics, DbPort* db, ReplayGuard& replay, Resume& resume, WriteLedger& ledger)
+        : out_(out), metrics_(metrics), db_(db), replay_(replay), resume_(resume), ledger_(ledger) {}
 
     // m's binding ids route to it (changes wait in its replay until it is joined).
     void bind(Member& m);
@@ -35,8 +36,13 @@ public:
     std::vector<ChangeEvent> park(Member& m);
     // From now on (the node drains) release() keeps the rows, for clients to resume.
     void keep_rows() { keep_rows_ = true; }
-    // A change event from the slot (here or through the mesh).
+    // A change event from the slot (here or through the mesh), the ledger's last() one:
+    // its frames count there until written.
     void deliver(const ChangeEvent& ev);
+    // conn's socket took frames (SendQueue::written): their changes' frames no longer wait.
+    void written(Connection& conn);
+    // conn closed (after park()): its frames still waiting count as taken (kept or gone).
+    void dropped(Connection& conn);
     // Sends a group's payload to m (one frame per channel and protocol version through
     // cache, when given).
     void send(Member& m, const ChangePos& pos, const ChangeGroup& group, FrameRef* cache);
@@ -55,6 +61,7 @@ public:
     std::vector<Member*> lost(const std::unordered_set<int64_t>& present) const;
 
 private:
+    void fan_out(const ChangeEvent& ev);
     void mark_live(const std::vector<int64_t>& ids);
     void deliver_group(const ChangeEvent& ev, const ChangeGroup& group);
     void notify(const BindingNotice& n);
@@ -69,6 +76,8 @@ private:
     DbPort* db_;
     ReplayGuard& replay_;
     Resume& resume_;
+    WriteLedger& ledger_;
+    uint64_t delivering_ = 0;  // the ledger number of the change being delivered (0: none)
     std::unordered_map<int64_t, Member*> bindings_by_id_;
     std::unordered_set<int64_t> live_before_bound_;  // SUBSCRIBED seen before the DB answer
     // Rows for such ids, and recovered rows (a subscription moving here), before the answer.

@@ -19,7 +19,7 @@ Hub::Hub(const Config& cfg, Transport& transport, Metrics& metrics, DbPort* db, 
       channels_(out_, metrics, cluster, replay_),
       presence_(cfg.limits, channels_, out_, metrics, cluster),
       resume_(cfg, clock_, metrics, db),
-      changes_(out_, metrics, db, replay_, resume_),
+      changes_(out_, metrics, db, replay_, resume_, ledger_),
       access_(metrics, access),
       stored_(channels_, out_, metrics, access),
       join_({cfg, clock_, metrics, out_, channels_, presence_, changes_, resume_, auth_, access_, stored_, db, cluster,
@@ -56,7 +56,7 @@ void Hub::closed(Connection& conn) {
         remove_member(m, false);
     }
     conn.queue.clear();
-    conn.queued_changes.clear();
+    changes_.dropped(conn);
     connections_.erase(conn.id);
     metrics_.connections.store(static_cast<int64_t>(connections_.size()));
 }
@@ -73,12 +73,14 @@ void Hub::tick() {
     std::vector<std::pair<Member*, std::string>> expired;
     std::vector<Connection*> idle;
     const int64_t idle_ms = static_cast<int64_t>(cfg_.limits.idle_timeout_s) * 1000;
+    std::vector<Connection*> stalled;
     for (auto& [id, conn] : connections_) {
         if (conn->closing) continue;
         if (clock_.mono_ms - conn->last_rx_ms > idle_ms) {
             idle.push_back(conn.get());
             continue;
         }
+        if (!conn->queued_changes.empty()) stalled.push_back(conn.get());
         for (auto& m : conn->members)
             if (auto why = Auth::expired(*m, clock_.wall_s)) expired.emplace_back(m.get(), std::move(*why));
     }
@@ -87,6 +89,7 @@ void Hub::tick() {
         c->closing = true;
         out_.close(*c, 1000, "idle timeout");
     }
+    cut_off_unwritten(stalled);
     resume_.expire();
     join_.retry_adoptions();
     join_.expire_kept();
@@ -96,6 +99,24 @@ void Hub::tick() {
 void Hub::hand_kept(const std::string& node, const KeptAsk& ask) {
     KeptHandOver handed = resume_.hand_over(ask);
     if (cluster_) cluster_->hand_kept(node, handed);
+}
+
+// A change frame that waited in a queue longer than Config::unwritten_cutoff_ms holds back
+// this node's confirmations (hub/write_ledger), and past the slot holder's gone delay the
+// holder would give up on the whole node: its client is cut off as a slow one (its
+// subscriptions parked with what it was not sent, for it to resume).
+void Hub::cut_off_unwritten(std::vector<Connection*>& stalled) {
+    for (Connection* c : stalled) {
+        changes_.written(*c);
+        if (c->queued_changes.empty() || !c->queued_changes.front().change) continue;
+        const int64_t since = ledger_.began_ms(c->queued_changes.front().change);
+        if (!since || clock_.mono_ms - since <= cfg_.unwritten_cutoff_ms()) continue;
+        metrics_.slow_client_disconnects++;
+        LOG_INFO("closing connection %llu: a change waited %lld ms to be written (slow client)",
+                 static_cast<unsigned long long>(c->id), static_cast<long long>(clock_.mono_ms - since));
+        c->closing = true;
+        out_.close(*c, 1008, "the client reads too slowly");
+    }
 }
 
 // As Supabase's periodic re-check of a channel's token would, at once: a key removed from
@@ -388,7 +409,17 @@ void Hub::publish_broadcast(const BroadcastMsg& msg) { channels_.publish(msg, nu
 
 void Hub::deliver_broadcast(const BroadcastMsg& msg) { channels_.publish(msg, nullptr, false); }
 
-void Hub::deliver_change(const ChangeEvent& ev) { changes_.deliver(ev); }
+void Hub::deliver_change(const ChangeEvent& ev) {
+    ledger_.begin(clock_.mono_ms);
+    changes_.deliver(ev);
+}
+
+// What the loop was given before it and has no frame waiting is told at once (a node
+// without subscribers of it confirms as it processes).
+void Hub::report_when_written(SlotProgress& to, uint64_t commit_lsn) {
+    ledger_.report(to, commit_lsn);
+    ledger_.confirm(held_floor());
+}
 
 void Hub::drop_lost_subscriptions(const std::unordered_set<int64_t>& present) {
     for (Member* m : changes_.lost(present)) {

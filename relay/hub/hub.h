@@ -36,6 +36,7 @@
 #include "relay/hub/replay.h"
 #include "relay/hub/replay_guard.h"
 #include "relay/hub/resume.h"
+#include "relay/hub/write_ledger.h"
 
 namespace rt {
 
@@ -73,6 +74,10 @@ public:
     void publish_broadcast(const BroadcastMsg& msg);  // the REST API: to members and peers
     void deliver_broadcast(const BroadcastMsg& msg);  // SQL (the slot) or another node: to members
     void deliver_change(const ChangeEvent& ev);       // from the slot, here or remote
+    // to is told once what the loop was given so far (changes, broadcasts) is written by
+    // the sockets, or parked (hub/write_ledger): the confirmation of a change to the slot
+    // holder, or of the slot's position, follows what clients' sockets took.
+    void report_when_written(SlotProgress& to, uint64_t commit_lsn);
     void on_subscribe_result(SubscribeResult&& r) { join_.on_subscribe_result(std::move(r)); }
     // Bindings the database ended (a refreshed token): a system error each, nothing more.
     void end_bindings(const std::vector<BindingNotice>& notices) { changes_.end_bindings(notices); }
@@ -114,6 +119,10 @@ public:
     }
 
     // -- for the transport and observers ----------------------------------------------
+    // conn's socket took frames from its queue.
+    void written(Connection& conn) { changes_.written(conn); }
+    // The end of a loop turn: the reports whose changes are now written are told.
+    void confirm_written() { ledger_.confirm(held_floor()); }
     const Auth& auth() const { return auth_; }
     // The keys of a (re)loaded --jwt-jwks file, for every token checked from now on;
     // channels whose token a key no longer in it verified are closed.
@@ -147,6 +156,7 @@ private:
     void remove_member(Member& m, bool send_close) override;
     void close_with_error(Member& m, std::string_view message);
     void park(Member& m);
+    void cut_off_unwritten(std::vector<Connection*>& stalled);
 
     const Config& cfg_;
     Metrics& metrics_;
@@ -157,6 +167,7 @@ private:
     Channels channels_;
     Presence presence_;
     Resume resume_;
+    WriteLedger ledger_;
     Changes changes_;
     Access access_;
     Replay stored_;  // replays at join (replay_ is the slot position's guard)

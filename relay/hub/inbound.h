@@ -21,10 +21,11 @@ namespace rt {
 
 struct Jwks;
 
-// The sender's side of a hand-over to the loop: told, on the loop thread, once the loop
-// has processed what it was given: a document of this node's slot stream (so the slot
-// may be acknowledged past it), or a change from the slot holder through the mesh (so
-// this node may confirm it to the holder).
+// The sender's side of a hand-over to the loop: told, on the loop thread, in order, once
+// the loop has processed what it was given and the clients' sockets took its frames (or
+// their connections closed, hub/write_ledger): a document of this node's slot stream (so
+// the slot may be acknowledged past it), or a change from the slot holder through the
+// mesh (so this node may confirm it to the holder).
 class SlotProgress {
 public:
     // held_floor: the lowest commit LSN the loop still holds undelivered (0: none).

@@ -19,25 +19,25 @@ void MailboxInbound::replay_result(ReplayResult r) {
     mailbox_.post([r = std::move(r)](Hub& hub) mutable { hub.on_replay_result(std::move(r)); });
 }
 
-// The loop reports back to the slot stream what it processed.
+// The loop reports back to the slot stream (or the mesh) what its sockets took of it.
 void MailboxInbound::slot_change(ChangeEvent ev, SlotProgress& progress) {
     mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {
         hub.deliver_change(ev);
-        progress.processed(ev.pos.commit_lsn, hub.held_floor());
+        hub.report_when_written(progress, ev.pos.commit_lsn);
     });
 }
 
 void MailboxInbound::slot_broadcast(BroadcastMsg msg, SlotProgress& progress) {
     mailbox_.post([&progress, msg = std::move(msg)](Hub& hub) {
         hub.deliver_broadcast(msg);
-        progress.processed(msg.pos.commit_lsn, hub.held_floor());
+        hub.report_when_written(progress, msg.pos.commit_lsn);
     });
 }
 
 void MailboxInbound::peer_change(ChangeEvent ev, SlotProgress& progress) {
     mailbox_.post([&progress, ev = std::move(ev)](Hub& hub) {
         hub.deliver_change(ev);
-        progress.processed(ev.pos.commit_lsn, hub.held_floor());
+        hub.report_when_written(progress, ev.pos.commit_lsn);
     });
 }
 

@@ -103,6 +103,7 @@ struct Member {
 struct QueuedChange {
     uint64_t seq = 0;     // its number in the connection's queue (SendQueue::pushed)
     uint64_t member = 0;  // Member::id
+    uint64_t change = 0;  // its change's WriteLedger number (0: sent outside a delivery, e.g. a replay)
     ChangePos pos;
     FrameRef frame;
     uint32_t payload_size = 0;

@@ -165,6 +165,7 @@ void Server::run() {
         if (!loop_) {
             if (lws_service(context_, 0) < 0) break;
             flush_dirty();
+            hub_->confirm_written();
             continue;
         }
         received_in_turn_ = 0;
@@ -177,6 +178,7 @@ void Server::run() {
             } while (received_in_turn_ && !finished_ && mono_us() < deadline);
         }
         flush_dirty();
+        hub_->confirm_written();  // what the sockets took this turn: confirmed at once, together
     }
 }
 
@@ -372,6 +374,7 @@ bool Server::write_frames(lws* wsi, Connection& conn) {
     metrics_.bytes_out += len;
     metrics_.messages_out += frames;
     for (size_t i = 0; i < frames; ++i) conn.queue.pop();
+    hub_->written(conn);
     return true;
 }
 

@@ -22,19 +22,9 @@ void AckTracker::reached(uint64_t lsn, int64_t now_ms) {
         reached_.emplace_back(now_ms, lsn);
 }
 
-uint64_t AckTracker::settled(int64_t now_ms) const {
-    uint64_t settled = 0;
-    int64_t horizon = now_ms - kSettleMs;
-    for (const auto& [at, lsn] : reached_) {
-        if (at > horizon) break;
-        settled = lsn;
-    }
-    return settled;
-}
-
-uint64_t AckTracker::position(int64_t now_ms) const {
-    // All handed over and done: the stream's settled position. Otherwise what the loop finished.
-    uint64_t received = settled(now_ms);
+uint64_t AckTracker::position(int64_t) const {
+    // All handed over and written: the stream's position. Otherwise what the loop finished.
+    uint64_t received = received_lsn_;
     uint64_t ack = done_.load() == posted_.load() ? received : std::min(done_lsn_.load(), received);
     uint64_t floor = held_floor_.load();
     if (floor && floor < ack) ack = floor;  // a change held for a resuming client is replayed

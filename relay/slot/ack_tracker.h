@@ -1,8 +1,8 @@
 // What the slot holder may acknowledge to Postgres: a position is confirmed only once
-// every document up to it was handed over and processed by this node's loop, every
-// change sent to another node below it was confirmed by that node (the hand-over,
-// hand_over.h: its floor), and once it has been reached for kSettleMs (time for the loop
-// to write what it processed). A change still held for a resuming client holds it back
+// every document up to it was handed over to this node's loop and its frames were taken
+// by the clients' sockets (the loop reports it then, hub/write_ledger), and every change
+// sent to another node below it was confirmed by that node (the hand-over, hand_over.h:
+// its floor; nodes confirm what their sockets took too). A change still held for a resuming client holds it back
 // (the loop's held floor), and so does a document the router has not handed on yet
 // (waiting for a row level security check, or behind one). Never moves backwards.
 //
@@ -23,8 +23,6 @@ namespace rt {
 
 class AckTracker : public SlotProgress {
 public:
-    static constexpr int64_t kSettleMs = 50;
-
     explicit AckTracker(HandOverBounds bounds = {}) : hand_over_(bounds) {}
 
     // -- the slot stream --------------------------------------------------------------
@@ -54,8 +52,6 @@ public:
     void processed(uint64_t commit_lsn, uint64_t held_floor) override;
 
 private:
-    uint64_t settled(int64_t now_ms) const;
-
     HandOver hand_over_;
     uint64_t received_lsn_ = 0;  // safe position seen in the stream (documents and keepalives)
     // Positions with the time they were reached, oldest first.

@@ -72,6 +72,7 @@ void HandOver::confirmed(const std::string& node, const HandOverAck& ack, int64_
     n.up = true;
     n.gone = false;  // it answers again: keep what follows
     if (ack.through > n.confirmed) n.confirmed = std::min(ack.through, n.next_seq - 1);
+    n.received = std::max({n.received, n.confirmed, std::min(ack.received, n.next_seq - 1)});
     while (!n.entries.empty() && n.entries.front().seq <= n.confirmed) {
         n.bytes -= n.entries.front().bytes;
         bytes_ -= n.entries.front().bytes;
@@ -87,6 +88,7 @@ void HandOver::returned(const std::string& node) {
     auto it = nodes_.find(node);
     if (it == nodes_.end()) return;
     it->second.up = true;
+    it->second.received = it->second.confirmed;  // a new incarnation has only what it confirmed
     it->second.resend_wanted = true;
     it->second.last_resend_ms = INT64_MIN / 2;
 }
@@ -123,6 +125,15 @@ void HandOver::resend(const std::string& name, Node& n, int64_t now_ms, Out& out
     }
 }
 
+// The oldest change the node has not said it received: a node whose slow client holds
+// its confirmation back (it confirms what its sockets took) still says what it received,
+// and that is not resent.
+const HandOver::Entry* HandOver::oldest_unreceived(const Node& n) {
+    auto it = std::upper_bound(n.entries.begin(), n.entries.end(), n.received,
+                               [](uint64_t seq, const Entry& e) { return seq < e.seq; });
+    return it == n.entries.end() ? nullptr : &*it;
+}
+
 void HandOver::tick(int64_t now_ms, Out& out) {
     for (auto& [name, n] : nodes_) {
         if (past_bounds(n, now_ms)) {
@@ -132,7 +143,8 @@ void HandOver::tick(int64_t now_ms, Out& out) {
         }
         if (!n.up) continue;
         bool asked = n.resend_wanted && now_ms - n.last_resend_ms >= bounds_.resend_gap_ms;
-        bool stale = !n.entries.empty() && now_ms - n.entries.front().sent_ms >= bounds_.resend_after_ms;
+        const Entry* unheard = oldest_unreceived(n);
+        bool stale = unheard && now_ms - unheard->sent_ms >= bounds_.resend_after_ms;
         if (asked || stale) resend(name, n, now_ms, out);
     }
 }

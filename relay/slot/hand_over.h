@@ -1,10 +1,12 @@
 // The acknowledged hand-over of changes to other nodes, on the slot holder (issue 14).
 //
 // The holder numbers what it sends each node (per node, on its stream: a new id each
-// time it starts streaming the slot) and keeps every change until that node confirms it
-// processed it (HandOverAck: everything through a number). What is kept is resent when
+// time it starts streaming the slot) and keeps every change until that node confirms its
+// clients' sockets took it (HandOverAck: everything through a number). What is kept is resent when
 // the node returns (up again, or restarted with a new incarnation), when it asks (it saw
-// a gap), and when it stays unconfirmed for resend_after_ms while the node is up. The
+// a gap), and when the node has not said it received it within resend_after_ms while it
+// is up (a node confirms what its clients' sockets took, which a slow client holds back,
+// and says what it received besides). The
 // slot is acknowledged to Postgres only below the oldest change kept (floor()).
 //
 // Each node's backlog is bounded: once its oldest change has waited max_age_ms, or it
@@ -93,7 +95,8 @@ private:
     struct Node {
         std::deque<Entry> entries;
         uint64_t next_seq = 1;
-        uint64_t confirmed = 0;  // highest number the node confirmed
+        uint64_t confirmed = 0;  // highest number the node confirmed (its sockets took it)
+        uint64_t received = 0;   // highest number the node said it received
         uint64_t dropped = 0;    // highest number dropped unconfirmed
         int64_t bytes = 0;
         bool up = true;
@@ -115,6 +118,7 @@ private:
     void drop_all(Node& n);
     void resend(const std::string& name, Node& n, int64_t now_ms, Out& out);
     bool past_bounds(const Node& n, int64_t now_ms) const;
+    static const Entry* oldest_unreceived(const Node& n);
     static void index(Node& n);
 
     HandOverBounds bounds_;

@@ -7,7 +7,7 @@ using namespace rt;
 
 namespace {
 constexpr int64_t kT0 = 1'000'000;
-constexpr int64_t kSettle = AckTracker::kSettleMs;
+constexpr int64_t kSettle = 50;  // later than the position was reached: no waiting since processed() means written
 }  // namespace
 
 TEST(AckTracker, NothingBeforeTheStreamShowsAPosition) {
@@ -16,12 +16,17 @@ TEST(AckTracker, NothingBeforeTheStreamShowsAPosition) {
     EXPECT_EQ(a.confirm(kT0), 0u);
 }
 
-TEST(AckTracker, APositionIsConfirmedOnlyOnceSettled) {
+// The loop reports a document once its frames were written (hub/write_ledger), so a
+// position with nothing left to write is confirmed at once: no time to wait for writes.
+TEST(AckTracker, APositionWithNothingHandedOverIsConfirmedAtOnce) {
     AckTracker a;
     a.reached(0x100, kT0);  // a keepalive: nothing handed over
-    EXPECT_EQ(a.position(kT0), 0u);
-    EXPECT_EQ(a.position(kT0 + kSettle - 1), 0u);
-    EXPECT_EQ(a.position(kT0 + kSettle), 0x100u);
+    EXPECT_EQ(a.confirm(kT0), 0x100u);
+    a.reached(0x200, kT0);
+    a.handed_over();
+    EXPECT_EQ(a.confirm(kT0), 0x100u) << "handed over, not yet written";
+    a.processed(0x200, 0);
+    EXPECT_EQ(a.confirm(kT0), 0x200u) << "written: at once";
 }
 
 TEST(AckTracker, WaitsForTheLoopToProcessWhatWasHandedOver) {
@@ -75,21 +80,29 @@ TEST(AckTracker, ARestartForgetsTheStreamButNotTheLoopsCounts) {
 
 TEST(AckTracker, ConfirmingDropsPositionsItPassed) {
     AckTracker a;
-    for (int i = 1; i <= 5; ++i) a.reached(0x100 * i, kT0 + i);
-    EXPECT_EQ(a.confirm(kT0 + 3 + kSettle), 0x300u);
-    // Later positions are still reached at their own times.
-    EXPECT_EQ(a.position(kT0 + 4 + kSettle), 0x400u);
-    EXPECT_EQ(a.position(kT0 + 5 + kSettle), 0x500u);
+    for (int i = 1; i <= 3; ++i) a.reached(0x100 * i, kT0 + i);
+    EXPECT_EQ(a.confirm(kT0 + 5), 0x300u);
+    a.reached(0x400, kT0 + 6);
+    a.handed_over();  // its document, not written yet
+    EXPECT_EQ(a.confirm(kT0 + 7), 0x300u);
+    EXPECT_EQ(a.waiting_ms(kT0 + 10), 4) << "0x400, reached at +6, waits";
+    a.processed(0x400, 0);
+    EXPECT_EQ(a.confirm(kT0 + 10), 0x400u);
+    EXPECT_EQ(a.waiting_ms(kT0 + 10), 0);
 }
 
 TEST(AckTracker, WaitingIsTheAgeOfTheOldestUnconfirmedPosition) {
     AckTracker a;
     EXPECT_EQ(a.waiting_ms(kT0), 0);
     a.reached(0x100, kT0);
+    a.handed_over();
+    a.processed(0x100, 0);
     a.reached(0x200, kT0 + 30);
+    a.handed_over();
     EXPECT_EQ(a.waiting_ms(kT0 + 100), 100);
-    EXPECT_EQ(a.confirm(kT0 + 60), 0x100u);  // 0x200 has not settled yet
+    EXPECT_EQ(a.confirm(kT0 + 60), 0x100u);  // 0x200's document is not written yet
     EXPECT_EQ(a.waiting_ms(kT0 + 100), 70);
+    a.processed(0x200, 0);
     EXPECT_EQ(a.confirm(kT0 + 100), 0x200u);
     EXPECT_EQ(a.waiting_ms(kT0 + 100), 0);
 }

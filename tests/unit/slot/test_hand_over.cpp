@@ -93,6 +93,30 @@ TEST(HandOver, UnconfirmedChangesAreResentWhileTheNodeIsUp) {
     EXPECT_TRUE(again.sends.empty()) << "a down node is not sent anything";
 }
 
+// A node confirms what its clients' sockets took, which a slow client holds back; what it
+// said it received is not resent meanwhile, and what it did not is. Once it returns (a new
+// incarnation may have lost what it had not confirmed) everything unconfirmed goes again.
+TEST(HandOver, WhatANodeReceivedButHasNotConfirmedIsNotResent) {
+    HandOver h(bounds());
+    h.restart(1);
+    h.add("a", change(0x100), 0);
+    h.add("a", change(0x200), 0);
+    h.add("a", change(0x300), 0);
+    h.confirmed("a", HandOverAck{1, 1, false, 2}, 10);  // wrote 1, received 2 (a slow client holds 2)
+    HandOver::Out out;
+    h.tick(1000, out);
+    EXPECT_EQ(seqs(out, "a"), (std::vector<uint64_t>{2, 3})) << "3 was never heard of: all unconfirmed again";
+    h.confirmed("a", HandOverAck{1, 1, false, 3}, 1010);
+    HandOver::Out quiet;
+    h.tick(2500, quiet);
+    EXPECT_TRUE(quiet.sends.empty()) << "all received: nothing resent while the node's clients write";
+    EXPECT_EQ(h.floor(), 0x200u) << "the slot still waits for what is not written";
+    h.returned("a");
+    HandOver::Out back;
+    h.tick(2600, back);
+    EXPECT_EQ(seqs(back, "a"), (std::vector<uint64_t>{2, 3}));
+}
+
 TEST(HandOver, ANodeThatReturnsGetsEverythingItHasNotConfirmedAtOnce) {
     HandOver h(bounds());
     h.restart(1);
