@@ -38,12 +38,19 @@ def missed_since(payload):
     return datetime.datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
 
 
-def test_a_client_parked_on_a_node_that_dies_is_told_what_died_with_it(relay_factory, items, slot):
-    db = items
+def three_nodes(relay_factory, db, slot):
+    """A cluster of three relays: (the slot holder, the node a client parks on, the node it
+    comes back to), the last two not holding the slot."""
     cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
                             args=FAST + ["--resume-grace", "30"])
     holder = cluster.holder()
     victim, rescuer = [r for r in cluster if r is not holder]
+    return holder, victim, rescuer
+
+
+def test_a_client_parked_on_a_node_that_dies_is_told_what_died_with_it(relay_factory, items, slot):
+    db = items
+    holder, victim, rescuer = three_nodes(relay_factory, db, slot)
 
     async def body():
         token = victim.token()
@@ -129,10 +136,7 @@ async def cut_and_park(proxy, before, db, sid):
 
 def test_a_client_returning_to_another_node_while_its_node_lives_gets_what_it_kept(relay_factory, items, slot):
     db = items
-    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
-                            args=FAST + ["--resume-grace", "30"])
-    holder = cluster.holder()
-    victim, rescuer = [r for r in cluster if r is not holder]
+    holder, victim, rescuer = three_nodes(relay_factory, db, slot)
 
     async def body():
         token = victim.token()
@@ -181,10 +185,7 @@ def test_a_client_returning_to_another_node_while_its_node_lives_gets_what_it_ke
 
 def test_a_node_that_stops_before_handing_over_what_it_kept_makes_the_rejoin_say_so(relay_factory, items, slot):
     db = items
-    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
-                            args=FAST + ["--resume-grace", "30"])
-    holder = cluster.holder()
-    victim, rescuer = [r for r in cluster if r is not holder]
+    holder, victim, rescuer = three_nodes(relay_factory, db, slot)
 
     async def body():
         token = victim.token()
@@ -239,10 +240,7 @@ def test_realtime_js_coming_back_through_a_balancer_to_another_node_gets_every_r
     db = items
     db.execute("CREATE TABLE public.jsitems (id bigserial PRIMARY KEY, n int NOT NULL);"
                "GRANT SELECT ON public.jsitems TO anon, authenticated")
-    cluster = start_cluster(relay_factory, ["a", "b", "c"], db_dsn=db.dsn, slot=slot,
-                            args=FAST + ["--resume-grace", "30"])
-    holder = cluster.holder()
-    victim, rescuer = [r for r in cluster if r is not holder]
+    holder, victim, rescuer = three_nodes(relay_factory, db, slot)
     proxy = CutProxy(victim.port)
     inserter = RateInserter(db.dsn, table="public.jsitems", rate=500)
 

@@ -496,6 +496,18 @@ protected:
         cfg.cluster_bind = "tcp://127.0.0.1:1";
         cfg.peer_down_ms = 3000;
     }
+    // The database moved row 77 here: parked since `since` on parked_on (a live node; ""
+    // for a dead one).
+    void adopted_parked(int64_t since, std::string parked_on = "") {
+        SubscribeResult r;
+        r.member_id = db.subscribes.back().member_id;
+        r.ok = true;
+        r.ids = {77};
+        r.adopted = true;
+        r.lost_since_s = since;
+        r.parked_on = std::move(parked_on);
+        hub->on_subscribe_result(std::move(r));
+    }
     void answer(std::vector<int64_t> ids, bool adopted, bool elsewhere) {
         SubscribeResult r;
         r.member_id = db.subscribes.back().member_id;
@@ -614,13 +626,7 @@ TEST_F(ParkTest, ASingleNodeRecordsNoPark) {
 TEST_F(MoveTest, ADeadNodesParkedRowIsAdoptedAndTheClientToldWhatDiedWithItAfterTheHandOver) {
     rejoin("user-1");
     const int64_t parked = wall() - 7;
-    SubscribeResult r;
-    r.member_id = db.subscribes.back().member_id;
-    r.ok = true;
-    r.ids = {77};
-    r.adopted = true;
-    r.lost_since_s = parked;
-    hub->on_subscribe_result(std::move(r));
+    adopted_parked(parked);
     hub->deliver_change(recovered({77}, 0x600, 1));
     auto before = take(*rejoined);
     EXPECT_TRUE(with_event(before, "system").empty()) << "not before what the holder hands over";
@@ -647,13 +653,7 @@ TEST_F(MoveTest, ADeadNodesParkedRowWhoseMoveWasLiveBeforeTheReplyIsToldAfterThe
     rejoin("user-1");
     hub->deliver_change(recovered({77}, 0x600, 1));  // before the database's answer
     hub->deliver_change(subscribed({77}, 0x950, 0));
-    SubscribeResult r;
-    r.member_id = db.subscribes.back().member_id;
-    r.ok = true;
-    r.ids = {77};
-    r.adopted = true;
-    r.lost_since_s = wall() - 3;
-    hub->on_subscribe_result(std::move(r));
+    adopted_parked(wall() - 3);
     auto out = take(*rejoined);
     ASSERT_FALSE(out.empty());
     EXPECT_EQ(records(out), (std::vector<std::string>{R"({"n":1})"}));
@@ -667,14 +667,7 @@ TEST_F(MoveTest, ADeadNodesParkedRowWhoseMoveWasLiveBeforeTheReplyIsToldAfterThe
 // holder handed over, then live changes.
 TEST_F(MoveTest, ARowParkedOnALiveNodeWaitsForItsKeptChangesOnceLiveThenDeliversThemInOrder) {
     rejoin("user-1");
-    SubscribeResult r;
-    r.member_id = db.subscribes.back().member_id;
-    r.ok = true;
-    r.ids = {77};
-    r.adopted = true;
-    r.lost_since_s = wall() - 5;
-    r.parked_on = "node-b";
-    hub->on_subscribe_result(std::move(r));
+    adopted_parked(wall() - 5, "node-b");
     hub->deliver_change(recovered({77}, 0x600, 3));  // the holder: what node-b had not confirmed
     EXPECT_TRUE(cluster.kept_asks.empty()) << "not before the row is live here";
     hub->deliver_change(subscribed({77}, 0x950, 0));
@@ -705,14 +698,7 @@ TEST_F(MoveTest, ARowParkedOnALiveNodeWaitsForItsKeptChangesOnceLiveThenDelivers
 TEST_F(MoveTest, ALiveNodeThatDoesNotHandOverInTimeMakesTheJoinSaySinceWhen) {
     rejoin("user-1");
     const int64_t parked = wall() - 5;
-    SubscribeResult r;
-    r.member_id = db.subscribes.back().member_id;
-    r.ok = true;
-    r.ids = {77};
-    r.adopted = true;
-    r.lost_since_s = parked;
-    r.parked_on = "node-b";
-    hub->on_subscribe_result(std::move(r));
+    adopted_parked(parked, "node-b");
     hub->deliver_change(recovered({77}, 0x600, 3));
     hub->deliver_change(subscribed({77}, 0x950, 0));
     advance_ms(3500);
