@@ -1,9 +1,7 @@
-// The mesh thread: ZeroMQ sockets, heartbeats, stream sequence numbers, one handler per
-// message type from peers, and what producer threads hand over (the slot election's
-// facts are in mesh_slot.cpp).
+// The mesh thread: heartbeats, stream sequence numbers, one handler per message type from
+// peers, and what producer threads hand over (the sockets' setup is in mesh_sockets.cpp,
+// the slot election's facts in mesh_slot.cpp).
 #include "cluster/mesh.h"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,8 +20,6 @@ constexpr int kMaxReadsPerWake = 2000;
 
 const char* const kAwaitRegistry = "@registry";  // a route check's name for the registry's first answer
 
-std::string out_endpoint(uint64_t incarnation) { return "inproc://mesh-out-" + std::to_string(incarnation); }
-
 // Hands each waiting message of three frames on socket to fn, up to kMaxReadsPerWake
 // (the others wait for the next wake, so one busy socket does not starve the other).
 template <typename Fn>
@@ -36,31 +32,7 @@ void drain(zmq::socket_t& socket, Fn fn) {
     }
 }
 
-// What peers should dial: the bound endpoint, with a wildcard host made concrete.
-std::string advertised(const std::string& bound) {
-    std::string ep = bound;
-    for (const char* wildcard : {"tcp://0.0.0.0:", "tcp://*:"}) {
-        std::string w = wildcard;
-        if (ep.rfind(w, 0) == 0) {
-            char host[256] = "127.0.0.1";
-            gethostname(host, sizeof host - 1);
-            ep = "tcp://" + std::string(host) + ":" + ep.substr(w.size());
-        }
-    }
-    return ep;
-}
-
 }  // namespace
-
-// ZeroMQ's connection heartbeats (issue 14, fault 4): a link through a partition is
-// closed after the peer-down period instead of waiting on TCP's retransmissions (which
-// back off to many seconds), so once the partition heals the SUB socket dials again
-// within its reconnect interval (500 ms at most) and the link is back within a second.
-void Mesh::set_heartbeats(zmq::socket_t& s) const {
-    s.set(zmq::sockopt::heartbeat_ivl, cfg_.heartbeat_ms);
-    s.set(zmq::sockopt::heartbeat_timeout, cfg_.peer_down_ms);
-    s.set(zmq::sockopt::heartbeat_ttl, cfg_.peer_down_ms);
-}
 
 Mesh::Mesh(const Config& cfg, Metrics& metrics, LoopInbound& loop)
     : cfg_(cfg),
@@ -74,32 +46,6 @@ Mesh::Mesh(const Config& cfg, Metrics& metrics, LoopInbound& loop)
       membership_(cfg.node_id, cfg.peer_down_ms) {}
 
 Mesh::~Mesh() { stop(); }
-
-void Mesh::bind_sockets() {
-    pub_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::pub);
-    pub_->set(zmq::sockopt::sndhwm, kHighWaterMark);
-    pub_->set(zmq::sockopt::linger, 0);
-    set_heartbeats(*pub_);
-
-    sub_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::sub);
-    sub_->set(zmq::sockopt::rcvhwm, kHighWaterMark);
-    sub_->set(zmq::sockopt::linger, 0);
-    sub_->set(zmq::sockopt::reconnect_ivl, 100);
-    sub_->set(zmq::sockopt::reconnect_ivl_max, 500);
-    sub_->set(zmq::sockopt::connect_timeout, 1000);  // a dial into a partition gives up and tries again
-    set_heartbeats(*sub_);
-    for (const std::string& key : {routing_heartbeat(), routing_presence(), routing_inspect(), routing_node(cfg_.node_id)})
-        sub_->set(zmq::sockopt::subscribe, key);
-    security_.client(*sub_);
-    security_.serve(*ctx_, *pub_, *sub_);  // CURVE and the ZAP handler before the first peer can connect
-    pub_->bind(cfg_.cluster_bind);
-    endpoint_ = advertised(pub_->get(zmq::sockopt::last_endpoint));
-
-    pull_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::pull);
-    pull_->set(zmq::sockopt::rcvhwm, kHighWaterMark);
-    pull_->set(zmq::sockopt::linger, 0);
-    pull_->bind(out_endpoint(incarnation_));
-}
 
 bool Mesh::start(std::string& error) {
     std::vector<std::string> peers;
@@ -125,7 +71,7 @@ void Mesh::stop() {
 }
 
 std::unique_ptr<MeshSender> Mesh::make_sender() {
-    return std::make_unique<MeshSender>(*ctx_, out_endpoint(incarnation_), metrics_);
+    return std::make_unique<MeshSender>(*ctx_, out_endpoint(), metrics_);
 }
 
 void Mesh::add_endpoints(const std::vector<std::string>& endpoints, bool expected) {

@@ -79,7 +79,8 @@ public:
     std::vector<NodeView> node_views();
 
 private:
-    void bind_sockets();
+    void bind_sockets();  // mesh_sockets.cpp, with set_heartbeats and out_endpoint
+    std::string out_endpoint() const;
     void set_heartbeats(zmq::socket_t& s) const;
     ElectionFacts election_facts() const;
     void run();
