@@ -143,6 +143,9 @@ struct OrphanRow {
     std::string sub;
     std::string claims_json;  // the row's claims (jsonb's text)
     int64_t created_s = 0;    // when the row was made (the crash time is not known)
+    // When the crashed run parked it (parked_at, whole seconds; 0: its client was connected
+    // then): what that run kept for it since then died with it.
+    int64_t parked_s = 0;
 };
 
 // Recipients of one change that receive the same payload: the plain targets, or one

@@ -105,6 +105,12 @@ void Resume::adopt_orphans(std::vector<OrphanRow> rows) {
         p.token_exp_s = exp_of(p.claims);
         // Since when its client may have missed changes: the crash's time is not known.
         p.parked_s = row.created_s ? row.created_s : clock_.wall_s;
+        // Parked when the node died: what the dead run kept for it died with it (only what
+        // the slot holder had unconfirmed, or the slot here, comes again), so its adopter is
+        // told. Even on the slot holder, whose slot gives the kept changes back, as when
+        // another node adopts a dead one's row: an extra fetch rather than a guess. One whose
+        // client was connected confirmed nothing it had not written: nothing to tell.
+        if (row.parked_s) p.parked_s = p.lost_since_s = row.parked_s;
         p.row = std::move(row);
         p.deadline_ms = deadline;
         add(std::move(p));
@@ -219,6 +225,19 @@ void Resume::share(const ChangeEvent& ev, const ChangeGroup& group) {
     last_kept_ = std::move(kept);
     last_group_ = &group;
     last_cost_ = cost(group);
+}
+
+// The earliest of since_s and what p missed (its dead run's keeping, or what it could not
+// keep), with why.
+void Resume::fold_missed(const Parked& p, int64_t& since_s, Member::Missed& why) {
+    const auto earlier = [&](int64_t s, Member::Missed w) {
+        if (s && (!since_s || s < since_s)) {
+            since_s = s;
+            why = w;
+        }
+    };
+    earlier(p.lost_since_s, Member::Missed::NodeDied);
+    earlier(p.missed_since_s, p.missed_why);
 }
 
 void Resume::overflow(Parked& p) {
@@ -338,10 +357,7 @@ void Resume::take(Member& m, const std::vector<int64_t>& chosen) {
         const Parked& p = parked_.at(chosen[i]);
         m.bindings[i].id = chosen[i];
         m.bindings[i].live = p.live;
-        if (p.missed_since_s && (!m.missed_since_s || p.missed_since_s < m.missed_since_s)) {
-            m.missed_since_s = p.missed_since_s;
-            m.missed_why = p.missed_why;
-        }
+        fold_missed(p, m.missed_since_s, m.missed_why);
         adopted.push_back(chosen[i]);
     }
     std::vector<ChangeEvent> events = recovered(adopted);
@@ -402,11 +418,9 @@ KeptHandOver Resume::hand_over(const KeptAsk& ask) {
         auto it = parked_.find(id);
         if (it == parked_.end()) continue;
         h.handed.push_back(id);
-        const Parked& p = it->second;
-        if (p.missed_since_s && (!h.missed_since_s || p.missed_since_s < h.missed_since_s)) {
-            h.missed_since_s = p.missed_since_s;
-            h.missed_why = static_cast<uint8_t>(p.missed_why);
-        }
+        Member::Missed why = static_cast<Member::Missed>(h.missed_why);
+        fold_missed(it->second, h.missed_since_s, why);
+        h.missed_why = static_cast<uint8_t>(why);
     }
     h.changes = recovered(h.handed);
     for (int64_t id : h.handed) remove(id, false, nullptr);

@@ -81,6 +81,8 @@ private:
         int64_t missed_since_s = 0;  // the first change it could not keep (0: none)
         Member::Missed missed_why = Member::Missed::Overflow;
         int64_t token_exp_s = 0;     // its token's exp: nothing is kept after it (0: none)
+        // A crash orphan parked by the dead run: what that run kept since then is gone (0: none).
+        int64_t lost_since_s = 0;
     };
     struct Lapsed {
         std::string key;  // the membership's: topic, who, every binding
@@ -97,6 +99,7 @@ private:
     std::vector<ChangeEvent> recovered(const std::vector<int64_t>& ids) const;
     void discard(Member& m, const std::vector<int64_t>& chosen);
     void share(const ChangeEvent& ev, const ChangeGroup& group);
+    static void fold_missed(const Parked& p, int64_t& since_s, Member::Missed& why);
     void overflow(Parked& p);
     bool token_expired(Parked& p);
     void remember_lapsed(const std::vector<const Parked*>& group);

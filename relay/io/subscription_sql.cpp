@@ -187,7 +187,7 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
     if (!s.exec("SELECT s.id, n.nspname, coalesce(c.relname, '*'), s.action_filter, coalesce(s.filter, ''), "
                 "coalesce(s.claims->>'role', ''), coalesce(s.claims->>'sub', ''), "
                 "coalesce(array_to_json(s.select_columns)::text, '[]'), s.claims::text, "
-                "extract(epoch FROM s.created_at)::bigint "
+                "extract(epoch FROM s.created_at)::bigint, floor(extract(epoch FROM s.parked_at))::bigint "
                 "FROM realtime.subscription s LEFT JOIN pg_class c ON c.oid = s.entity "
                 "JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, s.entity_schema) WHERE s.node_id = $1",
                 {node_id}, &rows, error))
@@ -204,6 +204,7 @@ bool orphans(SqlSession& s, const std::string& node_id, std::vector<OrphanRow>& 
         o.spec.select = text_list(row[7]);
         o.claims_json = row[8];
         o.created_s = std::stoll(row[9]);
+        if (!row.is_null(10)) o.parked_s = std::stoll(row[10]);
         out.push_back(std::move(o));
     }
     return true;

@@ -13,6 +13,9 @@ holder) and records the park in the database (realtime.subscription.parked_at). 
   the holder's backlog, what it had is in B's keeping, and nothing falls between.
 - B stops (SIGSTOP) before it could answer: C tells the client it missed changes since
   the park, after what the holder handed over.
+- B is killed and restarted with the same --node-id, and the client rejoins B: B's new
+  run adopts its crash orphan, reads its parked_at, and tells the client what its dead
+  run kept is gone since the park.
 Counted by row id under ~500 rows/s."""
 import asyncio
 import datetime
@@ -48,55 +51,83 @@ def three_nodes(relay_factory, db, slot):
     return holder, victim, rescuer
 
 
+async def the_error_after_the_recovered(after, inserter, before):
+    """Waits for the one system error of after; checks that the recovered rows came before
+    it and that every row came once, in commit order. Returns (the error's payload, the
+    rows after's client got, the rows neither client got)."""
+    deadline = time.monotonic() + 20
+    while not any(p["status"] == "error" for _, p in after.systems) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    errors = [(at, p) for at, p in after.systems if p["status"] == "error"]
+    assert len(errors) == 1, after.systems
+    at, error = errors[0]
+    assert "Changes were missed" in error["message"], error
+    got = after.ids()
+    assert all(i in set(got[:at]) for i in after.recovered), "recovered rows come before the error"
+    unique = list(dict.fromkeys(got))
+    assert unique == sorted(unique), "in commit order"
+    assert len(unique) == len(got), "nothing twice"
+    first = min(before.ids())  # the first row the subscription had
+    lost = [i for i in inserter.ids() if i > first and i not in set(before.ids()) and i not in set(got)]
+    return error, got, lost
+
+
+async def close_and_park(victim, db, token, inserter):
+    """A client of victim, joined and getting inserter's (running) rows, closes its socket: victim
+    parks the subscription and records the park. Returns (topic, id, collector of what it
+    got, the park's recorded time)."""
+    c, topic, sid = await subscribe_changes(victim, vsn="2.0.0", token=token)
+    before = Collector(c, topic, f"{victim.node_id} before the close")
+    subscribed = len(inserter.committed)  # rows committed before the subscription do not come
+    deadline = time.monotonic() + 20
+    while len(inserter.committed) <= subscribed:
+        assert time.monotonic() < deadline, "no row committed"
+        await asyncio.sleep(0.05)
+    await before.wait_for(inserter.ids()[subscribed:subscribed + 1], timeout=20)
+    await asyncio.sleep(0.5)
+    wall_park = time.time()
+    await before.stop()
+    await c.close()  # the victim parks the subscription and keeps its changes
+    wait_until(lambda: parked_at(db, sid) is not None, timeout=10, what="the park recorded")
+    recorded = float(parked_at(db, sid))
+    assert wall_park - 2 <= recorded <= time.time() + 1, (wall_park, recorded)
+    return topic, sid, before, recorded
+
+
+async def rejoin_adopting(node, token, topic, sid, name):
+    """A new client of node joining topic again with token: it must adopt sid. Returns the
+    collector of what it gets."""
+    c = await PhoenixClient.open(node, "2.0.0", token=token)
+    reply = await c.join(topic, join_config(changes=[BINDING]), timeout=30)
+    assert reply["status"] == "ok", reply
+    assert reply["response"]["postgres_changes"][0]["id"] == sid, "the parked row adopted"
+    return Collector(c, topic, name)
+
+
 def test_a_client_parked_on_a_node_that_dies_is_told_what_died_with_it(relay_factory, items, slot):
     db = items
     holder, victim, rescuer = three_nodes(relay_factory, db, slot)
 
     async def body():
         token = victim.token()
-        c, topic, sid = await subscribe_changes(victim, vsn="2.0.0", token=token)
-        before = Collector(c, topic, f"{victim.node_id} before the close")
         inserter = Inserter(db.dsn, period=0.005, rows=5)  # about 500 rows/s
         inserter.start()
         try:
-            await before.wait_for(inserter.ids()[:1] or [], timeout=20)
-            await asyncio.sleep(0.5)
-            wall_park = time.time()
-            await before.stop()
-            await c.close()  # the victim parks the subscription and keeps its changes
-            wait_until(lambda: parked_at(db, sid) is not None, timeout=10, what="the park recorded")
-            recorded = float(parked_at(db, sid))
-            assert wall_park - 2 <= recorded <= time.time() + 1, (wall_park, recorded)
+            topic, sid, before, recorded = await close_and_park(victim, db, token, inserter)
             await asyncio.sleep(1.5)  # the victim keeps, and confirms, what arrives meanwhile
             victim.kill()
             t_kill = time.monotonic()
             await asyncio.sleep(0.5)
-            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
-            reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
-            assert reply["status"] == "ok", reply
-            assert reply["response"]["postgres_changes"][0]["id"] == sid, "the dead node's row adopted"
-            after = Collector(c2, topic, f"{rescuer.node_id} after the rejoin")
+            after = await rejoin_adopting(rescuer, token, topic, sid, f"{rescuer.node_id} after the rejoin")
             await asyncio.sleep(2.0)
         finally:
             inserter.stop()
         assert inserter.errors == 0
         after_kill = [i for i, t in inserter.committed if t > t_kill]
         await after.wait_for(after_kill, timeout=60)
-        deadline = time.monotonic() + 20
-        while not any(p["status"] == "error" for _, p in after.systems) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        errors = [(at, p) for at, p in after.systems if p["status"] == "error"]
-        assert len(errors) == 1, after.systems
-        at, error = errors[0]
-        assert "Changes were missed" in error["message"], error
-        assert recorded - 1 <= missed_since(error) <= recorded, (recorded, error)
         # After what the holder handed over (the recovered rows), before live ones.
-        got = after.ids()
-        assert all(i in set(got[:at]) for i in after.recovered), "recovered rows come before the error"
-        unique = list(dict.fromkeys(got))
-        assert unique == sorted(unique), "in commit order"
-        assert len(unique) == len(got), "nothing twice"
-        lost = [i for i in inserter.ids() if i not in set(before.ids()) and i not in set(got)]
+        error, got, lost = await the_error_after_the_recovered(after, inserter, before)
+        assert recorded - 1 <= missed_since(error) <= recorded, (recorded, error)
         print(f"\n{victim.node_id} killed {1.5}s after the park; {len(inserter.ids())} rows, {len(before.ids())} "
               f"before the close, {len(got)} after the rejoin ({len(after.recovered)} recovered), "
               f"{len(lost)} died with the victim, reported since {error['message'].rsplit(' since ', 1)[1]}")
@@ -105,7 +136,7 @@ def test_a_client_parked_on_a_node_that_dies_is_told_what_died_with_it(relay_fac
         assert db.scalar("SELECT node_id FROM realtime.subscription WHERE id = %s", (sid,)) == rescuer.node_id
         assert parked_at(db, sid) is None, "adopted: no longer parked"
         await after.stop()
-        await c2.close()
+        await after.client.close()
     run(body(), timeout=240)
 
 
@@ -178,7 +209,7 @@ def test_a_client_returning_to_another_node_while_its_node_lives_gets_what_it_ke
         assert parked_at(db, sid) is None
         assert victim.metrics().get("realtime_resume_parked") == 0, "forgotten where it was parked"
         await after.stop()
-        await c2.close()
+        await after.client.close()
         proxy.close()
     run(body(), timeout=240)
 
@@ -199,11 +230,7 @@ def test_a_node_that_stops_before_handing_over_what_it_kept_makes_the_rejoin_say
             await asyncio.sleep(1.0)
             os.kill(victim.pid, signal.SIGSTOP)  # it will not answer
             t_stop = time.monotonic()
-            c2 = await PhoenixClient.open(rescuer, "2.0.0", token=token)
-            reply = await c2.join(topic, join_config(changes=[BINDING]), timeout=30)
-            assert reply["status"] == "ok", reply
-            assert reply["response"]["postgres_changes"][0]["id"] == sid
-            after = Collector(c2, topic, f"{rescuer.node_id} after the rejoin")
+            after = await rejoin_adopting(rescuer, token, topic, sid, f"{rescuer.node_id} after the rejoin")
             deadline = time.monotonic() + 20
             while not any(p["status"] == "error" for _, p in after.systems) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -225,8 +252,44 @@ def test_a_node_that_stops_before_handing_over_what_it_kept_makes_the_rejoin_say
         print(f"\n{victim.node_id} stopped; the rejoin on {rescuer.node_id} got {len(got)} rows "
               f"({len(after.recovered)} recovered from the holder) and: {error['message']}")
         await after.stop()
-        await c2.close()
+        await after.client.close()
         proxy.close()
+    run(body(), timeout=240)
+
+
+def test_a_client_parked_on_a_node_that_crashes_and_restarts_is_told_what_died_with_it(relay_factory, items,
+                                                                                        slot):
+    db = items
+    holder, victim, _ = three_nodes(relay_factory, db, slot)
+
+    async def body():
+        token = victim.token()
+        inserter = Inserter(db.dsn, period=0.005, rows=5)  # about 500 rows/s
+        inserter.start()
+        try:
+            topic, sid, before, recorded = await close_and_park(victim, db, token, inserter)
+            await asyncio.sleep(1.5)  # the victim keeps, and confirms, what arrives meanwhile
+            victim.kill()
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(victim.start)  # the same --node-id, within --resume-grace
+            t_restart = time.monotonic()
+            after = await rejoin_adopting(victim, token, topic, sid, f"{victim.node_id} after the restart")
+            await asyncio.sleep(2.0)
+        finally:
+            inserter.stop()
+        assert inserter.errors == 0
+        after_restart = [i for i, t in inserter.committed if t > t_restart]
+        await after.wait_for(after_restart, timeout=60)
+        error, got, lost = await the_error_after_the_recovered(after, inserter, before)
+        assert "the server that kept the changes while the connection was away stopped" in error["message"], error
+        assert missed_since(error) == int(recorded), (recorded, error)  # the park's second
+        print(f"\n{victim.node_id} killed 1.5s after the park and restarted; {len(inserter.ids())} rows, "
+              f"{len(before.ids())} before the close, {len(got)} after the rejoin ({len(after.recovered)} "
+              f"recovered), {len(lost)} died with its previous run, reported: {error['message']}")
+        assert lost and max(lost) < min(after_restart), "only what the dead run kept is missing"
+        assert parked_at(db, sid) is None, "adopted: no longer parked"
+        await after.stop()
+        await after.client.close()
     run(body(), timeout=240)
 
 

@@ -2,6 +2,7 @@
 // the changes held for them, or removed after the grace period.
 #include "hub_fixture.h"
 #include "relay/core/clock.h"
+#include "relay/protocol/errors.h"
 
 using namespace rt;
 using namespace rt::testing;
@@ -136,6 +137,68 @@ TEST_F(ResumeTest, ChangesForAnAdoptedIdWhileTheJoinWaitsForTheClusterAreNotLost
     auto out = with_event(take(*c), "postgres_changes");
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(ids_of(out[0]), "[55]");
+}
+
+// A crash orphan its dead run had parked (parked_at): what that run kept died with it, so
+// its adopter gets what this run kept, then the error with the park's time.
+TEST_F(ResumeTest, AnOrphanParkedByTheDeadRunIsAdoptedWithTheNodeDiedError) {
+    OrphanRow parked = orphan(55, "todos");
+    parked.created_s = wall() - 600;
+    parked.parked_s = wall() - 30;
+    hub->adopt_orphans({parked});
+    hub->deliver_change(row({55}, 0x2000, 0));  // committed after the restart: kept
+
+    Connection* c = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    auto out = join(c, "realtime:room1", o, "1");
+    EXPECT_TRUE(db.subscribes.empty()) << "adopted, not subscribed again";
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].event, "phx_reply");
+    EXPECT_NE(out[1].payload.find("Subscribed to PostgreSQL"), std::string::npos) << out[1].payload;
+    EXPECT_EQ(out[2].event, "postgres_changes");
+    EXPECT_EQ(ids_of(out[2]), "[55]");
+    EXPECT_EQ(out[3].event, "system");
+    EXPECT_NE(out[3].payload.find(errors::resume_node_died(iso8601_utc(wall() - 30))), std::string::npos)
+        << out[3].payload;
+    EXPECT_NE(out[3].payload.find("\"status\":\"error\""), std::string::npos) << out[3].payload;
+
+    hub->deliver_change(row({55}, 0x2100, 0));  // live, and told once
+    auto later = take(*c);
+    EXPECT_EQ(with_event(later, "postgres_changes").size(), 1u);
+    EXPECT_TRUE(with_event(later, "system").empty());
+}
+
+TEST_F(ResumeTest, AnOrphanParkedByTheDeadRunWithNothingKeptIsToldAfterSubscribed) {
+    OrphanRow parked = orphan(55, "todos");
+    parked.parked_s = wall() - 5;
+    hub->adopt_orphans({parked});
+    Connection* c = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    auto system = with_event(join(c, "realtime:room1", o, "1"), "system");
+    ASSERT_EQ(system.size(), 2u);
+    EXPECT_NE(system[0].payload.find("Subscribed to PostgreSQL"), std::string::npos);
+    EXPECT_NE(system[1].payload.find(errors::resume_node_died(iso8601_utc(wall() - 5))), std::string::npos)
+        << system[1].payload;
+}
+
+// Its client was connected when the node died: the dead run kept nothing for it (what it
+// had not written it had not confirmed), so its adopter is not told.
+TEST_F(ResumeTest, AnOrphanConnectedAtTheCrashIsAdoptedWithoutAnError) {
+    OrphanRow connected = orphan(55, "todos");
+    connected.created_s = wall() - 600;
+    hub->adopt_orphans({connected});
+    hub->deliver_change(row({55}, 0x2000, 0));
+    Connection* c = connect(Vsn::V2, "user-1");
+    JoinOpts o;
+    o.postgres_changes = "[" + kTodos + "]";
+    auto out = join(c, "realtime:room1", o, "1");
+    EXPECT_EQ(with_event(out, "postgres_changes").size(), 1u);
+    auto system = with_event(out, "system");
+    ASSERT_EQ(system.size(), 1u);
+    EXPECT_NE(system[0].payload.find("Subscribed to PostgreSQL"), std::string::npos);
+    EXPECT_EQ(system[0].payload.find("Changes were missed"), std::string::npos) << system[0].payload;
 }
 
 // -- parked subscriptions of closed sockets (issue 15) ---------------------------------
