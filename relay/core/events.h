@@ -83,6 +83,10 @@ struct ReplayResult {
     Failure failure = Failure::None;
     std::string error;             // Postgres' message, for the log
     std::vector<ReplayRow> rows;   // oldest first
+    // The WAL insert position read just before the replay's snapshot: every message
+    // committed before it was visible to the replay (in its answer, or older than its
+    // window), so the slot's copy of such a message is never delivered to the member.
+    uint64_t read_lsn = 0;
 };
 
 // One postgres_changes binding as a client asked for it.

@@ -9,9 +9,7 @@
 namespace rt {
 namespace {
 
-bool replayed(const Member& m, const std::string& id) {
-    return !id.empty() && std::find(m.replayed_ids.begin(), m.replayed_ids.end(), id) != m.replayed_ids.end();
-}
+uint64_t slot_lsn(const BroadcastMsg& msg) { return msg.pos.valid() ? msg.pos.commit_lsn : 0; }
 
 void erase_member(std::vector<Member*>& list, Member* m) { list.erase(std::remove(list.begin(), list.end(), m), list.end()); }
 
@@ -103,14 +101,14 @@ void Channels::publish(const BroadcastMsg& msg, const Member* skip, bool to_peer
 }
 
 // Collect, then drain once per member: a private member receives broadcasts only when
-// its policies let it read them, and never one it already got from its join's replay.
+// its policies let it read them, and never one its join's replay covered.
 void Channels::fanout(Channel& ch, const BroadcastMsg& msg, const Member* skip) {
     metrics_.broadcasts++;
     ch.broadcasts++;
     BroadcastFrames frames(msg);
     uint64_t queued = 0;  // counted once, not per member
     for (Member* m : ch.members) {
-        if (m == skip || !m->reads_broadcasts() || replayed(*m, msg.id)) continue;
+        if (m == skip || !m->reads_broadcasts() || m->covered_by_replay(msg.id, slot_lsn(msg))) continue;
         if (msg.sent_ms && m->joined_wall_ms > msg.sent_ms) continue;  // sent before it joined (fault 3)
         const FrameRef* frame = frames.for_vsn(m->conn->vsn);
         if (!frame) {
@@ -134,7 +132,7 @@ void Channels::keep(Member& m, const BroadcastMsg& msg, FrameRef frame) {
         m.held.clear();
         return;
     }
-    m.held.emplace_back(msg.id, std::move(frame));
+    m.held.push_back({msg.id, slot_lsn(msg), std::move(frame)});
 }
 
 }  // namespace rt

@@ -371,10 +371,10 @@ void JoinFlow::on_replay_result(ReplayResult&& r) {
         refuse(*m, Replay::refusal(r));
         return;
     }
-    admit(*m, &r.rows);
+    admit(*m, &r);
 }
 
-void JoinFlow::admit(Member& m, const std::vector<ReplayRow>* replayed) {
+void JoinFlow::admit(Member& m, const ReplayResult* replayed) {
     Connection& conn = *m.conn;
     m.joined = true;
     m.joined_wall_ms = p_.clock.wall_ms;

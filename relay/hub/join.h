@@ -92,7 +92,7 @@ private:
     void routed(Member& m);
     void ask_kept(Member& m);   // once m's rows are live here: what their old node kept
     void after_kept(Member& m); // the replay step, then the admission
-    void admit(Member& m, const std::vector<ReplayRow>* replayed = nullptr);
+    void admit(Member& m, const ReplayResult* replayed = nullptr);
     void refuse(Member& m, const std::string& reason);  // answers the waiting join, removes m
     void tell_missed(Member& m);
 

@@ -3,6 +3,7 @@
 // channels. The hub's features read and update these; only the loop thread touches them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,13 +86,25 @@ struct Member {
     std::vector<std::unique_ptr<phoenix::Inbound>> waiting;
     ReplayConfig replay_request;
     std::vector<std::string> replayed_ids;                  // not delivered again live
-    std::vector<std::pair<std::string, FrameRef>> held;    // (id, frame) that arrived during the replay
+    uint64_t replay_read_lsn = 0;                           // slot messages committed before it: not delivered
+    struct Held {
+        std::string id;
+        uint64_t commit_lsn = 0;  // 0: not from the slot (a client's or the HTTP API's)
+        FrameRef frame;
+    };
+    std::vector<Held> held;                                 // arrived during the replay
     int64_t held_bytes = 0;
 
     bool is_private() const;
     // A private member reads broadcasts / presence only when its policies say so.
     bool reads_broadcasts() const { return !is_private() || policies.broadcast_read.value_or(false); }
     bool reads_presence() const { return !is_private() || policies.presence_read.value_or(false); }
+    // Its join's replay covered this message from the slot (commit_lsn 0: not from it):
+    // it gave the id already, or the message was committed before the replay's read.
+    bool covered_by_replay(const std::string& id, uint64_t commit_lsn) const {
+        if (commit_lsn != 0 && commit_lsn < replay_read_lsn) return true;
+        return !id.empty() && std::find(replayed_ids.begin(), replayed_ids.end(), id) != replayed_ids.end();
+    }
 
     // Who the member is: its own token's claims, else its connection's. The one place
     // that answers it (authorization and resuming read this).

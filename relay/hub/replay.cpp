@@ -1,8 +1,6 @@
 // Replay at join: the hold, the query, and the delivery across the seam.
 #include "relay/hub/replay.h"
 
-#include <algorithm>
-
 #include "relay/core/json.h"
 #include "relay/core/log.h"
 #include "relay/core/topic.h"
@@ -58,27 +56,21 @@ void Replay::forget(const Member& m) {
     }
 }
 
-// The held messages come in commit order. Those before the last one the replay also
-// returned were committed before a replayed message: the replay had them too, or left
-// them out as older than its window (limit, since), as Supabase does; they are dropped.
-// The rest were committed after its snapshot, unless it returned them: they go out live.
-void Replay::deliver(Member& m, const std::vector<ReplayRow>& rows) {
+// A held message from the slot committed before the replay's read was visible to it:
+// the replay returned it, or left it out as older than its window (limit, since), as
+// Supabase does; it is dropped. The rest go out live, unless the replay returned them.
+void Replay::deliver(Member& m, const ReplayResult& r) {
     metrics_.replays++;
     Connection& conn = *m.conn;
-    for (const ReplayRow& row : rows) {
+    m.replay_read_lsn = r.read_lsn;
+    for (const ReplayRow& row : r.rows) {
         m.replayed_ids.push_back(row.id);
         BroadcastMsg b = replayed_message(*m.channel, row);
         BroadcastFrames frames(b);
         if (const FrameRef* f = frames.for_vsn(conn.vsn)) out_.enqueue(conn, *f);  // binary: not to 1.0.0
     }
-    auto was_replayed = [&m](const std::string& id) {
-        return !id.empty() && std::find(m.replayed_ids.begin(), m.replayed_ids.end(), id) != m.replayed_ids.end();
-    };
-    size_t first_live = 0;
-    for (size_t i = 0; i < m.held.size(); ++i)
-        if (was_replayed(m.held[i].first)) first_live = i + 1;
-    for (size_t i = first_live; i < m.held.size(); ++i)
-        if (!was_replayed(m.held[i].first)) out_.enqueue(conn, std::move(m.held[i].second));
+    for (Member::Held& h : m.held)
+        if (!m.covered_by_replay(h.id, h.commit_lsn)) out_.enqueue(conn, std::move(h.frame));
     m.held.clear();
     m.held.shrink_to_fit();
     m.held_bytes = 0;

@@ -2,12 +2,14 @@
 // without a seam: the member's live broadcasts are held (Channels::hold) from before
 // realtime.replay runs. Once it answers, the member is admitted and gets the stored
 // messages, oldest first, each with meta {"replayed": true, "id"}, then the held ones
-// committed after the replay's snapshot, then live ones. A message the member did not
-// hold was streamed before the call, and realtime.replay reads only once such commits
-// are visible: it is in the answer, or older than its window. Of the held ones (in
-// commit order), those up to the last the replay also returned are skipped. The
-// replayed ids stay on the member: a message the slot delivers late is not delivered
-// twice. (docs/architecture.md, "Replay", has the argument and its one residual case.)
+// committed after the replay's read, then live ones. A message the member did not hold
+// was streamed before the call, and realtime.replay reads only once such commits are
+// visible: it is in the answer, or older than its window. The read's WAL position
+// (ReplayResult::read_lsn, taken before its snapshot) stays on the member: a message
+// from the slot committed before it, held or arriving late (a slot behind the
+// database), was visible to the replay and is not delivered; nor is a replayed id
+// again. Messages not from the slot (clients', the HTTP API's) are live: always
+// delivered. (docs/architecture.md, "Replay", has the argument and its residual case.)
 #pragma once
 
 #include <cstdint>
@@ -36,7 +38,7 @@ public:
     void forget(const Member& m);
 
     // To m, just admitted: the replayed messages, then the held ones it did not get.
-    void deliver(Member& m, const std::vector<ReplayRow>& rows);
+    void deliver(Member& m, const ReplayResult& r);
 
     // The join refusal for a failed query.
     static std::string refusal(const ReplayResult& r);

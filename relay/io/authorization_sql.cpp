@@ -1,6 +1,8 @@
 // Authorization, replay and retention statements.
 #include "relay/io/authorization_sql.h"
 
+#include <cstdlib>
+
 namespace rt::authorization_sql {
 namespace {
 
@@ -55,11 +57,21 @@ AccessResult authorize(SqlSession& s, const AccessCheck& c) {
     return r;
 }
 
+// The WAL insert position, read before realtime.replay's own snapshot (the session is in
+// autocommit: each statement its own), so every commit before it is visible to the
+// replay once the replay has waited for those in flight (ReplayResult::read_lsn).
+static bool read_insert_lsn(SqlSession& s, uint64_t& lsn, DbError& e) {
+    SqlRows rows;
+    if (!s.exec("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint", {}, &rows, e)) return false;
+    lsn = rows.empty() ? 0 : std::strtoull(rows[0][0].c_str(), nullptr, 10);
+    return true;
+}
+
 ReplayResult replay(SqlSession& s, const ReplayQuery& q) {
     ReplayResult r;
     SqlRows rows;
     DbError e;
-    if (!s.exec("SELECT id, event, payload, encode(binary_payload, 'hex') FROM realtime.replay($1, $2::bigint, $3::integer)",
+    if (!read_insert_lsn(s, r.read_lsn, e) || !s.exec("SELECT id, event, payload, encode(binary_payload, 'hex') FROM realtime.replay($1, $2::bigint, $3::integer)",
                 {q.topic, std::to_string(q.since), std::to_string(q.limit)}, &rows, e)) {
         r.failure = e.sqlstate == "22023" ? ReplayResult::Failure::InvalidParams : ReplayResult::Failure::Failed;
         r.error = e.message;

@@ -1,5 +1,5 @@
 // relay/io/authorization_sql: realtime.authorize's row read into policies or a failure,
-// realtime.replay's rows (binary payloads as hex), and the retention statement.
+// realtime.replay's rows (binary payloads as hex) after the WAL position it read from, and the retention statement.
 #include <gtest/gtest.h>
 
 #include "fake_sql.h"
@@ -72,13 +72,17 @@ TEST(AuthorizationSql, StatementFailuresByKind) {
 
 TEST(AuthorizationSql, ReplayRowsJsonAndBinary) {
     FakeSql sql;
-    sql.answer = [](const std::string&, const std::vector<std::string>&) {
+    sql.answer = [](const std::string& statement, const std::vector<std::string>&) {
+        if (statement.find("pg_current_wal_insert_lsn") != std::string::npos)
+            return rt::SqlRows{with_nulls({"4294967312"}, {false})};
         return rt::SqlRows{with_nulls({"id-1", "e", R"({"a": 1})", ""}, {false, false, false, true}),
                            with_nulls({"id-2", "bin", "", "0102ff"}, {false, false, true, false})};
     };
     rt::ReplayQuery q{"room1", 1700000000000, 3};
     rt::ReplayResult r = authz::replay(sql, q);
-    EXPECT_EQ(sql.statements[0].params, (std::vector<std::string>{"room1", "1700000000000", "3"}));
+    ASSERT_EQ(sql.statements.size(), 2u) << "the WAL position is read first, in a statement of its own";
+    EXPECT_EQ(r.read_lsn, 4294967312u);
+    EXPECT_EQ(sql.statements[1].params, (std::vector<std::string>{"room1", "1700000000000", "3"}));
     ASSERT_EQ(r.rows.size(), 2u);
     EXPECT_FALSE(r.rows[0].binary);
     EXPECT_EQ(r.rows[0].payload, R"({"a": 1})");
